@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# mbxstore set-up for a fresh Debian 12 machine: installs what is missing, builds, and then
+#   tools/setup.sh test   builds with ASan+UBSan (clang, warnings as errors, libFuzzer
+#                         harnesses) and runs every test: unit, program, integration, fuzz smoke
+#   tools/setup.sh build  only installs and builds (release build in build/release)
+# README.md gives these commands; .ci/run calls `tools/setup.sh test` and nothing else.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mode=${1:-test}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# Every Debian package the build, the tests and the tools need.
+packages=(
+	build-essential cmake pkg-config clang libclang-rt-14-dev llvm
+	libevent-dev libssl-dev libldap-dev libcmocka-dev libinih-dev libxml2-dev
+	libcurl4-openssl-dev slapd ldap-utils python3-exchangelib openssl curl
+)
+
+install_missing() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "setup: installing ${missing[*]}"
+	local sudo=
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	# slapd must not ask for an admin password; its own service is not used by the tests.
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+}
+
+build_release() {
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMBX_WERROR=ON >/dev/null
+	cmake --build build/release -j "$jobs"
+}
+
+build_test() {
+	# gcc with warnings as errors (what most users build with), compile only ...
+	build_release
+	# ... then the suite under clang with ASan+UBSan and the fuzzers.
+	CC=clang cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DMBX_WERROR=ON -DMBX_SANITIZE=ON -DMBX_FUZZ=ON \
+		-DMBX_SHARED_DIR="$top/../shared" >/dev/null
+	cmake --build build/test -j "$jobs"
+}
+
+case "$mode" in
+test)
+	install_missing
+	build_test
+	cd build/test
+	ctest --output-on-failure -j "$jobs"
+	;;
+build)
+	install_missing
+	build_release
+	;;
+*)
+	echo "usage: tools/setup.sh test|build" >&2
+	exit 2
+	;;
+esac
