@@ -10,7 +10,10 @@
 
 struct mbx_lz77_err {
 	size_t off;      /* offset in the compressed input where decoding failed */
-	const char *msg; /* static text: "match distance 40 reaches before the start", ... */
+	const char *msg; /* static text: "match distance reaches before the start", ... */
+	/* Added by lz77.c's owner so callers can print numbers next to the static text: */
+	size_t out_pos; /* output bytes produced before the failing item */
+	uint64_t value; /* the offending distance, length or missing byte count; 0 if none */
 };
 
 /* Decompresses in[0..in_len) into exactly out_len bytes (the RPC_HEADER_EXT SizeActual).
@@ -29,7 +32,8 @@ int mbx_lz77_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
  * full, an all-ones indicator follows (protocol.md 4.5 step 5). Returns the compressed size,
  * or 0 if it would not fit in out_cap (callers pass out_cap < in_len to ask "only if it
  * shrinks"). in_len 0 gives the 4-byte stream FF FF FF FF. Thread-safe (state on the stack
- * or in the caller's scratch). */
+ * or in the caller's scratch: about 48 KB of stack). Inputs of 2 GiB or more are refused
+ * (returns 0). */
 size_t mbx_lz77_compress(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap);
 
 #endif
