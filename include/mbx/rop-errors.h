@@ -9,7 +9,13 @@
 
 #include <stdint.h>
 
-/* X(name, value) */
+/*
+ * X(name, value). Names are the ec* names of MS-OXCDATA 2.4 / MS-OXCSTOR, except where the
+ * spec has none: 0x80040FFF is "NotImplemented" (MS-OXCDATA 2.4). It is NOT "ecNotImplemented":
+ * MS-OXCDATA lists ecNotImplemented as another name of NotSupported, 0x80040102
+ * (MAPI_E_NO_SUPPORT, ecNotSupported, ecNotImplemented); mbx_ec_from_name knows that alias.
+ * Values are unique (mbx_ec_name's switch would not compile otherwise).
+ */
 #define MBX_EC_LIST(X)                                \
 	X(ecNone, 0x00000000)                         \
 	X(ecWrongServer, 0x00000478)                  \
@@ -40,7 +46,7 @@
 	X(ecRpcInvalidHandle, 0x00000A2E)             \
 	X(ecTooBig, 0x80040305)                       \
 	X(ecInvalidObject, 0x80040108)                \
-	X(ecNotImplemented, 0x80040FFF)               \
+	X(NotImplemented, 0x80040FFF)                 \
 	X(ecRpcBadStubData, 0x000006F7)
 
 /* Values above INT_MAX make this an unsigned enum (a GCC/Clang extension we rely on). */
@@ -53,9 +59,12 @@ enum mbx_ec {
 /* "ecWrongServer" for 0x478; NULL for a value not in the list. */
 const char *mbx_ec_name(uint32_t ec);
 /* Like mbx_ec_name, but never NULL: unknown values are formatted as "0x%08X" into buf
- * (at least 11 bytes). */
+ * (at least 11 bytes; with a smaller or NULL buf the result is "0x????????"). */
 const char *mbx_ec_str(uint32_t ec, char *buf, unsigned size);
-/* Looks up a name ("ecWrongServer", case-insensitive). Returns 0 and the value, or -1. */
+/* Looks up a name ("ecWrongServer", case-insensitive). Also accepts the alternate names
+ * MS-OXCDATA gives for the codes of the list ("ecInvalidParam", "MAPI_E_LOGON_FAILED",
+ * "ecRpcFailed", "ecNotImplemented" = ecNotSupported, ...). Returns 0 and the value in *ec_r
+ * (which may be NULL), or -1. */
 int mbx_ec_from_name(const char *name, uint32_t *ec_r);
 
 #endif
