@@ -74,12 +74,19 @@ struct mbx_logon_req {
 };
 
 /* Decodes a RopLogon request at r's position (starting at RopId 0xFE): every field of
- * protocol.md 1.1. Fails r for a wrong RopId, a truncated request, an Essdn that does not end
- * with a NUL exactly at EssdnSize or holds an earlier NUL, or LogonFlags bits outside 0x0F.
- * Returns 0 or -1. */
+ * protocol.md 1.1. Fails r for a wrong RopId, a truncated request, an EssdnSize beyond the
+ * bytes left, or an Essdn that does not end with a NUL exactly at EssdnSize or holds an
+ * earlier NUL. LogonFlags bits outside 0x0F, unknown OpenFlags bits and a non-zero StoreState
+ * are accepted and kept verbatim: MS-OXCSTOR 2.2.1.1.1 forbids them to the client only and has
+ * the server ignore what it does not act on (and echo LogonFlags unchanged); the logon logic
+ * ignores them. EssdnSize 1 (a lone NUL) gives essdn "" with essdn_size 1.
+ * Returns 0 or -1; on -1 *req_r holds what was read before the error. */
 int mbx_roplogon_req_decode(struct rd *r, struct mbx_logon_req *req_r);
-/* Encodes a request (for clients and tests); essdn NULL or "" gives EssdnSize 0.
- * Returns 0 or -1 on overflow / an Essdn longer than 65534 bytes. */
+/* Encodes a request (for clients and tests). EssdnSize is strlen(essdn) + 1; essdn NULL or ""
+ * gives EssdnSize 0, or EssdnSize 1 and a lone NUL if essdn_size is 1 (so that a decoded
+ * request re-encodes to the same bytes); essdn_size is otherwise not used.
+ * Returns 0 or -1 on overflow / an Essdn longer than 65534 bytes. On overflow w stays in
+ * overflow (the caller rolls back to its mark); an invalid Essdn writes nothing. */
 int mbx_roplogon_req_encode(struct wr *w, const struct mbx_logon_req *req);
 
 enum mbx_logon_resp_kind {
@@ -110,10 +117,18 @@ struct mbx_logon_resp {
 };
 
 /* Encodes resp according to resp->kind (the caller sets rv to 0, ecWrongServer or the error).
- * Redirect: fails if server is empty or longer than 254 bytes. Returns 0 or -1. */
+ * Fails without writing anything if kind disagrees with what a decoder would infer (PRIVATE
+ * needs rv 0 and the Private bit in logon_flags, PUBLIC rv 0 without it, REDIRECT rv
+ * ecWrongServer, FAILURE any other rv) or, for a redirect, if server is empty or longer than
+ * 254 bytes, or for a private success, if mbx_logon_time_valid() rejects logon_time (the
+ * decoder would refuse it). Returns 0 or -1; on overflow w stays in overflow (the caller rolls
+ * back to its mark). */
 int mbx_roplogon_resp_encode(struct wr *w, const struct mbx_logon_resp *resp);
 /* Decodes a response at r's position. The layout follows from ReturnValue and, for success,
- * from the echoed LogonFlags' Private bit. Returns 0 or -1 with r's error set. */
+ * from the echoed LogonFlags' Private bit. A redirect needs ServerNameSize >= 2 (a non-empty
+ * name and its NUL, no earlier NUL). A LogonTime outside the ranges of protocol.md 2.5 fails
+ * (rd_logon_time validates). Fields a layout lacks are zero. Returns 0 or -1 with r's error
+ * set. */
 int mbx_roplogon_resp_decode(struct rd *r, struct mbx_logon_resp *resp_r);
 
 /* RopRelease: RopId 0x01, LogonId, InputHandleIndex; no response. */
@@ -121,10 +136,14 @@ struct mbx_release_req {
 	uint8_t logon_id;
 	uint8_t in_idx;
 };
+/* Decodes the 3-byte request at r's position (RopId must be 0x01). Returns 0 or -1. */
 int mbx_roprelease_req_decode(struct rd *r, struct mbx_release_req *req_r);
+/* Returns 0 or -1 on overflow. */
 int mbx_roprelease_req_encode(struct wr *w, const struct mbx_release_req *req);
 
-/* "Private|Undercover" style names for logs and mbxctl, into buf. Return buf. */
+/* "Private|Undercover" style names for logs and mbxctl, into buf: the names of protocol.md
+ * 1.2 / 1.3 in bit order, then any unknown bits together as "0x%x"; "0" for no flags. The
+ * text is truncated to fit size (NUL-terminated if size > 0). Return buf. */
 const char *mbx_logon_flags_str(uint8_t flags, char *buf, size_t size);
 const char *mbx_open_flags_str(uint32_t flags, char *buf, size_t size);
 
