@@ -25,7 +25,7 @@ static inline uint8_t *mbx_test_hex(const char *hex, size_t *len_r)
 	assert_non_null(out);
 	for (size_t i = 0; i < n; i++) {
 		char c = hex[i];
-		int v;
+		int v = 0;
 
 		if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
 			continue;
