@@ -230,6 +230,8 @@ int mbx_lz77_decompress(const uint8_t *in, size_t in_len, uint8_t *out, size_t o
 #define LZ77_LAZY_CHAIN 8 /* ... when checking whether the next position does better */
 #define LZ77_NICE 64      /* a match this long is taken without looking further */
 #define LZ77_LAZY_MAX 24  /* a match this long is not second-guessed by lazy matching */
+#define LZ77_SKIP_SHIFT 6 /* without a match for 64 positions, step 2; for 128, step 3... */
+#define LZ77_SKIP_MAX 16  /* ... up to 16 */
 
 struct lz77_enc {
 	const uint8_t *in;
@@ -406,6 +408,7 @@ size_t mbx_lz77_compress(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
 	size_t p = 0, ins = 0; /* next position to insert into the chains */
 	size_t last_ins;       /* positions up to here have 3 bytes to hash */
 	size_t len = 0, dist = 0;
+	size_t misses = 0; /* positions since the last match */
 
 	if (out_cap < 4 || in_len >= 0x80000000u)
 		return 0;
@@ -448,11 +451,25 @@ size_t mbx_lz77_compress(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
 			dist = d2;
 		}
 		if (len == 0) {
-			if (!lz77_literal(&e, in[p]))
-				return 0;
-			p++;
+			/* After a long stretch without matches (already compressed or random
+			 * data), search only every 2nd, 3rd... position (up to every 16th, so a
+			 * match of 16 bytes or more is still found); the skipped ones are
+			 * literals and stay out of the chains. Resets at the next match. */
+			size_t step = 1 + (misses++ >> LZ77_SKIP_SHIFT);
+
+			if (step > LZ77_SKIP_MAX)
+				step = LZ77_SKIP_MAX;
+			if (step > in_len - p)
+				step = in_len - p;
+			for (size_t k = 0; k < step; k++)
+				if (!lz77_literal(&e, in[p + k]))
+					return 0;
+			p += step;
+			if (step > 1 && ins < p)
+				ins = p;
 			continue;
 		}
+		misses = 0;
 		if (!lz77_match(&e, dist, len))
 			return 0;
 		p += len;
