@@ -51,13 +51,13 @@ void rd_sid(struct rd *r, struct mbx_sid *sid, const char *what)
 	}
 	if (s.count > MBX_SID_MAX_SUBAUTH) {
 		rd_fail_at(r, start + 1, "%s: SubAuthorityCount %u exceeds %d", what,
-			   (unsigned)s.count, MBX_SID_MAX_SUBAUTH);
+		           (unsigned)s.count, MBX_SID_MAX_SUBAUTH);
 		return;
 	}
 	s.authority = rd_u48be(r, what);
 	if (rd_left(r) < 4 * (size_t)s.count) {
 		rd_fail(r, "%s: %u sub-authorities need %u bytes, %zu left", what,
-			(unsigned)s.count, 4u * s.count, rd_left(r));
+		        (unsigned)s.count, 4u * s.count, rd_left(r));
 		return;
 	}
 	for (unsigned i = 0; i < s.count; i++)
@@ -117,10 +117,10 @@ char *mbx_sid_to_str(const struct mbx_sid *sid, char *buf, size_t size)
 		return buf;
 	if (sid->authority < 0x100000000ULL)
 		n = snprintf(tmp, sizeof(tmp), "S-%u-%llu", (unsigned)sid->revision,
-			     (unsigned long long)sid->authority);
+		             (unsigned long long)sid->authority);
 	else
 		n = snprintf(tmp, sizeof(tmp), "S-%u-0x%012llx", (unsigned)sid->revision,
-			     (unsigned long long)(sid->authority & SID_AUTH_MAX));
+		             (unsigned long long)(sid->authority & SID_AUTH_MAX));
 	o = (size_t)n;
 	for (unsigned i = 0; i < count; i++)
 		o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "-%lu", (unsigned long)sid->sub[i]);
@@ -235,22 +235,22 @@ static const struct {
 	uint32_t sub;
 	const char *name;
 } wellknown[] = {
-	{0, 1, 0, "NULL SID"},                                   /* NULL, S-1-0-0 */
-	{1, 1, 0, "Everyone"},                                   /* EVERYONE, S-1-1-0 */
-	{2, 1, 0, "LOCAL"},                                      /* LOCAL, S-1-2-0 */
-	{3, 1, 0, "CREATOR OWNER"},                              /* CREATOR_OWNER, S-1-3-0 */
-	{3, 1, 1, "CREATOR GROUP"},                              /* CREATOR_GROUP, S-1-3-1 */
-	{5, 1, 2, "NT AUTHORITY\\NETWORK"},                      /* NETWORK, S-1-5-2 */
-	{5, 1, 4, "NT AUTHORITY\\INTERACTIVE"},                  /* INTERACTIVE, S-1-5-4 */
-	{5, 1, 6, "NT AUTHORITY\\SERVICE"},                      /* SERVICE, S-1-5-6 */
-	{5, 1, 7, "NT AUTHORITY\\ANONYMOUS LOGON"},              /* ANONYMOUS, S-1-5-7 */
-	{5, 1, 9, "NT AUTHORITY\\ENTERPRISE DOMAIN CONTROLLERS"}, /* S-1-5-9 */
-	{5, 1, 10, "NT AUTHORITY\\SELF"},                        /* PRINCIPAL_SELF, S-1-5-10 */
-	{5, 1, 11, "NT AUTHORITY\\Authenticated Users"},         /* AUTHENTICATED_USERS */
-	{5, 1, 18, "NT AUTHORITY\\SYSTEM"},                      /* LOCAL_SYSTEM, S-1-5-18 */
-	{5, 1, 19, "NT AUTHORITY\\LOCAL SERVICE"},               /* LOCAL_SERVICE, S-1-5-19 */
-	{5, 1, 20, "NT AUTHORITY\\NETWORK SERVICE"},             /* NETWORK_SERVICE, S-1-5-20 */
-	{5, 1, 32, "BUILTIN"},                                   /* BUILTIN domain, S-1-5-32 */
+        {0, 1, 0, "NULL SID"},                                    /* NULL, S-1-0-0 */
+        {1, 1, 0, "Everyone"},                                    /* EVERYONE, S-1-1-0 */
+        {2, 1, 0, "LOCAL"},                                       /* LOCAL, S-1-2-0 */
+        {3, 1, 0, "CREATOR OWNER"},                               /* CREATOR_OWNER, S-1-3-0 */
+        {3, 1, 1, "CREATOR GROUP"},                               /* CREATOR_GROUP, S-1-3-1 */
+        {5, 1, 2, "NT AUTHORITY\\NETWORK"},                       /* NETWORK, S-1-5-2 */
+        {5, 1, 4, "NT AUTHORITY\\INTERACTIVE"},                   /* INTERACTIVE, S-1-5-4 */
+        {5, 1, 6, "NT AUTHORITY\\SERVICE"},                       /* SERVICE, S-1-5-6 */
+        {5, 1, 7, "NT AUTHORITY\\ANONYMOUS LOGON"},               /* ANONYMOUS, S-1-5-7 */
+        {5, 1, 9, "NT AUTHORITY\\ENTERPRISE DOMAIN CONTROLLERS"}, /* S-1-5-9 */
+        {5, 1, 10, "NT AUTHORITY\\SELF"},                         /* PRINCIPAL_SELF, S-1-5-10 */
+        {5, 1, 11, "NT AUTHORITY\\Authenticated Users"},          /* AUTHENTICATED_USERS */
+        {5, 1, 18, "NT AUTHORITY\\SYSTEM"},                       /* LOCAL_SYSTEM, S-1-5-18 */
+        {5, 1, 19, "NT AUTHORITY\\LOCAL SERVICE"},                /* LOCAL_SERVICE, S-1-5-19 */
+        {5, 1, 20, "NT AUTHORITY\\NETWORK SERVICE"},              /* NETWORK_SERVICE, S-1-5-20 */
+        {5, 1, 32, "BUILTIN"},                                    /* BUILTIN domain, S-1-5-32 */
 };
 
 /* BUILTIN aliases S-1-5-32-<rid> (protocol.md 8.6, samba security.idl). */
@@ -258,28 +258,28 @@ static const struct {
 	uint32_t rid;
 	const char *name;
 } builtin[] = {
-	{544, "BUILTIN\\Administrators"},
-	{545, "BUILTIN\\Users"},
-	{546, "BUILTIN\\Guests"},
-	{547, "BUILTIN\\Power Users"},
-	{548, "BUILTIN\\Account Operators"},
-	{549, "BUILTIN\\Server Operators"},
-	{550, "BUILTIN\\Print Operators"},
-	{551, "BUILTIN\\Backup Operators"},
-	{552, "BUILTIN\\Replicator"},
-	{553, "BUILTIN\\RAS Servers"},
-	{554, "BUILTIN\\Pre-Windows 2000 Compatible Access"},
-	{555, "BUILTIN\\Remote Desktop Users"},
-	{556, "BUILTIN\\Network Configuration Operators"},
-	{557, "BUILTIN\\Incoming Forest Trust Builders"},
-	{558, "BUILTIN\\Performance Monitor Users"},
-	{559, "BUILTIN\\Performance Log Users"},
-	{560, "BUILTIN\\Windows Authorization Access Group"},
-	{561, "BUILTIN\\Terminal Server License Servers"},
-	{562, "BUILTIN\\Distributed COM Users"},
-	{569, "BUILTIN\\Cryptographic Operators"},
-	{573, "BUILTIN\\Event Log Readers"},
-	{574, "BUILTIN\\Certificate Service DCOM Access"},
+        {544, "BUILTIN\\Administrators"},
+        {545, "BUILTIN\\Users"},
+        {546, "BUILTIN\\Guests"},
+        {547, "BUILTIN\\Power Users"},
+        {548, "BUILTIN\\Account Operators"},
+        {549, "BUILTIN\\Server Operators"},
+        {550, "BUILTIN\\Print Operators"},
+        {551, "BUILTIN\\Backup Operators"},
+        {552, "BUILTIN\\Replicator"},
+        {553, "BUILTIN\\RAS Servers"},
+        {554, "BUILTIN\\Pre-Windows 2000 Compatible Access"},
+        {555, "BUILTIN\\Remote Desktop Users"},
+        {556, "BUILTIN\\Network Configuration Operators"},
+        {557, "BUILTIN\\Incoming Forest Trust Builders"},
+        {558, "BUILTIN\\Performance Monitor Users"},
+        {559, "BUILTIN\\Performance Log Users"},
+        {560, "BUILTIN\\Windows Authorization Access Group"},
+        {561, "BUILTIN\\Terminal Server License Servers"},
+        {562, "BUILTIN\\Distributed COM Users"},
+        {569, "BUILTIN\\Cryptographic Operators"},
+        {573, "BUILTIN\\Event Log Readers"},
+        {574, "BUILTIN\\Certificate Service DCOM Access"},
 };
 
 bool mbx_sid_is_builtin(const struct mbx_sid *sid)

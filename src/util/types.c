@@ -167,7 +167,8 @@ void mbx_logon_time_from_unix(time_t t, struct mbx_logon_time *lt_r)
 	memset(lt_r, 0, sizeof(*lt_r));
 	if (gmtime_r(&t, &tm) == NULL)
 		return;
-	if (tm.tm_year < MBX_LOGON_TIME_YEAR_MIN - 1900 || tm.tm_year > MBX_LOGON_TIME_YEAR_MAX - 1900)
+	if (tm.tm_year < MBX_LOGON_TIME_YEAR_MIN - 1900 ||
+	    tm.tm_year > MBX_LOGON_TIME_YEAR_MAX - 1900)
 		return;
 	lt_r->sec = (uint8_t)(tm.tm_sec > 59 ? 59 : tm.tm_sec); /* no leap second on the wire */
 	lt_r->min = (uint8_t)tm.tm_min;
@@ -197,13 +198,13 @@ static const struct {
 	const char *name;
 	unsigned min, max;
 } logon_time_fields[7] = {
-	{"Seconds", 0, 59},
-	{"Minutes", 0, 59},
-	{"Hour", 0, 23},
-	{"DayOfWeek", 0, 6},
-	{"Day", 1, 31},
-	{"Month", 1, 12},
-	{"Year", MBX_LOGON_TIME_YEAR_MIN, MBX_LOGON_TIME_YEAR_MAX},
+        {"Seconds", 0, 59},
+        {"Minutes", 0, 59},
+        {"Hour", 0, 23},
+        {"DayOfWeek", 0, 6},
+        {"Day", 1, 31},
+        {"Month", 1, 12},
+        {"Year", MBX_LOGON_TIME_YEAR_MIN, MBX_LOGON_TIME_YEAR_MAX},
 };
 
 static void logon_time_values(const struct mbx_logon_time *lt, unsigned v[7])
@@ -272,7 +273,7 @@ void rd_logon_time(struct rd *r, struct mbx_logon_time *lt, const char *what)
 	if (bad >= 0) {
 		logon_time_values(&t, v);
 		rd_fail_at(r, start + (size_t)bad, "%s: %s %u out of range %u..%u", what,
-			   logon_time_fields[bad].name, v[bad], logon_time_fields[bad].min, max);
+		           logon_time_fields[bad].name, v[bad], logon_time_fields[bad].min, max);
 		return;
 	}
 	*lt = t;

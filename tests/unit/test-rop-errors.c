@@ -15,37 +15,37 @@ static const struct {
 	const char *name;
 	uint32_t value;
 } spec[] = {
-	{"ecNone", 0x00000000},             /* OXCDATA 2.4 Success; OXCSTOR */
-	{"ecWrongServer", 0x00000478},      /* OXCDATA 2.4.1 WrongServer; OXCSTOR */
-	{"ecMailboxInTransit", 0x0000050C}, /* OXCDATA 2.4.1; OXCSTOR */
-	{"ecUnknownUser", 0x000003EB},      /* OXCDATA 2.4.1; OXCSTOR */
-	{"ecLoginFailure", 0x80040111},     /* OXCDATA 2.4 LogonFailed; OXCSTOR */
-	{"ecUnknownCodePage", 0x000003EF},  /* OXCDATA 2.4.1; OXCSTOR */
-	{"ecLoginPerm", 0x000003F2},        /* OXCDATA 2.4.1 LoginPermission; OXCSTOR */
-	{"ecProfileNotConfigured", 0x0000011C}, /* OXCSTOR 3.2.5.1.3 */
-	{"ecMailboxDisabled", 0x0000096C},  /* OXCDATA 2.4.1; OXCSTOR */
-	{"ecServerPaused", 0x0000047F},     /* OXCDATA 2.4.1; OXCSTOR */
-	{"ecInvalidParameter", 0x80070057}, /* OXCDATA 2.4 InvalidParameter; OXCSTOR */
-	{"ecAccessDenied", 0x80070005},     /* OXCDATA 2.4; OXCSTOR; OXCROPS 3.2.5.4 */
-	{"ecNetworkError", 0x80040115},     /* OXCDATA 2.4 NetworkError */
-	{"ecEndOfSession", 0x80040200},     /* OXCDATA 2.4 EndOfSession */
-	{"ecFailOneProvider", 0x8004011D},  /* MAPI_E_FAILONEPROVIDER (mapicode.h) */
-	{"ecNotFound", 0x8004010F},         /* OXCDATA 2.4 / 2.4.2 NotFound */
-	{"ecNullObject", 0x000004B9},       /* OXCDATA 2.4.1 NullObject; OXCROPS 3.2.5.4 */
-	{"ecRpcFormat", 0x000004B6},        /* OXCDATA 2.4.1 RpcFormat */
-	{"ecBufferTooSmall", 0x0000047D},   /* OXCDATA 2.4.1 BufferTooSmall */
-	{"ecServerBusy", 0x00000480},       /* OXCDATA 2.4.1 ServerBusy */
-	{"ecNotSupported", 0x80040102},     /* OXCDATA 2.4 NotSupported */
-	{"ecError", 0x80004005},            /* OXCDATA 2.4 GeneralFailure */
-	{"ecServerOOM", 0x000003F0},        /* OXCDATA 2.4.1 ServerMemory */
-	{"ecMAPIOOM", 0x8007000E},          /* OXCDATA 2.4 OutOfMemory */
-	{"ecDstNullObject", 0x00000503},    /* OXCDATA 2.4.1 NullDestinationObject */
-	{"ecWarnWithErrors", 0x00040380},   /* OXCDATA 2.4.3 ErrorsReturned */
-	{"ecRpcInvalidHandle", 0x00000A2E}, /* OXCDATA 2.4.1 InvalidRpcHandle */
-	{"ecTooBig", 0x80040305},           /* OXCDATA 2.4.2 TooBig */
-	{"ecInvalidObject", 0x80040108},    /* OXCDATA 2.4; OXCROPS 3.2.5.4 */
-	{"NotImplemented", 0x80040FFF},     /* OXCDATA 2.4 NotImplemented */
-	{"ecRpcBadStubData", 0x000006F7},   /* RPC_X_BAD_STUB_DATA (1783) */
+        {"ecNone", 0x00000000},                 /* OXCDATA 2.4 Success; OXCSTOR */
+        {"ecWrongServer", 0x00000478},          /* OXCDATA 2.4.1 WrongServer; OXCSTOR */
+        {"ecMailboxInTransit", 0x0000050C},     /* OXCDATA 2.4.1; OXCSTOR */
+        {"ecUnknownUser", 0x000003EB},          /* OXCDATA 2.4.1; OXCSTOR */
+        {"ecLoginFailure", 0x80040111},         /* OXCDATA 2.4 LogonFailed; OXCSTOR */
+        {"ecUnknownCodePage", 0x000003EF},      /* OXCDATA 2.4.1; OXCSTOR */
+        {"ecLoginPerm", 0x000003F2},            /* OXCDATA 2.4.1 LoginPermission; OXCSTOR */
+        {"ecProfileNotConfigured", 0x0000011C}, /* OXCSTOR 3.2.5.1.3 */
+        {"ecMailboxDisabled", 0x0000096C},      /* OXCDATA 2.4.1; OXCSTOR */
+        {"ecServerPaused", 0x0000047F},         /* OXCDATA 2.4.1; OXCSTOR */
+        {"ecInvalidParameter", 0x80070057},     /* OXCDATA 2.4 InvalidParameter; OXCSTOR */
+        {"ecAccessDenied", 0x80070005},         /* OXCDATA 2.4; OXCSTOR; OXCROPS 3.2.5.4 */
+        {"ecNetworkError", 0x80040115},         /* OXCDATA 2.4 NetworkError */
+        {"ecEndOfSession", 0x80040200},         /* OXCDATA 2.4 EndOfSession */
+        {"ecFailOneProvider", 0x8004011D},      /* MAPI_E_FAILONEPROVIDER (mapicode.h) */
+        {"ecNotFound", 0x8004010F},             /* OXCDATA 2.4 / 2.4.2 NotFound */
+        {"ecNullObject", 0x000004B9},           /* OXCDATA 2.4.1 NullObject; OXCROPS 3.2.5.4 */
+        {"ecRpcFormat", 0x000004B6},            /* OXCDATA 2.4.1 RpcFormat */
+        {"ecBufferTooSmall", 0x0000047D},       /* OXCDATA 2.4.1 BufferTooSmall */
+        {"ecServerBusy", 0x00000480},           /* OXCDATA 2.4.1 ServerBusy */
+        {"ecNotSupported", 0x80040102},         /* OXCDATA 2.4 NotSupported */
+        {"ecError", 0x80004005},                /* OXCDATA 2.4 GeneralFailure */
+        {"ecServerOOM", 0x000003F0},            /* OXCDATA 2.4.1 ServerMemory */
+        {"ecMAPIOOM", 0x8007000E},              /* OXCDATA 2.4 OutOfMemory */
+        {"ecDstNullObject", 0x00000503},        /* OXCDATA 2.4.1 NullDestinationObject */
+        {"ecWarnWithErrors", 0x00040380},       /* OXCDATA 2.4.3 ErrorsReturned */
+        {"ecRpcInvalidHandle", 0x00000A2E},     /* OXCDATA 2.4.1 InvalidRpcHandle */
+        {"ecTooBig", 0x80040305},               /* OXCDATA 2.4.2 TooBig */
+        {"ecInvalidObject", 0x80040108},        /* OXCDATA 2.4; OXCROPS 3.2.5.4 */
+        {"NotImplemented", 0x80040FFF},         /* OXCDATA 2.4 NotImplemented */
+        {"ecRpcBadStubData", 0x000006F7},       /* RPC_X_BAD_STUB_DATA (1783) */
 };
 #define NSPEC (sizeof(spec) / sizeof(spec[0]))
 
@@ -89,16 +89,16 @@ static void test_every_entry_round_trips(void **state)
 		char up[64], low[64];                                                              \
 		uint32_t v = 0;                                                                    \
 		size_t k;                                                                          \
-		assert_string_equal(mbx_ec_name(value), #name);                                   \
+		assert_string_equal(mbx_ec_name(value), #name);                                    \
 		for (k = 0; #name[k] != '\0'; k++) {                                               \
 			up[k] = (char)toupper((unsigned char)#name[k]);                            \
 			low[k] = (char)tolower((unsigned char)#name[k]);                           \
 		}                                                                                  \
 		up[k] = low[k] = '\0';                                                             \
-		assert_int_equal(mbx_ec_from_name(up, &v), 0);                                    \
+		assert_int_equal(mbx_ec_from_name(up, &v), 0);                                     \
 		assert_int_equal(v, (uint32_t)(value));                                            \
 		v = 0;                                                                             \
-		assert_int_equal(mbx_ec_from_name(low, &v), 0);                                   \
+		assert_int_equal(mbx_ec_from_name(low, &v), 0);                                    \
 		assert_int_equal(v, (uint32_t)(value));                                            \
 	} while (0);
 	MBX_EC_LIST(CHECK)
@@ -107,8 +107,8 @@ static void test_every_entry_round_trips(void **state)
 
 static void test_unknown_values(void **state)
 {
-	static const uint32_t unknown[] = {1, 0x477, 0x479, 0x80040FFE, 0x8004010B, 0xFFFFFFFF,
-					   0x80000000, 0x7FFFFFFF};
+	static const uint32_t unknown[] = {1,          0x477,      0x479,      0x80040FFE,
+	                                   0x8004010B, 0xFFFFFFFF, 0x80000000, 0x7FFFFFFF};
 
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		assert_null(mbx_ec_name(unknown[i]));
@@ -135,9 +135,19 @@ static void test_ec_str(void **state)
 static void test_from_name_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"", "ec", "ecWrongServer ", " ecWrongServer", "ecWrongServerX", "ecWrong",
-		"0x478", "1144", "ecWrong Server", "ServerBusy", /* ambiguous in MS-OXCDATA */
-		"ecNotImplementedX", "MAPI_E_", "ecNone\n",
+	        "",
+	        "ec",
+	        "ecWrongServer ",
+	        " ecWrongServer",
+	        "ecWrongServerX",
+	        "ecWrong",
+	        "0x478",
+	        "1144",
+	        "ecWrong Server",
+	        "ServerBusy", /* ambiguous in MS-OXCDATA */
+	        "ecNotImplementedX",
+	        "MAPI_E_",
+	        "ecNone\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -156,20 +166,34 @@ static void test_aliases(void **state)
 		const char *name;
 		uint32_t value;
 	} rows[] = {
-		{"ecInvalidParam", 0x80070057},    {"MAPI_E_INVALID_PARAMETER", 0x80070057},
-		{"InvalidParameter", 0x80070057},  {"ecNotImplemented", 0x80040102},
-		{"ECNOTIMPLEMENTED", 0x80040102},  {"MAPI_E_NO_SUPPORT", 0x80040102},
-		{"notimplemented", 0x80040FFF},    {"MAPI_E_LOGON_FAILED", 0x80040111},
-		{"LogonFailed", 0x80040111},       {"ecRpcFailed", 0x80040115},
-		{"ecNetwork", 0x80040115},         {"MAPI_E_NETWORK_ERROR", 0x80040115},
-		{"ecMemory", 0x000003F0},          {"MAPI_E_NOT_ENOUGH_MEMORY", 0x8007000E},
-		{"Success", 0},                    {"S_OK", 0},
-		{"GeneralFailure", 0x80004005},    {"MAPI_E_CALL_FAILED", 0x80004005},
-		{"MAPI_E_NO_ACCESS", 0x80070005},  {"MAPI_E_NOT_FOUND", 0x8004010F},
-		{"MAPI_E_END_OF_SESSION", 0x80040200}, {"MAPI_E_FAILONEPROVIDER", 0x8004011D},
-		{"MAPI_W_ERRORS_RETURNED", 0x00040380}, {"MAPI_E_TOO_BIG", 0x80040305},
-		{"NullDestinationObject", 0x503},  {"InvalidRpcHandle", 0xA2E},
-		{"RPC_X_BAD_STUB_DATA", 0x6F7},    {"WrongServer", 0x478},
+	        {"ecInvalidParam", 0x80070057},
+	        {"MAPI_E_INVALID_PARAMETER", 0x80070057},
+	        {"InvalidParameter", 0x80070057},
+	        {"ecNotImplemented", 0x80040102},
+	        {"ECNOTIMPLEMENTED", 0x80040102},
+	        {"MAPI_E_NO_SUPPORT", 0x80040102},
+	        {"notimplemented", 0x80040FFF},
+	        {"MAPI_E_LOGON_FAILED", 0x80040111},
+	        {"LogonFailed", 0x80040111},
+	        {"ecRpcFailed", 0x80040115},
+	        {"ecNetwork", 0x80040115},
+	        {"MAPI_E_NETWORK_ERROR", 0x80040115},
+	        {"ecMemory", 0x000003F0},
+	        {"MAPI_E_NOT_ENOUGH_MEMORY", 0x8007000E},
+	        {"Success", 0},
+	        {"S_OK", 0},
+	        {"GeneralFailure", 0x80004005},
+	        {"MAPI_E_CALL_FAILED", 0x80004005},
+	        {"MAPI_E_NO_ACCESS", 0x80070005},
+	        {"MAPI_E_NOT_FOUND", 0x8004010F},
+	        {"MAPI_E_END_OF_SESSION", 0x80040200},
+	        {"MAPI_E_FAILONEPROVIDER", 0x8004011D},
+	        {"MAPI_W_ERRORS_RETURNED", 0x00040380},
+	        {"MAPI_E_TOO_BIG", 0x80040305},
+	        {"NullDestinationObject", 0x503},
+	        {"InvalidRpcHandle", 0xA2E},
+	        {"RPC_X_BAD_STUB_DATA", 0x6F7},
+	        {"WrongServer", 0x478},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -189,10 +213,10 @@ static void test_wire_bytes(void **state)
 		uint32_t ec;
 		const char *hex;
 	} rows[] = {
-		{ecMailboxInTransit, "0C 05 00 00"},
-		{ecUnknownUser, "EB 03 00 00"},
-		{ecLoginFailure, "11 01 04 80"},
-		{ecWrongServer, "78 04 00 00"},
+	        {ecMailboxInTransit, "0C 05 00 00"},
+	        {ecUnknownUser, "EB 03 00 00"},
+	        {ecLoginFailure, "11 01 04 80"},
+	        {ecWrongServer, "78 04 00 00"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -215,14 +239,14 @@ static void test_wire_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spec_values),
-		cmocka_unit_test(test_enum_constants),
-		cmocka_unit_test(test_every_entry_round_trips),
-		cmocka_unit_test(test_unknown_values),
-		cmocka_unit_test(test_ec_str),
-		cmocka_unit_test(test_from_name_invalid),
-		cmocka_unit_test(test_aliases),
-		cmocka_unit_test(test_wire_bytes),
+	        cmocka_unit_test(test_spec_values),
+	        cmocka_unit_test(test_enum_constants),
+	        cmocka_unit_test(test_every_entry_round_trips),
+	        cmocka_unit_test(test_unknown_values),
+	        cmocka_unit_test(test_ec_str),
+	        cmocka_unit_test(test_from_name_invalid),
+	        cmocka_unit_test(test_aliases),
+	        cmocka_unit_test(test_wire_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,27 +40,27 @@ static const struct {
 	const char *hex;
 	const char *str;
 } valid[] = {
-	/* protocol.md 8.6 examples */
-	{"01 01 00 00 00 00 00 05 0A 00 00 00", "S-1-5-10"},
-	{"01 02 00 00 00 00 00 05 20 00 00 00 20 02 00 00", "S-1-5-32-544"},
-	/* a domain user */
-	{"01 05 00 00 00 00 00 05 15 00 00 00 C7 F7 FE D7 7C 77 55 C8 94 5A CE 01 F5 03 00 00",
-	 "S-1-5-21-3623811015-3361044348-30300820-1013"},
-	{"01 01 00 00 00 00 00 01 00 00 00 00", "S-1-1-0"},
-	{"01 01 00 00 00 00 00 00 00 00 00 00", "S-1-0-0"},
-	/* count 0 */
-	{"01 00 00 00 00 00 00 05", "S-1-5"},
-	{"01 00 00 00 00 00 00 00", "S-1-0"},
-	/* authority 2^32-1 is decimal, 2^32 is hex */
-	{"01 01 00 00 FF FF FF FF 01 00 00 00", "S-1-4294967295-1"},
-	{"01 01 00 01 00 00 00 00 01 00 00 00", "S-1-0x000100000000-1"},
-	{"01 00 FF FF FF FF FF FF", "S-1-0xffffffffffff"},
-	{"01 01 12 34 56 78 9A BC FF FF FF FF", "S-1-0x123456789abc-4294967295"},
-	/* count 15: the maximum, with the largest authority and sub-authority */
-	{"01 0F FF FF FF FF FF FF 01 00 00 00 02 00 00 00 03 00 00 00 04 00 00 00 05 00 00 00 "
-	 "06 00 00 00 07 00 00 00 08 00 00 00 09 00 00 00 0A 00 00 00 0B 00 00 00 0C 00 00 00 "
-	 "0D 00 00 00 0E 00 00 00 FF FF FF FF",
-	 "S-1-0xffffffffffff-1-2-3-4-5-6-7-8-9-10-11-12-13-14-4294967295"},
+        /* protocol.md 8.6 examples */
+        {"01 01 00 00 00 00 00 05 0A 00 00 00", "S-1-5-10"},
+        {"01 02 00 00 00 00 00 05 20 00 00 00 20 02 00 00", "S-1-5-32-544"},
+        /* a domain user */
+        {"01 05 00 00 00 00 00 05 15 00 00 00 C7 F7 FE D7 7C 77 55 C8 94 5A CE 01 F5 03 00 00",
+         "S-1-5-21-3623811015-3361044348-30300820-1013"},
+        {"01 01 00 00 00 00 00 01 00 00 00 00", "S-1-1-0"},
+        {"01 01 00 00 00 00 00 00 00 00 00 00", "S-1-0-0"},
+        /* count 0 */
+        {"01 00 00 00 00 00 00 05", "S-1-5"},
+        {"01 00 00 00 00 00 00 00", "S-1-0"},
+        /* authority 2^32-1 is decimal, 2^32 is hex */
+        {"01 01 00 00 FF FF FF FF 01 00 00 00", "S-1-4294967295-1"},
+        {"01 01 00 01 00 00 00 00 01 00 00 00", "S-1-0x000100000000-1"},
+        {"01 00 FF FF FF FF FF FF", "S-1-0xffffffffffff"},
+        {"01 01 12 34 56 78 9A BC FF FF FF FF", "S-1-0x123456789abc-4294967295"},
+        /* count 15: the maximum, with the largest authority and sub-authority */
+        {"01 0F FF FF FF FF FF FF 01 00 00 00 02 00 00 00 03 00 00 00 04 00 00 00 05 00 00 00 "
+         "06 00 00 00 07 00 00 00 08 00 00 00 09 00 00 00 0A 00 00 00 0B 00 00 00 0C 00 00 00 "
+         "0D 00 00 00 0E 00 00 00 FF FF FF FF",
+         "S-1-0xffffffffffff-1-2-3-4-5-6-7-8-9-10-11-12-13-14-4294967295"},
 };
 #define NVALID (sizeof(valid) / sizeof(valid[0]))
 
@@ -120,21 +120,24 @@ static void test_invalid_vectors(void **state)
 		size_t off;
 		const char *msg;
 	} rows[] = {
-		{"00 01 00 00 00 00 00 05 0A 00 00 00", 0, "objectSid: revision 0, expected 1"},
-		{"02 01 00 00 00 00 00 05 0A 00 00 00", 0, "objectSid: revision 2, expected 1"},
-		{"FF 00 00 00 00 00 00 05", 0, "revision 255"},
-		/* count 16 and 255, even with enough bytes behind them */
-		{"01 10 00 00 00 00 00 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
-		 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
-		 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
-		 1, "objectSid: SubAuthorityCount 16 exceeds 15"},
-		{"01 FF 00 00 00 00 00 05", 1, "SubAuthorityCount 255 exceeds 15"},
-		/* count says more than there is */
-		{"01 02 00 00 00 00 00 05 20 00 00 00", 8, "2 sub-authorities need 8 bytes, 4 left"},
-		{"01 0F 00 00 00 00 00 05", 8, "15 sub-authorities need 60 bytes, 0 left"},
-		{"01 01 00 00 00 00 00 05 0A 00 00", 8, "1 sub-authorities need 4 bytes, 3 left"},
-		/* revision is checked before the count */
-		{"02 10 00 00 00 00 00 05", 0, "revision 2"},
+	        {"00 01 00 00 00 00 00 05 0A 00 00 00", 0, "objectSid: revision 0, expected 1"},
+	        {"02 01 00 00 00 00 00 05 0A 00 00 00", 0, "objectSid: revision 2, expected 1"},
+	        {"FF 00 00 00 00 00 00 05", 0, "revision 255"},
+	        /* count 16 and 255, even with enough bytes behind them */
+	        {"01 10 00 00 00 00 00 05 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+	         "00 "
+	         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+	         "00 "
+	         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+	         1, "objectSid: SubAuthorityCount 16 exceeds 15"},
+	        {"01 FF 00 00 00 00 00 05", 1, "SubAuthorityCount 255 exceeds 15"},
+	        /* count says more than there is */
+	        {"01 02 00 00 00 00 00 05 20 00 00 00", 8,
+	         "2 sub-authorities need 8 bytes, 4 left"},
+	        {"01 0F 00 00 00 00 00 05", 8, "15 sub-authorities need 60 bytes, 0 left"},
+	        {"01 01 00 00 00 00 00 05 0A 00 00", 8, "1 sub-authorities need 4 bytes, 3 left"},
+	        /* revision is checked before the count */
+	        {"02 10 00 00 00 00 00 05", 0, "revision 2"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -183,12 +186,12 @@ static void test_truncation_sweep(void **state)
 			rd_sid(&r, &sid, NULL);
 			if (len < 8) {
 				snprintf(msg, sizeof(msg),
-					 "SID: need 8 bytes for the SID header, %zu left", len);
+				         "SID: need 8 bytes for the SID header, %zu left", len);
 				expect_error(&r, 30, msg);
 			} else {
 				snprintf(msg, sizeof(msg),
-					 "SID: %u sub-authorities need %zu bytes, %zu left",
-					 (unsigned)b[1], n - 8, len - 8);
+				         "SID: %u sub-authorities need %zu bytes, %zu left",
+				         (unsigned)b[1], n - 8, len - 8);
 				expect_error(&r, 38, msg);
 			}
 			assert_true(sid_all_zero(&sid));
@@ -255,7 +258,7 @@ static void test_boundary_counts(void **state)
 	assert_int_equal(mbx_sid_from_str("S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15", &sid), 0);
 	assert_int_equal(sid.count, 15);
 	assert_int_equal(mbx_sid_from_str("S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16", &sid),
-			 -1);
+	                 -1);
 	/* 16 in a struct (our bug): not written, the writer reports it */
 	sid.count = 16;
 	wr_init(&w, out, sizeof(out));
@@ -299,20 +302,20 @@ static void test_string_forms(void **state)
 		const char *in;
 		const char *canonical;
 	} rows[] = {
-		{"S-1-5-10", "S-1-5-10"},
-		{"s-1-5-10", "S-1-5-10"}, /* ABNF literals are case-insensitive */
-		{"S-1-0x000000000005-10", "S-1-5-10"},
-		{"S-1-0X000000000005-10", "S-1-5-10"},
-		{"S-1-0x00000000000A", "S-1-10"},
-		{"S-1-0x00FFffFFffFF", "S-1-0x00ffffffffff"},
-		{"S-1-0x0000FFFFFFFF-7", "S-1-4294967295-7"},
-		{"S-1-0-0", "S-1-0-0"},
-		{"S-1-5-0", "S-1-5-0"},
-		{"S-1-5", "S-1-5"},
-		{"S-1-0", "S-1-0"},
-		{"S-1-4294967295", "S-1-4294967295"},
-		{"S-1-5-4294967295", "S-1-5-4294967295"},
-		{"S-1-5-1000000000-999999999", "S-1-5-1000000000-999999999"},
+	        {"S-1-5-10", "S-1-5-10"},
+	        {"s-1-5-10", "S-1-5-10"}, /* ABNF literals are case-insensitive */
+	        {"S-1-0x000000000005-10", "S-1-5-10"},
+	        {"S-1-0X000000000005-10", "S-1-5-10"},
+	        {"S-1-0x00000000000A", "S-1-10"},
+	        {"S-1-0x00FFffFFffFF", "S-1-0x00ffffffffff"},
+	        {"S-1-0x0000FFFFFFFF-7", "S-1-4294967295-7"},
+	        {"S-1-0-0", "S-1-0-0"},
+	        {"S-1-5-0", "S-1-5-0"},
+	        {"S-1-5", "S-1-5"},
+	        {"S-1-0", "S-1-0"},
+	        {"S-1-4294967295", "S-1-4294967295"},
+	        {"S-1-5-4294967295", "S-1-5-4294967295"},
+	        {"S-1-5-1000000000-999999999", "S-1-5-1000000000-999999999"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -328,56 +331,56 @@ static void test_string_forms(void **state)
 static void test_string_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"S",
-		"S-",
-		"S-1",
-		"S-1-",
-		"S-1-5-",
-		"S-1-5-10-",
-		"S-01-5",
-		"S-01-5-10",
-		"S-2-5-10",
-		"S-0-5-10",
-		"S-1-5-x",
-		"S-1-x",
-		"S-1-5-10x",
-		"S-1-5-10 ",
-		"S-1-5-10\t",
-		"S-1-5-10\n",
-		" S-1-5-10",
-		"S-1-5 -10",
-		"S- 1-5-10",
-		"S-1-5--10",
-		"S-1-5-+10",
-		"S-1--5",
-		"S-1-+5",
-		"S-1-5-4294967296", /* sub-authority 2^32 */
-		"S-1-5-9999999999",
-		"S-1-5-10000000000", /* 11 digits */
-		"S-1-5-04294967295",
-		"S-1-4294967296", /* decimal authority 2^32: must be hex */
-		"S-1-05",       /* leading zeros (MS-DTYP 2.4.2.1) */
-		"S-1-00",
-		"S-1-5-010",
-		"S-1-5-00",
-		"S-1-5-21-01-2-3",
-		"S-1-0x",
-		"S-1-0x5",
-		"S-1-0x12345678901",    /* 11 hex digits */
-		"S-1-0x1234567890123",  /* 13 hex digits */
-		"S-1-0x12345678901g",
-		"S-1-0x-12345678901",
-		"S-1-x000000000005",
-		"S-1-0x 00000000005",
-		"S-1-5-0x10",
-		"SID-1-5-10",
-		"S_1_5_10",
-		"S:1:5:10",
-		"T-1-5-10",
-		"S-1-5-10\xff",
-		"S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16",
-		"S-1-\xd9\xa5", /* an Arabic-Indic digit five */
+	        "",
+	        "S",
+	        "S-",
+	        "S-1",
+	        "S-1-",
+	        "S-1-5-",
+	        "S-1-5-10-",
+	        "S-01-5",
+	        "S-01-5-10",
+	        "S-2-5-10",
+	        "S-0-5-10",
+	        "S-1-5-x",
+	        "S-1-x",
+	        "S-1-5-10x",
+	        "S-1-5-10 ",
+	        "S-1-5-10\t",
+	        "S-1-5-10\n",
+	        " S-1-5-10",
+	        "S-1-5 -10",
+	        "S- 1-5-10",
+	        "S-1-5--10",
+	        "S-1-5-+10",
+	        "S-1--5",
+	        "S-1-+5",
+	        "S-1-5-4294967296", /* sub-authority 2^32 */
+	        "S-1-5-9999999999",
+	        "S-1-5-10000000000", /* 11 digits */
+	        "S-1-5-04294967295",
+	        "S-1-4294967296", /* decimal authority 2^32: must be hex */
+	        "S-1-05",         /* leading zeros (MS-DTYP 2.4.2.1) */
+	        "S-1-00",
+	        "S-1-5-010",
+	        "S-1-5-00",
+	        "S-1-5-21-01-2-3",
+	        "S-1-0x",
+	        "S-1-0x5",
+	        "S-1-0x12345678901",   /* 11 hex digits */
+	        "S-1-0x1234567890123", /* 13 hex digits */
+	        "S-1-0x12345678901g",
+	        "S-1-0x-12345678901",
+	        "S-1-x000000000005",
+	        "S-1-0x 00000000005",
+	        "S-1-5-0x10",
+	        "SID-1-5-10",
+	        "S_1_5_10",
+	        "S:1:5:10",
+	        "T-1-5-10",
+	        "S-1-5-10\xff",
+	        "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16",
+	        "S-1-\xd9\xa5", /* an Arabic-Indic digit five */
 	};
 	struct mbx_sid sid;
 
@@ -441,13 +444,22 @@ static void test_round_trip_random(void **state)
 		sid.revision = 1;
 		sid.count = (uint8_t)(rnd() % 16);
 		switch (pick % 4) {
-		case 0: sid.authority = rnd() % 6; break;
-		case 1: sid.authority = rnd() & 0xFFFFFFFFULL; break;
-		case 2: sid.authority = 0x100000000ULL + rnd() % 0xFFFF00000000ULL; break;
-		default: sid.authority = rnd() & 0xFFFFFFFFFFFFULL; break;
+		case 0:
+			sid.authority = rnd() % 6;
+			break;
+		case 1:
+			sid.authority = rnd() & 0xFFFFFFFFULL;
+			break;
+		case 2:
+			sid.authority = 0x100000000ULL + rnd() % 0xFFFF00000000ULL;
+			break;
+		default:
+			sid.authority = rnd() & 0xFFFFFFFFFFFFULL;
+			break;
 		}
 		for (unsigned k = 0; k < sid.count; k++)
-			sid.sub[k] = (pick >> 8) % 3 == 0 ? (uint32_t)(rnd() % 1000) : (uint32_t)rnd();
+			sid.sub[k] =
+			        (pick >> 8) % 3 == 0 ? (uint32_t)(rnd() % 1000) : (uint32_t)rnd();
 		/* bin -> str -> bin */
 		wr_init(&w, out, sizeof(out));
 		wr_sid(&w, &sid);
@@ -500,45 +512,45 @@ static const struct {
 	const char *sid;
 	const char *name;
 } names[] = {
-	{"S-1-0-0", "NULL SID"},
-	{"S-1-1-0", "Everyone"},
-	{"S-1-2-0", "LOCAL"},
-	{"S-1-3-0", "CREATOR OWNER"},
-	{"S-1-3-1", "CREATOR GROUP"},
-	{"S-1-5-2", "NT AUTHORITY\\NETWORK"},
-	{"S-1-5-4", "NT AUTHORITY\\INTERACTIVE"},
-	{"S-1-5-6", "NT AUTHORITY\\SERVICE"},
-	{"S-1-5-7", "NT AUTHORITY\\ANONYMOUS LOGON"},
-	{"S-1-5-9", "NT AUTHORITY\\ENTERPRISE DOMAIN CONTROLLERS"},
-	{"S-1-5-10", "NT AUTHORITY\\SELF"},
-	{"S-1-5-11", "NT AUTHORITY\\Authenticated Users"},
-	{"S-1-5-18", "NT AUTHORITY\\SYSTEM"},
-	{"S-1-5-19", "NT AUTHORITY\\LOCAL SERVICE"},
-	{"S-1-5-20", "NT AUTHORITY\\NETWORK SERVICE"},
-	{"S-1-5-32", "BUILTIN"},
-	/* every BUILTIN alias of protocol.md 8.6 */
-	{"S-1-5-32-544", "BUILTIN\\Administrators"},
-	{"S-1-5-32-545", "BUILTIN\\Users"},
-	{"S-1-5-32-546", "BUILTIN\\Guests"},
-	{"S-1-5-32-547", "BUILTIN\\Power Users"},
-	{"S-1-5-32-548", "BUILTIN\\Account Operators"},
-	{"S-1-5-32-549", "BUILTIN\\Server Operators"},
-	{"S-1-5-32-550", "BUILTIN\\Print Operators"},
-	{"S-1-5-32-551", "BUILTIN\\Backup Operators"},
-	{"S-1-5-32-552", "BUILTIN\\Replicator"},
-	{"S-1-5-32-553", "BUILTIN\\RAS Servers"},
-	{"S-1-5-32-554", "BUILTIN\\Pre-Windows 2000 Compatible Access"},
-	{"S-1-5-32-555", "BUILTIN\\Remote Desktop Users"},
-	{"S-1-5-32-556", "BUILTIN\\Network Configuration Operators"},
-	{"S-1-5-32-557", "BUILTIN\\Incoming Forest Trust Builders"},
-	{"S-1-5-32-558", "BUILTIN\\Performance Monitor Users"},
-	{"S-1-5-32-559", "BUILTIN\\Performance Log Users"},
-	{"S-1-5-32-560", "BUILTIN\\Windows Authorization Access Group"},
-	{"S-1-5-32-561", "BUILTIN\\Terminal Server License Servers"},
-	{"S-1-5-32-562", "BUILTIN\\Distributed COM Users"},
-	{"S-1-5-32-569", "BUILTIN\\Cryptographic Operators"},
-	{"S-1-5-32-573", "BUILTIN\\Event Log Readers"},
-	{"S-1-5-32-574", "BUILTIN\\Certificate Service DCOM Access"},
+        {"S-1-0-0", "NULL SID"},
+        {"S-1-1-0", "Everyone"},
+        {"S-1-2-0", "LOCAL"},
+        {"S-1-3-0", "CREATOR OWNER"},
+        {"S-1-3-1", "CREATOR GROUP"},
+        {"S-1-5-2", "NT AUTHORITY\\NETWORK"},
+        {"S-1-5-4", "NT AUTHORITY\\INTERACTIVE"},
+        {"S-1-5-6", "NT AUTHORITY\\SERVICE"},
+        {"S-1-5-7", "NT AUTHORITY\\ANONYMOUS LOGON"},
+        {"S-1-5-9", "NT AUTHORITY\\ENTERPRISE DOMAIN CONTROLLERS"},
+        {"S-1-5-10", "NT AUTHORITY\\SELF"},
+        {"S-1-5-11", "NT AUTHORITY\\Authenticated Users"},
+        {"S-1-5-18", "NT AUTHORITY\\SYSTEM"},
+        {"S-1-5-19", "NT AUTHORITY\\LOCAL SERVICE"},
+        {"S-1-5-20", "NT AUTHORITY\\NETWORK SERVICE"},
+        {"S-1-5-32", "BUILTIN"},
+        /* every BUILTIN alias of protocol.md 8.6 */
+        {"S-1-5-32-544", "BUILTIN\\Administrators"},
+        {"S-1-5-32-545", "BUILTIN\\Users"},
+        {"S-1-5-32-546", "BUILTIN\\Guests"},
+        {"S-1-5-32-547", "BUILTIN\\Power Users"},
+        {"S-1-5-32-548", "BUILTIN\\Account Operators"},
+        {"S-1-5-32-549", "BUILTIN\\Server Operators"},
+        {"S-1-5-32-550", "BUILTIN\\Print Operators"},
+        {"S-1-5-32-551", "BUILTIN\\Backup Operators"},
+        {"S-1-5-32-552", "BUILTIN\\Replicator"},
+        {"S-1-5-32-553", "BUILTIN\\RAS Servers"},
+        {"S-1-5-32-554", "BUILTIN\\Pre-Windows 2000 Compatible Access"},
+        {"S-1-5-32-555", "BUILTIN\\Remote Desktop Users"},
+        {"S-1-5-32-556", "BUILTIN\\Network Configuration Operators"},
+        {"S-1-5-32-557", "BUILTIN\\Incoming Forest Trust Builders"},
+        {"S-1-5-32-558", "BUILTIN\\Performance Monitor Users"},
+        {"S-1-5-32-559", "BUILTIN\\Performance Log Users"},
+        {"S-1-5-32-560", "BUILTIN\\Windows Authorization Access Group"},
+        {"S-1-5-32-561", "BUILTIN\\Terminal Server License Servers"},
+        {"S-1-5-32-562", "BUILTIN\\Distributed COM Users"},
+        {"S-1-5-32-569", "BUILTIN\\Cryptographic Operators"},
+        {"S-1-5-32-573", "BUILTIN\\Event Log Readers"},
+        {"S-1-5-32-574", "BUILTIN\\Certificate Service DCOM Access"},
 };
 
 static void test_wellknown_names(void **state)
@@ -551,9 +563,10 @@ static void test_wellknown_names(void **state)
 		got = mbx_sid_wellknown_name(&sid);
 		if (got == NULL || strcmp(got, names[i].name) != 0)
 			fail_msg("%s: got \"%s\", want \"%s\"", names[i].sid,
-				 got != NULL ? got : "(null)", names[i].name);
+			         got != NULL ? got : "(null)", names[i].name);
 		assert_true(mbx_sid_is_wellknown(&sid));
-		assert_int_equal(mbx_sid_is_builtin(&sid), strncmp(names[i].sid, "S-1-5-32-", 9) == 0);
+		assert_int_equal(mbx_sid_is_builtin(&sid),
+		                 strncmp(names[i].sid, "S-1-5-32-", 9) == 0);
 	}
 }
 
@@ -563,25 +576,25 @@ static void test_builtin_and_wellknown(void **state)
 		const char *sid;
 		bool builtin, wellknown, named;
 	} rows[] = {
-		{"S-1-5-32-544", true, true, true},
-		{"S-1-5-32-0", true, true, false},   /* any RID is an alias */
-		{"S-1-5-32-563", true, true, false}, /* not in the table but still BUILTIN */
-		{"S-1-5-32-4294967295", true, true, false},
-		{"S-1-5-32", false, true, true},     /* the domain, not an alias */
-		{"S-1-5-32-544-1", false, false, false},
-		{"S-1-5-33-544", false, false, false},
-		{"S-1-1-32-544", false, false, false},
-		{"S-1-0x000100000005-32-544", false, false, false},
-		{"S-1-5-21-1-2-3-544", false, false, false},
-		{"S-1-5-21-3623811015-3361044348-30300820-1013", false, false, false},
-		{"S-1-5-21-3623811015-3361044348-30300820-500", false, false, false},
-		{"S-1-5", false, false, false},
-		{"S-1-5-10-1", false, false, false},
-		{"S-1-5-1", false, false, false},  /* Dialup: not in our table */
-		{"S-1-5-12", false, false, false},
-		{"S-1-1-1", false, false, false},
-		{"S-1-6-10", false, false, false},
-		{"S-1-0", false, false, false},
+	        {"S-1-5-32-544", true, true, true},
+	        {"S-1-5-32-0", true, true, false},   /* any RID is an alias */
+	        {"S-1-5-32-563", true, true, false}, /* not in the table but still BUILTIN */
+	        {"S-1-5-32-4294967295", true, true, false},
+	        {"S-1-5-32", false, true, true}, /* the domain, not an alias */
+	        {"S-1-5-32-544-1", false, false, false},
+	        {"S-1-5-33-544", false, false, false},
+	        {"S-1-1-32-544", false, false, false},
+	        {"S-1-0x000100000005-32-544", false, false, false},
+	        {"S-1-5-21-1-2-3-544", false, false, false},
+	        {"S-1-5-21-3623811015-3361044348-30300820-1013", false, false, false},
+	        {"S-1-5-21-3623811015-3361044348-30300820-500", false, false, false},
+	        {"S-1-5", false, false, false},
+	        {"S-1-5-10-1", false, false, false},
+	        {"S-1-5-1", false, false, false}, /* Dialup: not in our table */
+	        {"S-1-5-12", false, false, false},
+	        {"S-1-1-1", false, false, false},
+	        {"S-1-6-10", false, false, false},
+	        {"S-1-0", false, false, false},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -592,9 +605,9 @@ static void test_builtin_and_wellknown(void **state)
 		    mbx_sid_is_wellknown(&sid) != rows[i].wellknown ||
 		    (mbx_sid_wellknown_name(&sid) != NULL) != rows[i].named)
 			fail_msg("%s: builtin %d wellknown %d name %s", rows[i].sid,
-				 mbx_sid_is_builtin(&sid), mbx_sid_is_wellknown(&sid),
-				 mbx_sid_wellknown_name(&sid) != NULL ? mbx_sid_wellknown_name(&sid)
-								      : "(null)");
+			         mbx_sid_is_builtin(&sid), mbx_sid_is_wellknown(&sid),
+			         mbx_sid_wellknown_name(&sid) != NULL ? mbx_sid_wellknown_name(&sid)
+			                                              : "(null)");
 	}
 	/* a revision other than 1 (only constructible by hand) is never well-known */
 	{
@@ -628,22 +641,22 @@ static void test_constants(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_vectors),
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_invalid_vectors),
-		cmocka_unit_test(test_from_bytes_exact),
-		cmocka_unit_test(test_truncation_sweep),
-		cmocka_unit_test(test_in_sub_reader),
-		cmocka_unit_test(test_boundary_counts),
-		cmocka_unit_test(test_writer_overflow),
-		cmocka_unit_test(test_string_forms),
-		cmocka_unit_test(test_string_invalid),
-		cmocka_unit_test(test_to_str_buffer),
-		cmocka_unit_test(test_round_trip_random),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_wellknown_names),
-		cmocka_unit_test(test_builtin_and_wellknown),
-		cmocka_unit_test(test_constants),
+	        cmocka_unit_test(test_valid_vectors),
+	        cmocka_unit_test(test_fields),
+	        cmocka_unit_test(test_invalid_vectors),
+	        cmocka_unit_test(test_from_bytes_exact),
+	        cmocka_unit_test(test_truncation_sweep),
+	        cmocka_unit_test(test_in_sub_reader),
+	        cmocka_unit_test(test_boundary_counts),
+	        cmocka_unit_test(test_writer_overflow),
+	        cmocka_unit_test(test_string_forms),
+	        cmocka_unit_test(test_string_invalid),
+	        cmocka_unit_test(test_to_str_buffer),
+	        cmocka_unit_test(test_round_trip_random),
+	        cmocka_unit_test(test_equal),
+	        cmocka_unit_test(test_wellknown_names),
+	        cmocka_unit_test(test_builtin_and_wellknown),
+	        cmocka_unit_test(test_constants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

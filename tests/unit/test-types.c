@@ -32,14 +32,14 @@ static const struct {
 	const char *str;
 	const char *wire;
 } guid_rows[] = {
-	{"00112233-4455-6677-8899-aabbccddeeff", "33 22 11 00 55 44 77 66 88 99 AA BB CC DD EE FF"},
-	/* IID_IUnknown */
-	{"00000000-0000-0000-c000-000000000046", "00 00 00 00 00 00 00 00 C0 00 00 00 00 00 00 46"},
-	/* PS_MAPI (MS-OXPROPS) */
-	{"00020328-0000-0000-c000-000000000046", "28 03 02 00 00 00 00 00 C0 00 00 00 00 00 00 46"},
-	{"ffffffff-ffff-ffff-ffff-ffffffffffff", "FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF"},
-	{"00000000-0000-0000-0000-000000000000", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"},
-	{"01020304-0506-0708-090a-0b0c0d0e0f10", "04 03 02 01 06 05 08 07 09 0A 0B 0C 0D 0E 0F 10"},
+        {"00112233-4455-6677-8899-aabbccddeeff", "33 22 11 00 55 44 77 66 88 99 AA BB CC DD EE FF"},
+        /* IID_IUnknown */
+        {"00000000-0000-0000-c000-000000000046", "00 00 00 00 00 00 00 00 C0 00 00 00 00 00 00 46"},
+        /* PS_MAPI (MS-OXPROPS) */
+        {"00020328-0000-0000-c000-000000000046", "28 03 02 00 00 00 00 00 C0 00 00 00 00 00 00 46"},
+        {"ffffffff-ffff-ffff-ffff-ffffffffffff", "FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF"},
+        {"00000000-0000-0000-0000-000000000000", "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"},
+        {"01020304-0506-0708-090a-0b0c0d0e0f10", "04 03 02 01 06 05 08 07 09 0A 0B 0C 0D 0E 0F 10"},
 };
 
 static void test_guid_vectors(void **state)
@@ -87,30 +87,31 @@ static void test_guid_parse_forms(void **state)
 static void test_guid_parse_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"{}",
-		"00112233-4455-6677-8899-aabbccddeef",    /* 35 */
-		"00112233-4455-6677-8899-aabbccddeeff0",  /* 37 */
-		"{00112233-4455-6677-8899-aabbccddeeff",  /* one brace */
-		"00112233-4455-6677-8899-aabbccddeeff}",  /* other brace */
-		"(00112233-4455-6677-8899-aabbccddeeff)", /* wrong brackets */
-		"{{00112233-4455-6677-8899-aabbccddeeff}}",
-		"0011223-34455-6677-8899-aabbccddeeff",   /* misplaced dash */
-		"00112233-44556-677-8899-aabbccddeeff",
-		"00112233-4455-66778-899-aabbccddeeff",
-		"00112233-4455-6677-88999-abbccddeeff",
-		"00112233_4455-6677-8899-aabbccddeeff",
-		"001122334455667788990aabbccddeeff0000",  /* no dashes, 36 long */
-		"0011223g-4455-6677-8899-aabbccddeeff",   /* not hex */
-		"00112233-4455-6677-8899-aabbccddeefg",
-		" 0112233-4455-6677-8899-aabbccddeeff",
-		"00112233-4455-6677-8899-aabbccddeef ",
-		" 00112233-4455-6677-8899-aabbccddeeff",
-		"00112233-4455-6677-8899-aabbccddeeff ",
-		"+0112233-4455-6677-8899-aabbccddeeff",
-		"0x112233-4455-6677-8899-aabbccddeeff",
-		("00112233-4455-6677-8899-aabbccddee\xff" "f"),
-		"{00112233-4455-6677-8899-aabbccddeeff}\n",
+	        "",
+	        "{}",
+	        "00112233-4455-6677-8899-aabbccddeef",    /* 35 */
+	        "00112233-4455-6677-8899-aabbccddeeff0",  /* 37 */
+	        "{00112233-4455-6677-8899-aabbccddeeff",  /* one brace */
+	        "00112233-4455-6677-8899-aabbccddeeff}",  /* other brace */
+	        "(00112233-4455-6677-8899-aabbccddeeff)", /* wrong brackets */
+	        "{{00112233-4455-6677-8899-aabbccddeeff}}",
+	        "0011223-34455-6677-8899-aabbccddeeff", /* misplaced dash */
+	        "00112233-44556-677-8899-aabbccddeeff",
+	        "00112233-4455-66778-899-aabbccddeeff",
+	        "00112233-4455-6677-88999-abbccddeeff",
+	        "00112233_4455-6677-8899-aabbccddeeff",
+	        "001122334455667788990aabbccddeeff0000", /* no dashes, 36 long */
+	        "0011223g-4455-6677-8899-aabbccddeeff",  /* not hex */
+	        "00112233-4455-6677-8899-aabbccddeefg",
+	        " 0112233-4455-6677-8899-aabbccddeeff",
+	        "00112233-4455-6677-8899-aabbccddeef ",
+	        " 00112233-4455-6677-8899-aabbccddeeff",
+	        "00112233-4455-6677-8899-aabbccddeeff ",
+	        "+0112233-4455-6677-8899-aabbccddeeff",
+	        "0x112233-4455-6677-8899-aabbccddeeff",
+	        ("00112233-4455-6677-8899-aabbccddee\xff"
+	         "f"),
+	        "{00112233-4455-6677-8899-aabbccddeeff}\n",
 	};
 	struct mbx_guid g;
 
@@ -230,10 +231,10 @@ static void test_filetime_from_unix(void **state)
 	assert_int_equal(mbx_filetime_from_unix(2, -1500000000), E + 5000000);
 	/* before 1970 */
 	assert_int_equal(mbx_filetime_from_unix(-1, 0), E - 10000000);
-	assert_int_equal(mbx_filetime_from_unix(-11644473600LL, 0), 0);           /* 1601-01-01 */
+	assert_int_equal(mbx_filetime_from_unix(-11644473600LL, 0), 0); /* 1601-01-01 */
 	assert_int_equal(mbx_filetime_from_unix(-11644473600LL, 100), 1);
-	assert_int_equal(mbx_filetime_from_unix(-11644473601LL, 0), 0);           /* clamped */
-	assert_int_equal(mbx_filetime_from_unix(-11644473601LL, 999999999), 0);   /* 1 ns early */
+	assert_int_equal(mbx_filetime_from_unix(-11644473601LL, 0), 0);         /* clamped */
+	assert_int_equal(mbx_filetime_from_unix(-11644473601LL, 999999999), 0); /* 1 ns early */
 	/* the end of the FILETIME range: UINT64_MAX = 1844674407370 s + 955161500 ns after 1601 */
 	assert_int_equal(mbx_filetime_from_unix(1833029933770LL, 955161500), UINT64_MAX);
 	assert_int_equal(mbx_filetime_from_unix(1833029933770LL, 955161499), UINT64_MAX - 1);
@@ -243,7 +244,7 @@ static void test_filetime_from_unix(void **state)
 	if (sizeof(time_t) == 8) {
 		assert_int_equal(mbx_filetime_from_unix((time_t)INT64_MAX, 0), UINT64_MAX);
 		assert_int_equal(mbx_filetime_from_unix((time_t)INT64_MAX, 999999999L * 3),
-				 UINT64_MAX);
+		                 UINT64_MAX);
 		assert_int_equal(mbx_filetime_from_unix((time_t)INT64_MIN, 0), 0);
 		assert_int_equal(mbx_filetime_from_unix((time_t)INT64_MIN, -1), 0);
 		assert_int_equal(mbx_filetime_from_unix((time_t)INT64_MIN, -3000000000L), 0);
@@ -284,7 +285,8 @@ static void test_filetime_to_unix(void **state)
 static void test_filetime_round_trip(void **state)
 {
 	for (int i = 0; i < 5000; i++) {
-		uint64_t ft = MBX_FILETIME_UNIX_EPOCH + rnd() % (UINT64_MAX - MBX_FILETIME_UNIX_EPOCH);
+		uint64_t ft =
+		        MBX_FILETIME_UNIX_EPOCH + rnd() % (UINT64_MAX - MBX_FILETIME_UNIX_EPOCH);
 		time_t s;
 		long ns;
 
@@ -297,7 +299,7 @@ static void test_filetime_round_trip(void **state)
 /* --- LogonTime ------------------------------------------------------------------------- */
 
 static void set_lt(struct mbx_logon_time *lt, unsigned y, unsigned mo, unsigned d, unsigned wd,
-		   unsigned h, unsigned mi, unsigned s)
+                   unsigned h, unsigned mi, unsigned s)
 {
 	lt->year = (uint16_t)y;
 	lt->month = (uint8_t)mo;
@@ -372,7 +374,8 @@ static void test_logon_time_from_unix(void **state)
 		memset(&want, 0, sizeof(want));
 		assert_memory_equal(&lt, &want, sizeof(lt));
 		assert_false(mbx_logon_time_valid(&lt, NULL));
-		mbx_logon_time_from_unix((time_t)910670515199LL, &lt); /* 30827-12-31 23:59:59 Fri */
+		mbx_logon_time_from_unix((time_t)910670515199LL,
+		                         &lt); /* 30827-12-31 23:59:59 Fri */
 		set_lt(&want, 30827, 12, 31, 5, 23, 59, 59);
 		assert_memory_equal(&lt, &want, sizeof(lt));
 		assert_true(mbx_logon_time_valid(&lt, NULL));
@@ -420,17 +423,23 @@ static void test_logon_time_ranges(void **state)
 		bool ok;
 		const char *name;
 	} rows[] = {
-		{0, 0, true, NULL},           {0, 59, true, NULL},          {0, 60, false, "Seconds"},
-		{0, 255, false, "Seconds"},   {1, 0, true, NULL},           {1, 59, true, NULL},
-		{1, 60, false, "Minutes"},    {1, 255, false, "Minutes"},   {2, 0, true, NULL},
-		{2, 23, true, NULL},          {2, 24, false, "Hour"},       {2, 255, false, "Hour"},
-		{3, 0, true, NULL},           {3, 6, true, NULL},           {3, 7, false, "DayOfWeek"},
-		{3, 255, false, "DayOfWeek"}, {4, 0, false, "Day"},         {4, 1, true, NULL},
-		{4, 30, true, NULL},          {4, 31, false, "Day"},        {4, 32, false, "Day"},
-		{4, 255, false, "Day"},       {5, 0, false, "Month"},       {5, 1, true, NULL},
-		{5, 12, true, NULL},          {5, 13, false, "Month"},      {5, 255, false, "Month"},
-		{6, 0, false, "Year"},        {6, 1600, false, "Year"},     {6, 1601, true, NULL},
-		{6, 30827, true, NULL},       {6, 30828, false, "Year"},    {6, 65535, false, "Year"},
+	        {0, 0, true, NULL},         {0, 59, true, NULL},
+	        {0, 60, false, "Seconds"},  {0, 255, false, "Seconds"},
+	        {1, 0, true, NULL},         {1, 59, true, NULL},
+	        {1, 60, false, "Minutes"},  {1, 255, false, "Minutes"},
+	        {2, 0, true, NULL},         {2, 23, true, NULL},
+	        {2, 24, false, "Hour"},     {2, 255, false, "Hour"},
+	        {3, 0, true, NULL},         {3, 6, true, NULL},
+	        {3, 7, false, "DayOfWeek"}, {3, 255, false, "DayOfWeek"},
+	        {4, 0, false, "Day"},       {4, 1, true, NULL},
+	        {4, 30, true, NULL},        {4, 31, false, "Day"},
+	        {4, 32, false, "Day"},      {4, 255, false, "Day"},
+	        {5, 0, false, "Month"},     {5, 1, true, NULL},
+	        {5, 12, true, NULL},        {5, 13, false, "Month"},
+	        {5, 255, false, "Month"},   {6, 0, false, "Year"},
+	        {6, 1600, false, "Year"},   {6, 1601, true, NULL},
+	        {6, 30827, true, NULL},     {6, 30828, false, "Year"},
+	        {6, 65535, false, "Year"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -439,13 +448,27 @@ static void test_logon_time_ranges(void **state)
 
 		set_lt(&lt, 2024, 4, 15, 1, 12, 30, 30);
 		switch (rows[i].field) {
-		case 0: lt.sec = (uint8_t)rows[i].value; break;
-		case 1: lt.min = (uint8_t)rows[i].value; break;
-		case 2: lt.hour = (uint8_t)rows[i].value; break;
-		case 3: lt.wday = (uint8_t)rows[i].value; break;
-		case 4: lt.mday = (uint8_t)rows[i].value; break;
-		case 5: lt.month = (uint8_t)rows[i].value; break;
-		default: lt.year = (uint16_t)rows[i].value; break;
+		case 0:
+			lt.sec = (uint8_t)rows[i].value;
+			break;
+		case 1:
+			lt.min = (uint8_t)rows[i].value;
+			break;
+		case 2:
+			lt.hour = (uint8_t)rows[i].value;
+			break;
+		case 3:
+			lt.wday = (uint8_t)rows[i].value;
+			break;
+		case 4:
+			lt.mday = (uint8_t)rows[i].value;
+			break;
+		case 5:
+			lt.month = (uint8_t)rows[i].value;
+			break;
+		default:
+			lt.year = (uint16_t)rows[i].value;
+			break;
 		}
 		if (mbx_logon_time_valid(&lt, &what) != rows[i].ok)
 			fail_msg("row %zu: field %d value %u", i, rows[i].field, rows[i].value);
@@ -460,8 +483,8 @@ static void test_logon_time_month_lengths(void **state)
 	static const struct {
 		unsigned year;
 		bool leap;
-	} years[] = {{2023, false}, {2024, true}, {1900, false}, {2000, true}, {2100, false},
-		     {1601, false}, {1604, true}, {30827, false}, {30824, true}};
+	} years[] = {{2023, false}, {2024, true}, {1900, false},  {2000, true}, {2100, false},
+	             {1601, false}, {1604, true}, {30827, false}, {30824, true}};
 
 	for (size_t y = 0; y < sizeof(years) / sizeof(years[0]); y++) {
 		for (unsigned m = 1; m <= 12; m++) {
@@ -485,23 +508,23 @@ static void test_logon_time_invalid_vectors(void **state)
 		size_t off; /* relative to the start of the field */
 		const char *msg;
 	} rows[] = {
-		{"3C 07 0E 02 05 03 E8 07", 0, "LogonTime: Seconds 60 out of range 0..59"},
-		{"09 3C 0E 02 05 03 E8 07", 1, "LogonTime: Minutes 60 out of range 0..59"},
-		{"09 07 18 02 05 03 E8 07", 2, "LogonTime: Hour 24 out of range 0..23"},
-		{"09 07 0E 07 05 03 E8 07", 3, "LogonTime: DayOfWeek 7 out of range 0..6"},
-		{"09 07 0E 02 00 03 E8 07", 4, "LogonTime: Day 0 out of range 1..31"},
-		{"09 07 0E 02 20 03 E8 07", 4, "LogonTime: Day 32 out of range 1..31"},
-		{"09 07 0E 02 1E 02 E8 07", 4, "LogonTime: Day 30 out of range 1..29"},
-		{"09 07 0E 02 1D 02 E7 07", 4, "LogonTime: Day 29 out of range 1..28"},
-		{"09 07 0E 02 1F 04 E8 07", 4, "LogonTime: Day 31 out of range 1..30"},
-		{"09 07 0E 02 05 00 E8 07", 5, "LogonTime: Month 0 out of range 1..12"},
-		{"09 07 0E 02 05 0D E8 07", 5, "LogonTime: Month 13 out of range 1..12"},
-		{"09 07 0E 02 05 03 40 06", 6, "LogonTime: Year 1600 out of range 1601..30827"},
-		{"09 07 0E 02 05 03 6C 78", 6, "LogonTime: Year 30828 out of range 1601..30827"},
-		{"09 07 0E 02 05 03 00 00", 6, "LogonTime: Year 0 out of range"},
-		/* first bad field in wire order wins */
-		{"FF FF FF FF FF FF FF FF", 0, "Seconds 255"},
-		{"00 00 00 00 00 00 00 00", 4, "Day 0"},
+	        {"3C 07 0E 02 05 03 E8 07", 0, "LogonTime: Seconds 60 out of range 0..59"},
+	        {"09 3C 0E 02 05 03 E8 07", 1, "LogonTime: Minutes 60 out of range 0..59"},
+	        {"09 07 18 02 05 03 E8 07", 2, "LogonTime: Hour 24 out of range 0..23"},
+	        {"09 07 0E 07 05 03 E8 07", 3, "LogonTime: DayOfWeek 7 out of range 0..6"},
+	        {"09 07 0E 02 00 03 E8 07", 4, "LogonTime: Day 0 out of range 1..31"},
+	        {"09 07 0E 02 20 03 E8 07", 4, "LogonTime: Day 32 out of range 1..31"},
+	        {"09 07 0E 02 1E 02 E8 07", 4, "LogonTime: Day 30 out of range 1..29"},
+	        {"09 07 0E 02 1D 02 E7 07", 4, "LogonTime: Day 29 out of range 1..28"},
+	        {"09 07 0E 02 1F 04 E8 07", 4, "LogonTime: Day 31 out of range 1..30"},
+	        {"09 07 0E 02 05 00 E8 07", 5, "LogonTime: Month 0 out of range 1..12"},
+	        {"09 07 0E 02 05 0D E8 07", 5, "LogonTime: Month 13 out of range 1..12"},
+	        {"09 07 0E 02 05 03 40 06", 6, "LogonTime: Year 1600 out of range 1601..30827"},
+	        {"09 07 0E 02 05 03 6C 78", 6, "LogonTime: Year 30828 out of range 1601..30827"},
+	        {"09 07 0E 02 05 03 00 00", 6, "LogonTime: Year 0 out of range"},
+	        /* first bad field in wire order wins */
+	        {"FF FF FF FF FF FF FF FF", 0, "Seconds 255"},
+	        {"00 00 00 00 00 00 00 00", 4, "Day 0"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -562,14 +585,14 @@ static void test_fid_vectors(void **state)
 		const char *wire;
 		uint64_t u64;
 	} rows[] = {
-		/* protocol.md 2.1: ReplId 1, counter 1 */
-		{1, 1, "01 00 00 00 00 00 00 01", 0x0100000000000001ULL},
-		{1, 0x0d, "01 00 00 00 00 00 00 0D", 0x0D00000000000001ULL}, /* gromox Inbox */
-		{0, 0, "00 00 00 00 00 00 00 00", 0},
-		{0x1234, 0xA1B2C3D4E5F6ULL, "34 12 A1 B2 C3 D4 E5 F6", 0xF6E5D4C3B2A11234ULL},
-		{0xFFFF, 0xFFFFFFFFFFFFULL, "FF FF FF FF FF FF FF FF", UINT64_MAX},
-		{5, 0x010000000000ULL, "05 00 01 00 00 00 00 00", 0x0000000000010005ULL},
-		{0x0100, 0x100, "00 01 00 00 00 00 01 00", 0x0001000000000100ULL},
+	        /* protocol.md 2.1: ReplId 1, counter 1 */
+	        {1, 1, "01 00 00 00 00 00 00 01", 0x0100000000000001ULL},
+	        {1, 0x0d, "01 00 00 00 00 00 00 0D", 0x0D00000000000001ULL}, /* gromox Inbox */
+	        {0, 0, "00 00 00 00 00 00 00 00", 0},
+	        {0x1234, 0xA1B2C3D4E5F6ULL, "34 12 A1 B2 C3 D4 E5 F6", 0xF6E5D4C3B2A11234ULL},
+	        {0xFFFF, 0xFFFFFFFFFFFFULL, "FF FF FF FF FF FF FF FF", UINT64_MAX},
+	        {5, 0x010000000000ULL, "05 00 01 00 00 00 00 00", 0x0000000000010005ULL},
+	        {0x0100, 0x100, "00 01 00 00 00 00 01 00", 0x0001000000000100ULL},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -665,27 +688,27 @@ static void test_fid_round_trip_random(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_guid_vectors),
-		cmocka_unit_test(test_guid_parse_forms),
-		cmocka_unit_test(test_guid_parse_invalid),
-		cmocka_unit_test(test_guid_truncation),
-		cmocka_unit_test(test_guid_writer_overflow),
-		cmocka_unit_test(test_guid_equal_null),
-		cmocka_unit_test(test_guid_round_trip_random),
-		cmocka_unit_test(test_filetime_from_unix),
-		cmocka_unit_test(test_filetime_to_unix),
-		cmocka_unit_test(test_filetime_round_trip),
-		cmocka_unit_test(test_logon_time_example),
-		cmocka_unit_test(test_logon_time_from_unix),
-		cmocka_unit_test(test_logon_time_from_unix_sweep),
-		cmocka_unit_test(test_logon_time_ranges),
-		cmocka_unit_test(test_logon_time_month_lengths),
-		cmocka_unit_test(test_logon_time_invalid_vectors),
-		cmocka_unit_test(test_logon_time_truncation),
-		cmocka_unit_test(test_fid_vectors),
-		cmocka_unit_test(test_fid_make_masks),
-		cmocka_unit_test(test_fid_truncation),
-		cmocka_unit_test(test_fid_round_trip_random),
+	        cmocka_unit_test(test_guid_vectors),
+	        cmocka_unit_test(test_guid_parse_forms),
+	        cmocka_unit_test(test_guid_parse_invalid),
+	        cmocka_unit_test(test_guid_truncation),
+	        cmocka_unit_test(test_guid_writer_overflow),
+	        cmocka_unit_test(test_guid_equal_null),
+	        cmocka_unit_test(test_guid_round_trip_random),
+	        cmocka_unit_test(test_filetime_from_unix),
+	        cmocka_unit_test(test_filetime_to_unix),
+	        cmocka_unit_test(test_filetime_round_trip),
+	        cmocka_unit_test(test_logon_time_example),
+	        cmocka_unit_test(test_logon_time_from_unix),
+	        cmocka_unit_test(test_logon_time_from_unix_sweep),
+	        cmocka_unit_test(test_logon_time_ranges),
+	        cmocka_unit_test(test_logon_time_month_lengths),
+	        cmocka_unit_test(test_logon_time_invalid_vectors),
+	        cmocka_unit_test(test_logon_time_truncation),
+	        cmocka_unit_test(test_fid_vectors),
+	        cmocka_unit_test(test_fid_make_masks),
+	        cmocka_unit_test(test_fid_truncation),
+	        cmocka_unit_test(test_fid_round_trip_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

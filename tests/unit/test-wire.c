@@ -45,8 +45,8 @@ static uint64_t rnd(void)
 }
 
 static const uint8_t seq[24] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-				0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10,
-				0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18};
+                                0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10,
+                                0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18};
 
 /* --- reader basics --------------------------------------------------------------------- */
 
@@ -146,11 +146,21 @@ static void test_rd_integer_shortage(void **state)
 			rd_init(&r, seq, 2 + len, 100);
 			assert_int_equal(rd_u16le(&r, NULL), 0x0201);
 			switch (width) {
-			case 1: v = rd_u8(&r, "F"); break;
-			case 2: v = rd_u16le(&r, "F"); break;
-			case 4: v = rd_u32le(&r, "F"); break;
-			case 6: v = rd_u48be(&r, "F"); break;
-			default: v = rd_u64le(&r, "F"); break;
+			case 1:
+				v = rd_u8(&r, "F");
+				break;
+			case 2:
+				v = rd_u16le(&r, "F");
+				break;
+			case 4:
+				v = rd_u32le(&r, "F");
+				break;
+			case 6:
+				v = rd_u48be(&r, "F");
+				break;
+			default:
+				v = rd_u64le(&r, "F");
+				break;
 			}
 			assert_int_equal(v, 0);
 			snprintf(msg, sizeof(msg), "F: need %zu bytes, %zu left", width, len);
@@ -372,23 +382,24 @@ static void test_str8z_n_invalid(void **state)
 {
 	static const struct {
 		const char *bytes;
-		size_t len;  /* bytes available after a 2-byte prefix */
-		size_t n;    /* the size claimed */
-		size_t off;  /* expected absolute error offset (base 1000, prefix 2) */
+		size_t len; /* bytes available after a 2-byte prefix */
+		size_t n;   /* the size claimed */
+		size_t off; /* expected absolute error offset (base 1000, prefix 2) */
 		const char *msg;
 	} rows[] = {
-		{"abcd", 4, 4, 1005, "Essdn: 4-byte string does not end with a NUL"},
-		{"abc", 3, 3, 1004, "Essdn: 3-byte string does not end with a NUL"},
-		{"a", 1, 1, 1002, "Essdn: 1-byte string does not end with a NUL"},
-		{"a\0cd", 4, 4, 1003, "Essdn: NUL at byte 1 of a 4-byte string (size includes the NUL)"},
-		{"\0bcd", 4, 4, 1002, "Essdn: NUL at byte 0 of a 4-byte string"},
-		{"ab\0\0", 4, 4, 1004, "Essdn: NUL at byte 2 of a 4-byte string"},
-		{"\0\0", 2, 2, 1002, "Essdn: NUL at byte 0 of a 2-byte string"},
-		{"abc\0", 4, 5, 1002, "Essdn: need 5 bytes, 4 left"},
-		{"abc\0", 4, 255, 1002, "Essdn: need 255 bytes, 4 left"},
-		{"", 0, 1, 1002, "Essdn: need 1 bytes, 0 left"},
-		{"abc\0", 4, 0, 1002, "Essdn: empty string has no NUL"},
-		{"", 0, 0, 1002, "Essdn: empty string has no NUL"},
+	        {"abcd", 4, 4, 1005, "Essdn: 4-byte string does not end with a NUL"},
+	        {"abc", 3, 3, 1004, "Essdn: 3-byte string does not end with a NUL"},
+	        {"a", 1, 1, 1002, "Essdn: 1-byte string does not end with a NUL"},
+	        {"a\0cd", 4, 4, 1003,
+	         "Essdn: NUL at byte 1 of a 4-byte string (size includes the NUL)"},
+	        {"\0bcd", 4, 4, 1002, "Essdn: NUL at byte 0 of a 4-byte string"},
+	        {"ab\0\0", 4, 4, 1004, "Essdn: NUL at byte 2 of a 4-byte string"},
+	        {"\0\0", 2, 2, 1002, "Essdn: NUL at byte 0 of a 2-byte string"},
+	        {"abc\0", 4, 5, 1002, "Essdn: need 5 bytes, 4 left"},
+	        {"abc\0", 4, 255, 1002, "Essdn: need 255 bytes, 4 left"},
+	        {"", 0, 1, 1002, "Essdn: need 1 bytes, 0 left"},
+	        {"abc\0", 4, 0, 1002, "Essdn: empty string has no NUL"},
+	        {"", 0, 0, 1002, "Essdn: empty string has no NUL"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -474,17 +485,20 @@ static void test_str8z_invalid(void **state)
 		size_t off; /* base 500, prefix 1 */
 		const char *msg;
 	} rows[] = {
-		/* the NUL is beyond max (which includes the NUL) */
-		{"abc\0", 4, 3, 501, "DisplayName: no NUL within 3 bytes"},
-		{"abc\0", 4, 1, 501, "DisplayName: no NUL within 1 bytes"},
-		{"abc\0", 4, 0, 501, "DisplayName: no NUL within 0 bytes"},
-		{"\0", 1, 0, 501, "DisplayName: no NUL within 0 bytes"},
-		/* no NUL at all */
-		{"abc", 3, 100, 501, "DisplayName: no NUL before the end of the buffer (3 bytes left)"},
-		{"abc", 3, 3, 501, "DisplayName: no NUL before the end of the buffer (3 bytes left)"},
-		{"abc", 3, 2, 501, "DisplayName: no NUL within 2 bytes"},
-		{"", 0, 100, 501, "DisplayName: no NUL before the end of the buffer (0 bytes left)"},
-		{"", 0, 0, 501, "DisplayName: no NUL before the end of the buffer (0 bytes left)"},
+	        /* the NUL is beyond max (which includes the NUL) */
+	        {"abc\0", 4, 3, 501, "DisplayName: no NUL within 3 bytes"},
+	        {"abc\0", 4, 1, 501, "DisplayName: no NUL within 1 bytes"},
+	        {"abc\0", 4, 0, 501, "DisplayName: no NUL within 0 bytes"},
+	        {"\0", 1, 0, 501, "DisplayName: no NUL within 0 bytes"},
+	        /* no NUL at all */
+	        {"abc", 3, 100, 501,
+	         "DisplayName: no NUL before the end of the buffer (3 bytes left)"},
+	        {"abc", 3, 3, 501,
+	         "DisplayName: no NUL before the end of the buffer (3 bytes left)"},
+	        {"abc", 3, 2, 501, "DisplayName: no NUL within 2 bytes"},
+	        {"", 0, 100, 501,
+	         "DisplayName: no NUL before the end of the buffer (0 bytes left)"},
+	        {"", 0, 0, 501, "DisplayName: no NUL before the end of the buffer (0 bytes left)"},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -736,8 +750,8 @@ static void test_wr_integers(void **state)
 	size_t n;
 	/* u8 | u16le | u32le | u64le | u48be */
 	uint8_t *want = mbx_test_hex("01  03 02  07 06 05 04  0F 0E 0D 0C 0B 0A 09 08  "
-				     "10 11 12 13 14 15",
-				     &n);
+	                             "10 11 12 13 14 15",
+	                             &n);
 
 	wr_init(&w, buf, sizeof(buf));
 	wr_u8(&w, 0x01);
@@ -758,11 +772,11 @@ static void test_wr_integers(void **state)
 	wr_u48be(&w, 0xFFFF800000000001ULL);
 	assert_true(wr_ok(&w));
 	assert_memory_equal(buf,
-			    "\xFE\xFF"
-			    "\x01\x00\x00\x80"
-			    "\x01\x00\x00\x00\x00\x00\x00\x80"
-			    "\x80\x00\x00\x00\x00\x01",
-			    20);
+	                    "\xFE\xFF"
+	                    "\x01\x00\x00\x80"
+	                    "\x01\x00\x00\x00\x00\x00\x00\x80"
+	                    "\x80\x00\x00\x00\x00\x01",
+	                    20);
 }
 
 /* Each width, at every capacity short of it, after a 3-byte prefix: overflow, no bytes
@@ -780,11 +794,21 @@ static void test_wr_overflow_each_width(void **state)
 			wr_init(&w, buf, 3 + room);
 			wr_bytes(&w, "abc", 3);
 			switch (widths[wi]) {
-			case 1: wr_u8(&w, 0x11); break;
-			case 2: wr_u16le(&w, 0x1111); break;
-			case 4: wr_u32le(&w, 0x11111111); break;
-			case 6: wr_u48be(&w, 0x111111111111ULL); break;
-			default: wr_u64le(&w, 0x1111111111111111ULL); break;
+			case 1:
+				wr_u8(&w, 0x11);
+				break;
+			case 2:
+				wr_u16le(&w, 0x1111);
+				break;
+			case 4:
+				wr_u32le(&w, 0x11111111);
+				break;
+			case 6:
+				wr_u48be(&w, 0x111111111111ULL);
+				break;
+			default:
+				wr_u64le(&w, 0x1111111111111111ULL);
+				break;
 			}
 			if (room == widths[wi]) {
 				assert_true(wr_ok(&w));
@@ -955,9 +979,9 @@ static void test_wr_no_half_rop(void **state)
 	for (int i = 0; i < 10; i++) {
 		size_t m = wr_mark(&w);
 
-		wr_u8(&w, 0xFE);        /* RopId */
-		wr_u8(&w, (uint8_t)i);  /* OutputHandleIndex */
-		wr_u32le(&w, 0x50C);    /* ReturnValue */
+		wr_u8(&w, 0xFE);       /* RopId */
+		wr_u8(&w, (uint8_t)i); /* OutputHandleIndex */
+		wr_u32le(&w, 0x50C);   /* ReturnValue */
 		if (!wr_ok(&w)) {
 			wr_rollback(&w, m);
 			break;
@@ -986,11 +1010,25 @@ static void test_round_trip_random(void **state)
 			kinds[i] = (uint8_t)(rnd() % 5);
 			vals[i] = rnd();
 			switch (kinds[i]) {
-			case 0: vals[i] &= 0xFF; wr_u8(&w, (uint8_t)vals[i]); break;
-			case 1: vals[i] &= 0xFFFF; wr_u16le(&w, (uint16_t)vals[i]); break;
-			case 2: vals[i] &= 0xFFFFFFFF; wr_u32le(&w, (uint32_t)vals[i]); break;
-			case 3: vals[i] &= 0xFFFFFFFFFFFFULL; wr_u48be(&w, vals[i]); break;
-			default: wr_u64le(&w, vals[i]); break;
+			case 0:
+				vals[i] &= 0xFF;
+				wr_u8(&w, (uint8_t)vals[i]);
+				break;
+			case 1:
+				vals[i] &= 0xFFFF;
+				wr_u16le(&w, (uint16_t)vals[i]);
+				break;
+			case 2:
+				vals[i] &= 0xFFFFFFFF;
+				wr_u32le(&w, (uint32_t)vals[i]);
+				break;
+			case 3:
+				vals[i] &= 0xFFFFFFFFFFFFULL;
+				wr_u48be(&w, vals[i]);
+				break;
+			default:
+				wr_u64le(&w, vals[i]);
+				break;
 			}
 		}
 		assert_true(wr_ok(&w));
@@ -999,11 +1037,21 @@ static void test_round_trip_random(void **state)
 			uint64_t v;
 
 			switch (kinds[i]) {
-			case 0: v = rd_u8(&r, NULL); break;
-			case 1: v = rd_u16le(&r, NULL); break;
-			case 2: v = rd_u32le(&r, NULL); break;
-			case 3: v = rd_u48be(&r, NULL); break;
-			default: v = rd_u64le(&r, NULL); break;
+			case 0:
+				v = rd_u8(&r, NULL);
+				break;
+			case 1:
+				v = rd_u16le(&r, NULL);
+				break;
+			case 2:
+				v = rd_u32le(&r, NULL);
+				break;
+			case 3:
+				v = rd_u48be(&r, NULL);
+				break;
+			default:
+				v = rd_u64le(&r, NULL);
+				break;
 			}
 			assert_int_equal(v, vals[i]);
 		}
@@ -1031,39 +1079,39 @@ static void test_le_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rd_init),
-		cmocka_unit_test(test_rd_integers),
-		cmocka_unit_test(test_rd_integers_high_bits),
-		cmocka_unit_test(test_rd_integer_shortage),
-		cmocka_unit_test(test_rd_sticky),
-		cmocka_unit_test(test_rd_fail),
-		cmocka_unit_test(test_rd_take_error),
-		cmocka_unit_test(test_rd_bytes),
-		cmocka_unit_test(test_rd_ptr_skip),
-		cmocka_unit_test(test_rd_huge_lengths),
-		cmocka_unit_test(test_str8z_n_valid),
-		cmocka_unit_test(test_str8z_n_invalid),
-		cmocka_unit_test(test_str8z_n_truncation_sweep),
-		cmocka_unit_test(test_str8z_valid),
-		cmocka_unit_test(test_str8z_invalid),
-		cmocka_unit_test(test_str8z_truncation_sweep),
-		cmocka_unit_test(test_sub_basic),
-		cmocka_unit_test(test_sub_nested_offsets),
-		cmocka_unit_test(test_sub_shortage),
-		cmocka_unit_test(test_sub_of_failed_parent),
-		cmocka_unit_test(test_sub_sweep),
-		cmocka_unit_test(test_null_buffer_zero_length),
-		cmocka_unit_test(test_rd_bytes_null_dst_zero),
-		cmocka_unit_test(test_wr_init),
-		cmocka_unit_test(test_wr_integers),
-		cmocka_unit_test(test_wr_overflow_each_width),
-		cmocka_unit_test(test_wr_sticky_overflow),
-		cmocka_unit_test(test_wr_bytes_zero_str),
-		cmocka_unit_test(test_wr_reserve_patch),
-		cmocka_unit_test(test_wr_mark_rollback),
-		cmocka_unit_test(test_wr_no_half_rop),
-		cmocka_unit_test(test_round_trip_random),
-		cmocka_unit_test(test_le_helpers),
+	        cmocka_unit_test(test_rd_init),
+	        cmocka_unit_test(test_rd_integers),
+	        cmocka_unit_test(test_rd_integers_high_bits),
+	        cmocka_unit_test(test_rd_integer_shortage),
+	        cmocka_unit_test(test_rd_sticky),
+	        cmocka_unit_test(test_rd_fail),
+	        cmocka_unit_test(test_rd_take_error),
+	        cmocka_unit_test(test_rd_bytes),
+	        cmocka_unit_test(test_rd_ptr_skip),
+	        cmocka_unit_test(test_rd_huge_lengths),
+	        cmocka_unit_test(test_str8z_n_valid),
+	        cmocka_unit_test(test_str8z_n_invalid),
+	        cmocka_unit_test(test_str8z_n_truncation_sweep),
+	        cmocka_unit_test(test_str8z_valid),
+	        cmocka_unit_test(test_str8z_invalid),
+	        cmocka_unit_test(test_str8z_truncation_sweep),
+	        cmocka_unit_test(test_sub_basic),
+	        cmocka_unit_test(test_sub_nested_offsets),
+	        cmocka_unit_test(test_sub_shortage),
+	        cmocka_unit_test(test_sub_of_failed_parent),
+	        cmocka_unit_test(test_sub_sweep),
+	        cmocka_unit_test(test_null_buffer_zero_length),
+	        cmocka_unit_test(test_rd_bytes_null_dst_zero),
+	        cmocka_unit_test(test_wr_init),
+	        cmocka_unit_test(test_wr_integers),
+	        cmocka_unit_test(test_wr_overflow_each_width),
+	        cmocka_unit_test(test_wr_sticky_overflow),
+	        cmocka_unit_test(test_wr_bytes_zero_str),
+	        cmocka_unit_test(test_wr_reserve_patch),
+	        cmocka_unit_test(test_wr_mark_rollback),
+	        cmocka_unit_test(test_wr_no_half_rop),
+	        cmocka_unit_test(test_round_trip_random),
+	        cmocka_unit_test(test_le_helpers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
