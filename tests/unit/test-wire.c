@@ -546,6 +546,82 @@ static void test_str8z_truncation_sweep(void **state)
 	}
 }
 
+/*
+ * Both string readers against a reference model, over every buffer of 0..9 bytes made of NUL
+ * and 'a' (1023 buffers), every max / n from 0 to 11, after a prefix byte.
+ */
+static void test_str8z_model_exhaustive(void **state)
+{
+	for (size_t blen = 0; blen <= 9; blen++) {
+		for (unsigned pat = 0; pat < (1u << blen); pat++) {
+			uint8_t buf[1 + 9];
+
+			buf[0] = 'p';
+			for (size_t k = 0; k < blen; k++)
+				buf[1 + k] = (pat >> k) & 1 ? 'a' : 0;
+			for (size_t lim = 0; lim <= 11; lim++) {
+				struct rd r;
+				size_t got_len = 99, k;
+				const char *got;
+				char msg[96];
+
+				/* rd_str8z(max = lim) */
+				for (k = 0; k < blen && k < lim && buf[1 + k] != 0; k++)
+					;
+				rd_init(&r, buf, 1 + blen, 300);
+				rd_skip(&r, 1, NULL);
+				got = rd_str8z(&r, lim, &got_len, "S");
+				if (k < blen && k < lim) {
+					assert_ptr_equal(got, (const char *)buf + 1);
+					assert_true(rd_ok(&r));
+					assert_int_equal(got_len, k);
+					assert_int_equal(rd_pos(&r), 300 + 1 + k + 1);
+				} else {
+					assert_null(got);
+					assert_int_equal(got_len, 0);
+					if (blen > lim)
+						snprintf(msg, sizeof(msg),
+						         "S: no NUL within %zu bytes", lim);
+					else
+						snprintf(msg, sizeof(msg),
+						         "S: no NUL before the end of the buffer "
+						         "(%zu "
+						         "bytes left)",
+						         blen);
+					expect_error_exact(&r, 301, msg);
+				}
+
+				/* rd_str8z_n(n = lim) */
+				for (k = 0; k < blen && k < lim && buf[1 + k] != 0; k++)
+					;
+				rd_init(&r, buf, 1 + blen, 300);
+				rd_skip(&r, 1, NULL);
+				got = rd_str8z_n(&r, lim, "N");
+				if (lim == 0) {
+					assert_null(got);
+					expect_error_exact(&r, 301, "N: empty string has no NUL");
+				} else if (lim > blen) {
+					assert_null(got);
+					snprintf(msg, sizeof(msg), "N: need %zu bytes, %zu left",
+					         lim, blen);
+					expect_error_exact(&r, 301, msg);
+				} else if (k == lim) {
+					assert_null(got);
+					expect_error(&r, 301 + lim - 1, "does not end with a NUL");
+				} else if (k != lim - 1) {
+					assert_null(got);
+					expect_error(&r, 301 + k, "N: NUL at byte");
+				} else {
+					assert_ptr_equal(got, (const char *)buf + 1);
+					assert_true(rd_ok(&r));
+					assert_int_equal(strlen(got), lim - 1);
+					assert_int_equal(rd_pos(&r), 301 + lim);
+				}
+			}
+		}
+	}
+}
+
 /* --- rd_sub ---------------------------------------------------------------------------- */
 
 static void test_sub_basic(void **state)
@@ -1095,6 +1171,7 @@ int main(void)
 	        cmocka_unit_test(test_str8z_valid),
 	        cmocka_unit_test(test_str8z_invalid),
 	        cmocka_unit_test(test_str8z_truncation_sweep),
+	        cmocka_unit_test(test_str8z_model_exhaustive),
 	        cmocka_unit_test(test_sub_basic),
 	        cmocka_unit_test(test_sub_nested_offsets),
 	        cmocka_unit_test(test_sub_shortage),
