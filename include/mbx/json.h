@@ -26,16 +26,16 @@
 #define MBX_JSON_ASCII 0x2  /* escape every non-ASCII character as \uXXXX (surrogate pairs) */
 
 struct mbx_json {
-	FILE *f;     /* destination, or NULL for the memory buffer */
-	char *buf;   /* memory buffer (NUL-terminated while len < cap), owned by the writer */
+	FILE *f;   /* destination, or NULL for the memory buffer */
+	char *buf; /* memory buffer (NUL-terminated while len < cap), owned by the writer */
 	size_t len;
 	size_t cap;
 	unsigned flags;
-	int depth;                          /* open containers */
-	char kind[MBX_JSON_MAXDEPTH];       /* '{' or '[' per open container */
-	unsigned count[MBX_JSON_MAXDEPTH];  /* members written in each open container */
-	bool want_value; /* a key was written, its value is due */
-	bool done;       /* the top-level value is complete */
+	int depth;                         /* open containers */
+	char kind[MBX_JSON_MAXDEPTH];      /* '{' or '[' per open container */
+	unsigned count[MBX_JSON_MAXDEPTH]; /* members written in each open container */
+	bool want_value;                   /* a key was written, its value is due */
+	bool done;                         /* the top-level value is complete */
 	bool err;
 	const char *err_msg; /* static text naming the first error */
 };
@@ -92,6 +92,9 @@ int mbx_json_finish(struct mbx_json *j, const char **err_r);
  * NULL for a FILE writer and for a writer in error. */
 const char *mbx_json_text(const struct mbx_json *j, size_t *len_r);
 
-static inline bool mbx_json_ok(const struct mbx_json *j) { return !j->err; }
+static inline bool mbx_json_ok(const struct mbx_json *j)
+{
+	return !j->err;
+}
 
 #endif

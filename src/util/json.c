@@ -283,7 +283,7 @@ static void json_end(struct mbx_json *j, char kind)
 		return;
 	if (j->depth == 0 || j->kind[j->depth - 1] != kind) {
 		json_fail(j, kind == '{' ? "object end without an open object"
-					 : "array end without an open array");
+		                         : "array end without an open array");
 		return;
 	}
 	if (j->want_value) {

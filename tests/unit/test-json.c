@@ -74,9 +74,9 @@ static void test_compact_document(void **state)
 	assert_int_equal(mbx_json_finish(&j, &err), 0);
 	assert_string_equal(err, "untouched");
 	assert_string_equal(mbx_json_text(&j, &len),
-			    "{\"name\":\"RopLogon\",\"neg\":-5,\"id\":254,\"t\":true,\"f\":false,"
-			    "\"nothing\":null,\"null_str\":null,\"raw\":\"fe0001\","
-			    "\"handle\":\"0x00000045\",\"list\":[1,{},[],\"\"]}\n");
+	                    "{\"name\":\"RopLogon\",\"neg\":-5,\"id\":254,\"t\":true,\"f\":false,"
+	                    "\"nothing\":null,\"null_str\":null,\"raw\":\"fe0001\","
+	                    "\"handle\":\"0x00000045\",\"list\":[1,{},[],\"\"]}\n");
 	assert_int_equal(len, strlen(mbx_json_text(&j, NULL)));
 	mbx_json_deinit(&j);
 	mbx_json_deinit(&j); /* twice is harmless */
@@ -107,16 +107,16 @@ static void test_pretty_document(void **state)
 	mbx_json_obj_end(&j);
 	assert_int_equal(mbx_json_finish(&j, NULL), 0);
 	assert_string_equal(mbx_json_text(&j, NULL), "{\n"
-						     "  \"a\": 1,\n"
-						     "  \"b\": [\n"
-						     "    2,\n"
-						     "    {\n"
-						     "      \"c\": \"d\"\n"
-						     "    }\n"
-						     "  ],\n"
-						     "  \"e\": {},\n"
-						     "  \"f\": []\n"
-						     "}\n");
+	                                             "  \"a\": 1,\n"
+	                                             "  \"b\": [\n"
+	                                             "    2,\n"
+	                                             "    {\n"
+	                                             "      \"c\": \"d\"\n"
+	                                             "    }\n"
+	                                             "  ],\n"
+	                                             "  \"e\": {},\n"
+	                                             "  \"f\": []\n"
+	                                             "}\n");
 	mbx_json_deinit(&j);
 }
 
@@ -140,7 +140,7 @@ static void test_scalar_top_level(void **state)
 	mbx_json_arr_end(&j);
 	assert_int_equal(mbx_json_finish(&j, NULL), 0);
 	assert_string_equal(mbx_json_text(&j, NULL),
-			    "[9223372036854775807,18446744073709551615,0,0]\n");
+	                    "[9223372036854775807,18446744073709551615,0,0]\n");
 	mbx_json_deinit(&j);
 }
 
@@ -151,7 +151,9 @@ static void test_escapes(void **state)
 	STR("plain /slash/", "\"plain /slash/\"");
 	STR("\"quoted\" back\\slash", "\"\\\"quoted\\\" back\\\\slash\"");
 	STR("\b\f\n\r\t", "\"\\b\\f\\n\\r\\t\"");
-	STR("a\x7f" "b", "\"a\\u007fb\"");
+	STR("a\x7f"
+	    "b",
+	    "\"a\\u007fb\"");
 	STR("\x1b[31m", "\"\\u001b[31m\"");
 	/* every control byte */
 	for (unsigned c = 0; c < 0x20; c++) {
@@ -225,21 +227,25 @@ static void test_utf8_valid_boundaries(void **state)
 static void test_utf8_invalid_replaced(void **state)
 {
 	(void)state;
-	STR("\x80", "\"\\ufffd\"");                       /* lone continuation */
+	STR("\x80", "\"\\ufffd\""); /* lone continuation */
 	STR("\xbf", "\"\\ufffd\"");
-	STR("\xc0\x80", "\"\\ufffd\\ufffd\"");             /* overlong NUL */
-	STR("\xc1\xbf", "\"\\ufffd\\ufffd\"");             /* overlong */
-	STR("\xe0\x9f\xbf", "\"\\ufffd\\ufffd\\ufffd\"");  /* overlong 3-byte */
-	STR("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");  /* surrogate U+D800 */
-	STR("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\"");  /* surrogate U+DFFF */
+	STR("\xc0\x80", "\"\\ufffd\\ufffd\"");                       /* overlong NUL */
+	STR("\xc1\xbf", "\"\\ufffd\\ufffd\"");                       /* overlong */
+	STR("\xe0\x9f\xbf", "\"\\ufffd\\ufffd\\ufffd\"");            /* overlong 3-byte */
+	STR("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");            /* surrogate U+D800 */
+	STR("\xed\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\"");            /* surrogate U+DFFF */
 	STR("\xf0\x8f\xbf\xbf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* overlong 4-byte */
 	STR("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* above U+10FFFF */
 	STR("\xf5\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");
 	STR("\xfe\xff", "\"\\ufffd\\ufffd\"");
-	STR("a\xe2\x82", "\"a\\ufffd\\ufffd\"");           /* truncated at the end */
-	STR("\xe2\x82" "b", "\"\\ufffd\\ufffdb\"");         /* truncated by ASCII */
-	STR("\xc3" "\xc3\xa9", "\"\\ufffd\xc3\xa9\"");      /* bad byte, then a good one */
-	STR("x\xa5y", "\"x\\ufffdy\"");                    /* a Latin-1 byte */
+	STR("a\xe2\x82", "\"a\\ufffd\\ufffd\""); /* truncated at the end */
+	STR("\xe2\x82"
+	    "b",
+	    "\"\\ufffd\\ufffdb\""); /* truncated by ASCII */
+	STR("\xc3"
+	    "\xc3\xa9",
+	    "\"\\ufffd\xc3\xa9\"");     /* bad byte, then a good one */
+	STR("x\xa5y", "\"x\\ufffdy\""); /* a Latin-1 byte */
 }
 
 static void test_hex_values(void **state)
@@ -255,15 +261,15 @@ static void test_hex_values(void **state)
 	mbx_json_hex(&j, NULL, 0);
 	mbx_json_hex(&j, "\x00\xff\x10", 3);
 	mbx_json_hexnum(&j, 0xFFFFFFFF, 8);
-	mbx_json_hexnum(&j, 0x1234, 2);   /* wider than asked */
-	mbx_json_hexnum(&j, 0xA, 0);      /* clamped to 1 digit */
-	mbx_json_hexnum(&j, 0x1, 40);     /* clamped to 16 digits */
+	mbx_json_hexnum(&j, 0x1234, 2); /* wider than asked */
+	mbx_json_hexnum(&j, 0xA, 0);    /* clamped to 1 digit */
+	mbx_json_hexnum(&j, 0x1, 40);   /* clamped to 16 digits */
 	mbx_json_hexnum(&j, UINT64_MAX, 4);
 	mbx_json_arr_end(&j);
 	assert_int_equal(mbx_json_finish(&j, NULL), 0);
 	assert_string_equal(mbx_json_text(&j, NULL),
-			    "[\"\",\"00ff10\",\"0xFFFFFFFF\",\"0x1234\",\"0xA\","
-			    "\"0x0000000000000001\",\"0xFFFFFFFFFFFFFFFF\"]\n");
+	                    "[\"\",\"00ff10\",\"0xFFFFFFFF\",\"0x1234\",\"0xA\","
+	                    "\"0x0000000000000001\",\"0xFFFFFFFFFFFFFFFF\"]\n");
 	mbx_json_deinit(&j);
 
 	/* a hex string longer than the internal chunk */
@@ -613,7 +619,7 @@ static uint32_t rng(void)
 static void test_round_trip_random(void **state)
 {
 	static const uint32_t ranges[][2] = {
-		{0x0, 0x7F}, {0x80, 0x7FF}, {0x800, 0xD7FF}, {0xE000, 0xFFFF}, {0x10000, 0x10FFFF},
+	        {0x0, 0x7F}, {0x80, 0x7FF}, {0x800, 0xD7FF}, {0xE000, 0xFFFF}, {0x10000, 0x10FFFF},
 	};
 	uint8_t in[256], out[512];
 
@@ -675,20 +681,20 @@ static void test_random_bytes_always_valid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compact_document),
-		cmocka_unit_test(test_pretty_document),
-		cmocka_unit_test(test_scalar_top_level),
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_utf8_valid_boundaries),
-		cmocka_unit_test(test_utf8_invalid_replaced),
-		cmocka_unit_test(test_hex_values),
-		cmocka_unit_test(test_strf),
-		cmocka_unit_test(test_misuse),
-		cmocka_unit_test(test_depth_max_ok),
-		cmocka_unit_test(test_file_output),
-		cmocka_unit_test(test_large_buffer_growth),
-		cmocka_unit_test(test_round_trip_random),
-		cmocka_unit_test(test_random_bytes_always_valid),
+	        cmocka_unit_test(test_compact_document),
+	        cmocka_unit_test(test_pretty_document),
+	        cmocka_unit_test(test_scalar_top_level),
+	        cmocka_unit_test(test_escapes),
+	        cmocka_unit_test(test_utf8_valid_boundaries),
+	        cmocka_unit_test(test_utf8_invalid_replaced),
+	        cmocka_unit_test(test_hex_values),
+	        cmocka_unit_test(test_strf),
+	        cmocka_unit_test(test_misuse),
+	        cmocka_unit_test(test_depth_max_ok),
+	        cmocka_unit_test(test_file_output),
+	        cmocka_unit_test(test_large_buffer_growth),
+	        cmocka_unit_test(test_round_trip_random),
+	        cmocka_unit_test(test_random_bytes_always_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
