@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Stands in for a NULL buffer so that pointer arithmetic on an empty reader or writer stays
+ * defined (an empty HTTP body may arrive as NULL, 0). */
+static uint8_t wire_empty[1];
+
 void rd_init(struct rd *r, const void *buf, size_t len, size_t base)
 {
-	r->buf = buf;
+	r->buf = buf != NULL ? buf : wire_empty;
 	r->len = buf != NULL ? len : 0;
 	r->off = 0;
 	r->base = base;
@@ -121,9 +125,11 @@ void rd_bytes(struct rd *r, void *dst, size_t n, const char *what)
 {
 	const uint8_t *p = rd_take(r, n, what);
 
+	if (n == 0)
+		return;
 	if (p != NULL)
 		memcpy(dst, p, n);
-	else if (n > 0)
+	else
 		memset(dst, 0, n);
 }
 
@@ -210,7 +216,7 @@ void rd_sub(struct rd *r, size_t n, struct rd *sub, const char *what)
 
 void wr_init(struct wr *w, void *buf, size_t cap)
 {
-	w->buf = buf;
+	w->buf = buf != NULL ? buf : wire_empty;
 	w->cap = buf != NULL ? cap : 0;
 	w->len = 0;
 	w->overflow = false;
