@@ -252,9 +252,18 @@ struct lz77_enc {
 
 static inline uint32_t lz77_hash(const struct lz77_enc *e, size_t p)
 {
-	uint32_t v =
-	        (uint32_t)e->in[p] | ((uint32_t)e->in[p + 1] << 8) | ((uint32_t)e->in[p + 2] << 16);
+	uint32_t v;
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (e->in_len - p >= 4) {
+		memcpy(&v, e->in + p, 4); /* one load; only the 3 bytes of a minimum match count */
+		v &= 0xFFFFFF;
+	} else
+#endif
+	{
+		v = (uint32_t)e->in[p] | ((uint32_t)e->in[p + 1] << 8) |
+		    ((uint32_t)e->in[p + 2] << 16);
+	}
 	return (v * 2654435761u) >> e->hash_shift;
 }
 

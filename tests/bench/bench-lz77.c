@@ -17,8 +17,9 @@
  * Figures are MB/s of uncompressed bytes (1 MB = 10^6 bytes), best of --runs runs of
  * --iterations calls each, timed with clock_gettime(CLOCK_MONOTONIC).
  *
- * Usage: bench-lz77 [--iterations N] [--runs R]
- * (--iterations 10 --runs 1 is the small setting for valgrind --tool=callgrind.)
+ * Usage: bench-lz77 [--iterations N] [--runs R] [--payload NAME]
+ * (--iterations 10 --runs 1 is the small setting for valgrind --tool=callgrind; --payload
+ * limits the run to one payload so instruction counts can be split by payload.)
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 	void (*const build[4])(struct buf *) = {build_queryrows, build_proptags, build_fasttransfer,
 	                                        build_random};
 	long iters = 2000, runs = 7;
+	const char *only = NULL;
 	double sum_dec = 0, sum_enc = 0;
 	size_t sum_plain = 0, sum_cz = 0;
 
@@ -294,8 +296,11 @@ int main(int argc, char **argv)
 			iters = strtol(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			runs = strtol(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--payload") == 0 && i + 1 < argc) {
+			only = argv[++i];
 		} else {
-			fprintf(stderr, "usage: %s [--iterations N] [--runs R]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--iterations N] [--runs R] [--payload NAME]\n",
+			        argv[0]);
 			return 2;
 		}
 	}
@@ -311,7 +316,9 @@ int main(int argc, char **argv)
 		double best_dec = 1e30, best_enc = 1e30;
 		size_t cn = 0;
 
-		build[k](b);
+		build[k](b); /* always, so every payload is the same whatever is selected */
+		if (only != NULL && strcmp(only, names_[k]) != 0)
+			continue;
 		if (b->n != PAYLOAD) {
 			fprintf(stderr, "%s: built %zu bytes\n", names_[k], b->n);
 			return 1;
@@ -353,10 +360,11 @@ int main(int argc, char **argv)
 			sum_cz += cn;
 		}
 	}
-	printf("%-13s %7zu %10zu %6.3f %12.0f %12.0f\n", "ROP mix (3)", sum_plain, sum_cz,
-	       (double)sum_cz / (double)sum_plain,
-	       (double)sum_plain * (double)iters / sum_dec / 1e6,
-	       (double)sum_plain * (double)iters / sum_enc / 1e6);
+	if (only == NULL)
+		printf("%-13s %7zu %10zu %6.3f %12.0f %12.0f\n", "ROP mix (3)", sum_plain, sum_cz,
+		       (double)sum_cz / (double)sum_plain,
+		       (double)sum_plain * (double)iters / sum_dec / 1e6,
+		       (double)sum_plain * (double)iters / sum_enc / 1e6);
 	printf("(%ld iterations x best of %ld runs; MB = 10^6 bytes of uncompressed data)\n", iters,
 	       runs);
 	return 0;

@@ -347,7 +347,7 @@ static void test_rule_order(void **state)
 static void fill(uint8_t *p, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(i % 13 == 0 ? seed * 31 + i : "ROPDATA"[i % 7]);
+		p[i] = i % 13 == 0 ? (uint8_t)(seed * 31 + i) : (uint8_t)"ROPDATA"[i % 7];
 }
 
 static void test_chain(void **state)
