@@ -176,8 +176,9 @@ expect_ok "001 rgbIn: ROP names and handle table" "extended buffers (detected)" 
 	"RopRemoveAllRecipients (0x0D)" "RopModifyRecipients (0x0E)" \
 	"handle table (1): [0x00000045]" "payload: 459 bytes"
 
-run decode --format stub "${v002}_comp.dat"
-expect_ok "002 stub (forced): ROP names and handle table" "RopGetContentsTable (0x05)" \
+run decode "${v002}_comp.dat"
+expect_ok "002 stub: ROP names and handle table" "EcDoRpcExt2 request stub (detected)" \
+	"RopGetContentsTable (0x05)" \
 	"RopSetColumns (0x12)" "handle table (6): $h002" "Type 0x01 AUX_TYPE_PERF_REQUESTID: SessionID 1, RequestID 28"
 
 run decode --format rhe "${v002}.rgbIn.bin"
@@ -299,6 +300,21 @@ assert l["store_state"] == 0 and l["essdn_size"] == 85
 assert l["essdn"] == "/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=alice"
 assert d["buffers"][0]["handles"] == ["0xFFFFFFFF"]
 '
+
+run decode --hex "$data/logon-req-escapes.hex"
+expect_ok "Essdn bytes escaped in the text report" 'Essdn: "/o=T\x01\"\\\xff\xc3\xa9\x7f"' "EssdnSize: 12"
+
+run decode --hex --json "$data/logon-req-escapes.hex"
+expect_json "Essdn bytes escaped in JSON (bad UTF-8 -> U+FFFD)" '
+l = d["buffers"][0]["rops"][0]["logon"]
+assert l["essdn"] == "/o=T\x01\"\\\ufffd\u00e9\x7f", repr(l["essdn"])
+assert l["essdn_size"] == 12
+'
+if grep -qF '"essdn": "/o=T\u0001\"\\\ufffdé\u007f"' "$tmp/out"; then
+	pass "JSON escapes are \uXXXX for control bytes"
+else
+	fail "JSON escapes are \uXXXX for control bytes"
+fi
 
 # --- RopLogon responses --------------------------------------------------------------------
 

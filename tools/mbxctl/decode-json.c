@@ -193,8 +193,13 @@ static void json_rop(struct mbx_json *j, const struct decode_result *res,
 		char ec[16];
 
 		json_idx(j, "handle_index", rop->idx);
-		mbx_json_kv_uint(j, "return_value", rop->rv);
-		mbx_json_kv_str(j, "return_value_name", mbx_ec_str(rop->rv, ec, sizeof(ec)));
+		mbx_json_key(j, "return_value");
+		if (rop->idx >= 0)
+			mbx_json_uint(j, rop->rv);
+		else
+			mbx_json_null(j); /* RopBackoff, RopPending, RopNotify */
+		mbx_json_kv_str(j, "return_value_name",
+		                rop->idx >= 0 ? mbx_ec_str(rop->rv, ec, sizeof(ec)) : NULL);
 	}
 	mbx_json_kv_hex(j, "raw", rop->raw, rop->len);
 	if (rop->kind == DECODE_ROP_LOGON) {

@@ -169,12 +169,12 @@ static void text_rop(FILE *f, const struct decode_result *res, const struct deco
 		        rop->len - 3);
 		return;
 	}
+	/* RopBackoff, RopPending and RopNotify have neither a handle index nor a ReturnValue */
 	if (rop->idx >= 0)
-		fprintf(f, " %s %d,",
+		fprintf(f, " %s %d, ReturnValue 0x%08X %s,",
 		        rop->rop_id == MBX_ROP_Logon ? "OutputHandleIndex" : "HandleIndex",
-		        rop->idx);
-	fprintf(f, " ReturnValue 0x%08X %s, %zu bytes\n", rop->rv,
-	        mbx_ec_str(rop->rv, ec, sizeof(ec)), rop->len);
+		        rop->idx, rop->rv, mbx_ec_str(rop->rv, ec, sizeof(ec)));
+	fprintf(f, " %zu bytes\n", rop->len);
 	if (rop->kind == DECODE_ROP_LOGON)
 		text_logon_resp(f, &rop->logon.resp);
 }

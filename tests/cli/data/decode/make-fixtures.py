@@ -27,10 +27,10 @@ def fid(replid, globcnt):
     return struct.pack("<H", replid) + globcnt.to_bytes(6, "big")
 
 
-def logon_req():
+def logon_req(essdn=ESSDN):
     # protocol.md 1.4: LogonId 0, OutputHandleIndex 0, Private, OpenFlags 0x0100000C
     return (bytes([0xFE, 0x00, 0x00, 0x01]) + struct.pack("<II", 0x0100000C, 0)
-            + struct.pack("<H", len(ESSDN) + 1) + ESSDN + b"\0")
+            + struct.pack("<H", len(essdn) + 1) + essdn + b"\0")
 
 
 LOGON_TIME = bytes([0x09, 0x07, 0x0E, 0x02, 0x05, 0x03, 0xE8, 0x07])  # 2024-03-05 (Tue) 14:07:09
@@ -88,6 +88,10 @@ write("logon-resp-public.hex", rhe(ropbuf(logon_public(), [0xFFFFFFFF, 0x0000020
       per_line=8, prefix="0x")
 write("logon-resp-redirect.hex", rhe(ropbuf(logon_redirect(), [0xFFFFFFFF])))
 write("logon-resp-failure.hex", rhe(ropbuf(logon_failure(), [0xFFFFFFFF])))
+# an Essdn with bytes that need escaping: a control byte, quote, backslash, a byte that is not
+# UTF-8, a well-formed "e acute", DEL
+write("logon-req-escapes.hex",
+      rhe(ropbuf(logon_req(b'/o=T\x01"\\\xff\xc3\xa9\x7f'), [0xFFFFFFFF])))
 # two buffers: the first without Last (a chained response), the second XORed
 write("two-buffers-resp.hex",
       rhe(ropbuf(logon_failure(), [0xFFFFFFFF]), flags=0x0000)
