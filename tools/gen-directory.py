@@ -298,8 +298,8 @@ def exchange_config(out, forest, servers, dbs):
 	"""Configuration partition: organisation, admin group, servers, databases (Exchange 2013+
 	layout: databases under CN=Databases of the admin group)."""
 	f = forest
-	container(out, f.config, "Configuration", ["Configuration partition (MS-ADTS: CN=Configuration,"
-		" then the forest root domain DN)"])
+	container(out, f.config, "Configuration", ["Configuration partition (MS-ADTS: "
+		"CN=Configuration, then the forest root domain DN)"])
 	container(out, "cn=Services," + f.config, "Services")
 	container(out, "cn=Microsoft Exchange,cn=Services," + f.config, "Microsoft Exchange")
 	container(out, f.orgdn, f.org, ["Exchange organisation " + f.org_legdn],
@@ -320,8 +320,8 @@ def exchange_config(out, forest, servers, dbs):
 			("objectClass", ["top", "msExchExchangeServer"]),
 			("cn", name),
 			("legacyExchangeDN", f.server_legdn(name)),
-			("networkAddress", ["ncacn_ip_tcp:" + host, "ncacn_np:" + name, "netbios:" + name,
-				"ncalrpc:" + name]),
+			("networkAddress", ["ncacn_ip_tcp:" + host, "ncacn_np:" + name,
+				"netbios:" + name, "ncalrpc:" + name]),
 			("objectGUID", guid_bytes(guid("server:%s:%s" % (f.org, name)))),
 		])
 	container(out, "cn=Databases," + f.agdn, "Databases")
@@ -370,17 +370,17 @@ def person(out, forest, p):
 	db = p.get("db")
 	if db:
 		server = f.dbs[db]
-		attrs += [("homeMDB", f.db_dn(db)), ("msExchHomeServerName", f.server_legdn(server))]
+		attrs += [("homeMDB", f.db_dn(db)),
+			("msExchHomeServerName", f.server_legdn(server))]
 	if "mailbox_guid" in p:
-		attrs.append(("msExchMailboxGuid", guid_bytes(guid("mailbox:" + p["mailbox_guid"]))))
+		mbx_guid = guid("mailbox:" + p["mailbox_guid"])
+		attrs.append(("msExchMailboxGuid", guid_bytes(mbx_guid)))
 	if not contact and p.get("recipient", True) and mail:
 		attrs.append(("msExchUserAccountControl", 2 if p.get("disabled") else 0))
 	if p.get("master_sid"):
 		attrs.append(("msExchMasterAccountSid", sid_bytes(p["master_sid"])))
-	for k in ("rtd", "rdt"):
-		if k in p:
-			name = "msExchRecipientTypeDetails" if k == "rtd" else "msExchRecipientDisplayType"
-			attrs.append((name, p[k]))
+	attrs += [("msExchRecipientTypeDetails", p.get("rtd")),
+		("msExchRecipientDisplayType", p.get("rdt"))]
 	attrs += [("targetAddress", p.get("target")), ("memberOf", p.get("member_of"))]
 	for name in ("msExchMailboxMoveStatus", "msExchMailboxMoveFlags",
 			"msExchMailboxMoveSourceMDBLink", "msExchMailboxMoveTargetMDBLink"):
@@ -432,7 +432,8 @@ def contoso():
 		("DB03", "SERVER2")])
 	domain_entries(out, f, child_base, "child", "child.contoso.com",
 		["Child domain child.contoso.com (same forest, same directory suffix)"])
-	container(out, "cn=Builtin," + child_base, "Builtin", ["BUILTIN domain of child.contoso.com"])
+	container(out, "cn=Builtin," + child_base, "Builtin",
+		["BUILTIN domain of child.contoso.com"])
 
 	users = f.users()
 	rdu_parent = "cn=Remote Desktop Users,cn=Builtin," + f.base
@@ -519,7 +520,8 @@ def contoso():
 	mbx("henry", "Henry", "Hill", 1101, "DB01", "henry-Secret1", "CRYPT",
 		["child-domain user with a mailbox on DB01, member of BUILTIN\\Remote Desktop",
 		"Users of both domains (seed 002)"],
-		domain="child.contoso.com", domain_base=child_base, member_of=[rdu_parent, rdu_child])
+		domain="child.contoso.com", domain_base=child_base,
+		member_of=[rdu_parent, rdu_child])
 	return out.text()
 
 
@@ -540,7 +542,8 @@ def fabrikam():
 		rtd=RTD_USER_MAILBOX, rdt=RDT_ACLABLE_MAILBOX_USER, mailbox_guid="erin",
 		password=("erin-Fabrikam1", "SSHA"),
 		comment=["Erin Evans after her move from Contoso: mailbox on DB10 (SERVER3), same",
-			"msExchMailboxGuid, her old Contoso legacyExchangeDN kept as an X500 proxy"]))
+			"msExchMailboxGuid, her old Contoso legacyExchangeDN kept as an X500",
+			"proxy"]))
 	return out.text()
 
 
@@ -596,9 +599,10 @@ def ldif_fold(attr, value, width=78):
 
 def schema_ldif(text):
 	lines = [
-		"# mbxstore.ldif: the mbxstore schema in cn=config form (for slapd -F / ldapadd into",
-		"# cn=schema,cn=config), the same definitions as mbxstore.schema beside it. GENERATED",
-		"# from mbxstore.schema by tools/gen-directory.py: edit the .schema file, not this one.",
+		"# mbxstore.ldif: the mbxstore schema in cn=config form (for slapd -F or",
+		"# ldapadd into cn=schema,cn=config), the same definitions as mbxstore.schema",
+		"# beside it. GENERATED from mbxstore.schema by tools/gen-directory.py: edit the",
+		"# .schema file, not this one.",
 		"# Load core, cosine and inetorgperson first. docs/directory.md has the sources.",
 		"dn: cn=mbxstore,cn=schema,cn=config",
 		"objectClass: olcSchemaConfig",
@@ -620,7 +624,8 @@ def main():
 	args = sys.argv[1:]
 	if args == ["--facts"]:
 		for org, alias, dn, sid, (pw, scheme), what in FACTS:
-			print("| %s | %s | `%s` | %s | %s | %s |" % (org, alias, sid, scheme, pw, what))
+			row = (org, alias, sid, scheme, pw, what)
+			print("| %s | %s | `%s` | %s | %s | %s |" % row)
 		return 0
 	if args == ["--check"]:
 		bad = 0

@@ -6,14 +6,14 @@
 # slapd instances on loopback and checks every case of the mailbox-state table
 # (docs/design.md) with ldapsearch: attributes, binary SIDs, escaped binary filters,
 # case-insensitive legacyExchangeDN equality, password binds for every hash scheme, ACLs,
-# LDAP Content Sync (RFC 4533) and replication.
+# LDAP Content Sync (RFC 4533), replication and StartTLS.
 # Usage: test-schema.sh BUILD_DIR (unused; ctest passes it). Prints PASS/FAIL lines.
 
 set -uo pipefail
 export LC_ALL=C
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=lib/slapd.sh
+# shellcheck source=tests/integration/lib/slapd.sh
 . "$SRC/tests/integration/lib/slapd.sh"
 
 npass=0
@@ -537,6 +537,26 @@ EOF
 	slapd_stop replica
 else
 	fail "replica did not start or sync"
+fi
+
+# --- 9. StartTLS (harness option) -----------------------------------------------------------
+
+if command -v openssl >/dev/null; then
+	tls=$SLAPD_TMP/certs
+	mkdir -p "$tls"
+	if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/key.pem" -out "$tls/cert.pem" \
+		-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 &&
+		SLAPD_TLS_CERT=$tls/cert.pem SLAPD_TLS_KEY=$tls/key.pem slapd_start tls "$C" &&
+		slapd_load tls "$SRC/conf/directory.ldif"; then
+		out=$(LDAPTLS_CACERT=$tls/cert.pem ldapwhoami -ZZ -x -o nettimeout=3 -H "$(slapd_uri tls)" \
+			-D "$ALICE" -w alice-Secret1 2>&1)
+		expect "StartTLS (-ZZ) bind as alice" "dn:$ALICE" "$out"
+		slapd_stop tls
+	else
+		fail "cannot start slapd with TLS"
+	fi
+else
+	echo "SKIP: StartTLS check (no openssl)"
 fi
 
 finish

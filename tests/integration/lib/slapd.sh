@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # slapd.sh: sourceable bash functions that run real OpenLDAP slapd instances for integration
 # tests (docs/design.md "Directory backends"; docs/directory.md "Loading it into slapd").
 # Each instance gets its own directory under one temporary folder, a free loopback port chosen
@@ -15,18 +16,20 @@
 #   slapd_stop contoso2                              # SIGTERM, wait
 #   slapd_start_cnconfig cfg dc=contoso,dc=com      # same, configured via cn=config (-F)
 #
-# The instance name may be left out of every function but slapd_start/slapd_start_replica; it
-# then means the instance started last. On EXIT every instance is killed, the logs of all
+# The instance name may be left out of every function but the three start functions; it then
+# means the instance started last. On EXIT every instance is killed, the logs of all
 # instances are printed (tails) if the shell exits non-zero, and the temporary folder is removed
 # (kept when SLAPD_KEEP=1). Set SLAPD_NO_TRAP=1 before sourcing to install your own EXIT trap
 # and call slapd_cleanup from it.
 #
-# Works under set -euo pipefail. Call slapd_start in the test's own shell, not in a $(...)
-# subshell (the shell that starts slapd is the one that can wait for it).
+# Works under set -euo pipefail. Call the start functions in the test's own shell, not in a
+# $(...) subshell: the list of instances lives in shell variables.
 #
 # Environment (all optional): SLAPD_BIN, SLAPD_MODULEDIR (/usr/lib/ldap), SLAPD_SCHEMADIR
 # (/etc/ldap/schema), SLAPD_DEBUG (slapd -d level, "stats,sync"), SLAPD_TLS_CERT and
-# SLAPD_TLS_KEY (PEM files: enable StartTLS), SLAPD_KEEP.
+# SLAPD_TLS_KEY (PEM files: enable StartTLS; read when an instance starts, so
+# "SLAPD_TLS_CERT=c SLAPD_TLS_KEY=k slapd_start NAME SUFFIX" sets them for one instance),
+# SLAPD_READY_TIMEOUT (seconds, 5), SLAPD_ROOTPW, SLAPD_KEEP.
 #
 # Per instance: rootdn "cn=admin,<suffix>" with password $SLAPD_ROOTPW; the service account
 # "cn=mbxstored,cn=Users,<suffix>" (from the loaded LDIF) may read everything, userPassword
@@ -83,7 +86,8 @@ slapd__find_tools() {
 		fi
 	done
 	if [ -z "${SLAPD_MODULEDIR:-}" ]; then
-		for t in /usr/lib/ldap /usr/lib64/openldap /usr/lib/openldap /usr/local/libexec/openldap; do
+		for t in /usr/lib/ldap /usr/lib64/openldap /usr/lib/openldap \
+			/usr/local/libexec/openldap; do
 			if [ -d "$t" ]; then
 				SLAPD_MODULEDIR=$t
 				break
@@ -138,7 +142,7 @@ slapd__write_conf() {
 	dir=$(slapd__dir "$name")
 	svc="cn=mbxstored,cn=Users,$suffix"
 	{
-		echo "# slapd.conf of test instance $name (written by tests/integration/lib/slapd.sh)"
+		echo "# slapd.conf of test instance $name (by tests/integration/lib/slapd.sh)"
 		echo "include \"$SLAPD_SCHEMADIR/core.schema\""
 		echo "include \"$SLAPD_SCHEMADIR/cosine.schema\""
 		echo "include \"$SLAPD_SCHEMADIR/inetorgperson.schema\""
@@ -178,9 +182,9 @@ slapd__write_conf() {
 		echo "	by users read"
 		echo "	by * none"
 		if [ -n "$provider" ]; then
-			# A read-only consumer of the provider (RFC 4533 refreshAndPersist); it binds
-			# as the provider's rootdn, so it works before any data is loaded, and retries
-			# every second for ever when the provider goes away.
+			# A read-only consumer of the provider (RFC 4533 refreshAndPersist);
+			# it binds as the provider's rootdn, so it works before any data is
+			# loaded, and retries every second for ever when the provider is gone.
 			echo "syncrepl rid=001"
 			echo "	provider=$provider"
 			echo "	type=refreshAndPersist"
@@ -271,12 +275,14 @@ slapd__write_cnconfig() {
 		echo "olcDbDirectory: $dir/db"
 		echo "olcDbMaxSize: 67108864"
 		echo "olcDbIndex: objectClass,entryCSN,entryUUID eq"
-		echo "olcDbIndex: legacyExchangeDN,objectSid,msExchMasterAccountSid,msExchMailboxGuid eq"
+		echo "olcDbIndex: legacyExchangeDN,objectSid eq"
+		echo "olcDbIndex: msExchMasterAccountSid,msExchMailboxGuid eq"
 		echo "olcDbIndex: mail,userPrincipalName,sAMAccountName,mailNickname eq"
 		echo "olcDbIndex: proxyAddresses eq,sub"
 		echo "olcDbIndex: member,memberOf,homeMDB,msExchOwningServer eq"
 		echo "olcLimits: dn.exact=\"$svc\" size=unlimited time=unlimited"
-		echo "olcAccess: {0}to attrs=userPassword by dn.exact=\"$svc\" read by anonymous auth by * none"
+		echo "olcAccess: {0}to attrs=userPassword by dn.exact=\"$svc\" read"
+		echo "  by anonymous auth by * none"
 		echo "olcAccess: {1}to * by dn.exact=\"$svc\" read by users read by * none"
 		echo
 		echo "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config"
