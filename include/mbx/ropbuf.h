@@ -24,7 +24,8 @@
 #define MBX_ROP_MAX_DEPTH 32
 /* Size of a RopBufferTooSmall response without its RequestBuffers (RopId, SizeNeeded). */
 #define MBX_ROP_TOO_SMALL_HDR 3
-/* Size of the generic failure response (RopId, handle index, ReturnValue). */
+/* Size of the generic failure response (RopId, handle index, ReturnValue); see
+ * mbx_rop_failure_len for the ROPs whose failure carries more. */
 #define MBX_ROP_FAILURE_LEN 6
 
 struct mbx_ropbuf {
@@ -145,8 +146,8 @@ struct mbx_rop_exec {
  * table) into out, whose capacity is the payload limit for this response (the client's MaxRopOut
  * less the extended-buffer header, at most 32 KB). ex is output only (fully initialised here).
  *
- * Room: a ROP runs only when its resp_max (at least 6 for a ROP that has a response, so that a
- * failure can always be written), the handle table, and a RopBufferTooSmall carrying every
+ * Room: a ROP runs only when its resp_max (at least mbx_rop_failure_len for a ROP that has a
+ * response, so that a failure can always be written), the handle table, and a RopBufferTooSmall carrying every
  * request after it all fit in the room left, so that the list can always be cut cleanly after
  * it. When the next ROP does not fit, the walk stops and RopBufferTooSmall is appended with
  * SizeNeeded (mbx_ropbuf_size_needed) and the unprocessed requests verbatim. The call fails
@@ -154,14 +155,16 @@ struct mbx_rop_exec {
  * could not run in any output buffer (MBX_RHE_MAX_PAYLOAD); such a ROP later in the list gets
  * a RopBufferTooSmall, so the responses of the ROPs that ran are not lost.
  *
- * Requests: a ROP whose request cannot be parsed ends the list with a 6-byte failure response,
+ * Failure responses below are those of mbx_rop_write_failure (6 bytes for most ROPs).
+ * Requests: a ROP whose request cannot be parsed ends the list with a failure response,
  * ecNotSupported for an unknown layout, ecRpcFormat for a truncated or malformed one; its
  * handle index is the request's response index if that byte could be read, else the byte at
- * offset 2 of the request if present, else 0. A reserved or response-only RopId (MS-OXCROPS
+ * offset 2 of the request if present, else 0 (a cut RopRelease, which has no response, just
+ * ends the list). A reserved or response-only RopId (MS-OXCROPS
  * 2.2.2: the server SHOULD fail the RPC) fails the whole call with ecRpcFormat, since a
  * response starting with such an id would be misread. A request naming a handle index that is
- * not below the table's entry count gets a 6-byte ecNullObject failure without running the
- * handler (RopRelease: ignored). A ROP without a handler gets a 6-byte ecNotSupported failure
+ * not below the table's entry count gets an ecNullObject failure without running the
+ * handler (RopRelease: ignored). A ROP without a handler gets an ecNotSupported failure
  * (RopRelease: no response). Then the handle table follows (same count as the request) and
  * RopSize is patched.
  *
@@ -180,7 +183,16 @@ uint16_t mbx_ropbuf_size_needed(size_t resp_max, size_t rest_after, unsigned nha
 
 /* For handlers: fail the whole call with ec. Returns -1. */
 int mbx_rop_exec_fail(struct mbx_rop_exec *ex, uint32_t ec);
-/* For handlers: the generic 6-byte failure response RopId, handle index, ReturnValue. */
+/* For handlers and the executor: the failure response of rop_id with ReturnValue ec: RopId,
+ * handle index, ReturnValue (6 bytes), followed, for the ROPs whose single response buffer
+ * always carries more fields (RopReadStream's DataSize, RopWriteStream's WrittenSize, the
+ * PartialCompletion of the delete/move/copy ROPs, RopFastTransferDestinationPutBuffer's
+ * status fields...), by those fields zeroed: mbx_rop_failure_len(rop_id) bytes in all. Not
+ * for the ReturnValues with their own failure body (RopLogon's ecWrongServer, the move/copy
+ * ROPs' ecDstNullObject, RopFastTransferSourceGetBuffer's ecServerBusy,
+ * RopGetPropertyIdsFromNames' ecWarnWithErrors): their writers build those. */
 void mbx_rop_write_failure(struct wr *w, uint8_t rop_id, uint8_t idx, uint32_t ec);
+/* Length of that failure response (6 for most ROPs). */
+size_t mbx_rop_failure_len(uint8_t rop_id);
 
 #endif

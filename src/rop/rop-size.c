@@ -6,7 +6,14 @@
  * names (2.6.1), property rows (2.8.1), recipient rows (2.8.3) and typed strings (2.11.3).
  *
  * Layouts were taken from MS-OXCROPS and cross-checked (facts only) against gromox's
- * rop_ext.cpp and Microsoft's MAPI Inspector parsers. One table entry per ROP gives how its
+ * rop_ext.cpp and Microsoft's MAPI Inspector parsers. Disagreements, resolved for the spec:
+ * gromox answers a failed RopReadStream, RopWriteStream(Extended), RopWriteAndCommitStream and
+ * RopSetReadFlags with 6 bytes and a failed RopFastTransferSourceGetBuffer with its whole
+ * body, where MS-OXCROPS gives the first ones a single response buffer (DataSize,
+ * WrittenSize, PartialCompletion present whatever the ReturnValue) and the last one a 6-byte
+ * failure (BackoffTime only for ecServerBusy); MAPI Inspector reads RopRegisterNotification's
+ * Reserved byte only for NotificationTypes 0x80, gromox always (so do we). PtypMultiple value
+ * counts are 32-bit (current MS-OXCDATA 2.11.1; an older revision said 16). One table entry per ROP gives how its
  * handle indexes are laid out and its request and response bodies in a small walk language
  * (below); the few layouts with conditional fields have a function.
  *
@@ -716,6 +723,7 @@ static void req_sort_table(struct walk *k, struct rd *r)
 {
 	uint16_t n;
 
+	(void)k;
 	rd_skip(r, 1, "SortTableFlags");
 	n = rd_u16le(r, "SortOrderCount");
 	rd_skip(r, 4, "CategorizedCount, ExpandedCount");
@@ -724,6 +732,7 @@ static void req_sort_table(struct walk *k, struct rd *r)
 
 static void req_register_notification(struct walk *k, struct rd *r)
 {
+	(void)k;
 	rd_skip(r, 2, "NotificationTypes, Reserved");
 	if (rd_u8(r, "WantWholeStore") == 0)
 		rd_skip(r, 16, "FolderId, MessageId");
@@ -733,6 +742,7 @@ static void req_create_folder(struct walk *k, struct rd *r)
 {
 	bool unicode;
 
+	(void)k;
 	rd_skip(r, 1, "FolderType");
 	unicode = rd_u8(r, "UseUnicodeStrings") != 0;
 	rd_skip(r, 2, "OpenExisting, Reserved");
@@ -744,6 +754,7 @@ static void req_move_folder(struct walk *k, struct rd *r)
 {
 	bool unicode;
 
+	(void)k;
 	rd_skip(r, 1, "WantAsynchronous");
 	unicode = rd_u8(r, "UseUnicode") != 0;
 	rd_skip(r, 8, "FolderId");
@@ -754,6 +765,7 @@ static void req_copy_folder(struct walk *k, struct rd *r)
 {
 	bool unicode;
 
+	(void)k;
 	rd_skip(r, 2, "WantAsynchronous, WantRecursive");
 	unicode = rd_u8(r, "UseUnicode") != 0;
 	rd_skip(r, 8, "FolderId");
@@ -763,6 +775,7 @@ static void req_copy_folder(struct walk *k, struct rd *r)
 /* RopReadStream: MaximumByteCount follows ByteCount 0xBABE. */
 static void req_read_stream(struct walk *k, struct rd *r)
 {
+	(void)k;
 	if (rd_u16le(r, "ByteCount") == 0xBABE)
 		rd_skip(r, 4, "MaximumByteCount");
 }
@@ -770,12 +783,14 @@ static void req_read_stream(struct walk *k, struct rd *r)
 /* RopFastTransferSourceGetBuffer: MaximumBufferSize follows BufferSize 0xBABE. */
 static void req_get_buffer(struct walk *k, struct rd *r)
 {
+	(void)k;
 	if (rd_u16le(r, "BufferSize") == 0xBABE)
 		rd_skip(r, 2, "MaximumBufferSize");
 }
 
 static void req_query_named_properties(struct walk *k, struct rd *r)
 {
+	(void)k;
 	rd_skip(r, 1, "QueryFlags");
 	if (rd_u8(r, "HasGuid") != 0)
 		rd_skip(r, 16, "PropertyGuid");
@@ -806,6 +821,7 @@ static void req_import_read_state_changes(struct walk *k, struct rd *r)
 	uint16_t size = rd_u16le(r, "MessageReadStatesSize");
 	struct rd sub;
 
+	(void)k;
 	rd_sub(r, size, &sub, "MessageReadStates");
 	while (rd_ok(&sub) && rd_left(&sub) > 0) {
 		walk_counted(&sub, false, "MessageId");
@@ -821,6 +837,7 @@ static void req_set_local_replica_midset_deleted(struct walk *k, struct rd *r)
 	uint16_t size = rd_u16le(r, "DataSize");
 	struct rd sub;
 
+	(void)k;
 	rd_sub(r, size, &sub, "LongTermIdRanges");
 	skip_array(&sub, rd_u32le(&sub, "LongTermIdRangeCount"), 48, "LongTermIdRanges");
 	if (rd_ok(&sub) && rd_left(&sub) != 0)
@@ -1074,6 +1091,19 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 	}
 	req_r->len = r->off - start;
 	return 0;
+}
+
+size_t mbx_rop_failure_len(uint8_t rop_id)
+{
+	const struct rop_layout *lay = &layouts[rop_id];
+	size_t n = MBX_ROP_FAILURE_LEN;
+
+	if (lay->rk != RK_ALWAYS)
+		return n;
+	/* the fields of the single response buffers, zeroed (a zero count for B) */
+	for (const char *c = lay->resp; *c != '\0'; c++)
+		n += *c == 'b' ? 1 : *c == 'd' ? 4 : 2; /* w, B */
+	return n;
 }
 
 bool mbx_rop_has_request(uint8_t rop_id)

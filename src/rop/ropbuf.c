@@ -84,6 +84,7 @@ void mbx_rop_write_failure(struct wr *w, uint8_t rop_id, uint8_t idx, uint32_t e
 	wr_u8(w, rop_id);
 	wr_u8(w, idx);
 	wr_u32le(w, ec);
+	wr_zero(w, mbx_rop_failure_len(rop_id) - MBX_ROP_FAILURE_LEN);
 }
 
 /* The executor's state for one call. */
@@ -113,8 +114,8 @@ static size_t run_need(uint8_t rop_id, size_t resp_max, size_t rest_after)
 {
 	size_t n = resp_max;
 
-	if (rop_id != MBX_ROP_Release && n < MBX_ROP_FAILURE_LEN)
-		n = MBX_ROP_FAILURE_LEN;
+	if (rop_id != MBX_ROP_Release && n < mbx_rop_failure_len(rop_id))
+		n = mbx_rop_failure_len(rop_id);
 	if (rest_after > 0)
 		n += MBX_ROP_TOO_SMALL_HDR + rest_after;
 	return n;
@@ -209,9 +210,11 @@ int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_look
 				ex->stopped_unknown = true;
 			else
 				ex->stopped_malformed = true;
-			if (run_room(&x) < MBX_ROP_FAILURE_LEN + x.tail) {
-				uint16_t sn = mbx_ropbuf_size_needed(MBX_ROP_FAILURE_LEN, 0,
-								     rb->nhandles);
+			if (req.rop_id == MBX_ROP_Release) /* no response to put the error in */
+				break;
+			if (run_room(&x) < mbx_rop_failure_len(req.rop_id) + x.tail) {
+				uint16_t sn = mbx_ropbuf_size_needed(
+					mbx_rop_failure_len(req.rop_id), 0, rb->nhandles);
 
 				if (start == 0 || run_too_small(&x, start, sn) != 0) {
 					ex->ec = ecBufferTooSmall;

@@ -551,6 +551,13 @@ static void test_exec_bad_requests(void **state)
 	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
 	expect_out(out, len, "08 00 02 00 b6 04 00 00 11 00 00 00 22 00 00 00");
 	free(l.rops);
+	/* a cut RopRelease ends the list without a response */
+	list_init(&l, "01 00", 2, h);
+	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
+	expect_out(out, len, "02 00 11 00 00 00 22 00 00 00");
+	assert_true(ex.stopped_malformed);
+	assert_int_equal(ex.nrops, 0);
+	free(l.rops);
 	/* an unknown layout (a PtypRuleAction value) ends the list with ecNotSupported */
 	fake_init(&f);
 	fake_add(&f, 0x7B, 10, 10);
@@ -665,6 +672,62 @@ static void test_exec_public_logons(void **state)
 	free(l.rops);
 }
 
+/* mbx_rop_write_failure gives every ROP a failure response the response walker accepts. */
+static void test_failure_responses(void **state)
+{
+	(void)state;
+	for (unsigned id = 0; id < 256; id++) {
+		uint8_t buf[64];
+		struct mbx_rop_resp p;
+		struct wr w;
+		struct rd r;
+
+		if (mbx_rop_name((uint8_t)id) == NULL || id == MBX_ROP_Release ||
+		    id == MBX_ROP_Notify || id == MBX_ROP_Pending || id == MBX_ROP_Backoff ||
+		    id == MBX_ROP_BufferTooSmall)
+			continue;
+		wr_init(&w, buf, sizeof(buf));
+		mbx_rop_write_failure(&w, (uint8_t)id, 4, ecNotSupported);
+		assert_true(wr_ok(&w));
+		assert_int_equal(w.len, mbx_rop_failure_len((uint8_t)id));
+		rd_init(&r, buf, w.len, 0);
+		if (mbx_rop_resp_parse(&r, &p) != 0)
+			fail_msg("0x%02X: %s", id, r.err_msg);
+		assert_int_equal(p.len, w.len);
+		assert_int_equal(p.idx, 4);
+		assert_int_equal(p.rv, ecNotSupported);
+	}
+	assert_int_equal(mbx_rop_failure_len(MBX_ROP_OpenFolder), 6);
+	assert_int_equal(mbx_rop_failure_len(MBX_ROP_ReadStream), 8);
+	assert_int_equal(mbx_rop_failure_len(MBX_ROP_WriteStreamExtended), 10);
+	assert_int_equal(mbx_rop_failure_len(MBX_ROP_SetReadFlags), 7);
+	assert_int_equal(mbx_rop_failure_len(MBX_ROP_FastTransferDestinationPutBuffer), 15);
+	assert_int_equal(mbx_rop_failure_len(MBX_ROP_FastTransferDestinationPutBufferExtended), 19);
+}
+
+/* ROPs without a handler whose failure is longer than 6 bytes, and the room it needs. */
+static void test_exec_long_failures(void **state)
+{
+	static const uint32_t h[] = {0x11};
+	struct mbx_rop_exec ex;
+	struct list l;
+	uint8_t out[200];
+	size_t len;
+
+	(void)state;
+	list_init(&l, "2c 00 00 00 10  66 00 00 00 01 00 00", 1, h);
+	assert_int_equal(run(&l, NULL, 100, out, &len, &ex), 0);
+	expect_out(out, len, "11 00 2c 00 02 01 04 80 00 00 66 00 02 01 04 80 00 11 00 00 00");
+	/* room for RopReadStream's 8 bytes plus the cut of the 7-byte rest: 2 + 8 + 10 + 4 */
+	assert_int_equal(run(&l, NULL, 24, out, &len, &ex), 0);
+	assert_false(ex.too_small);
+	assert_int_equal(run(&l, NULL, 23, out, &len, &ex), 0);
+	assert_true(ex.too_small);
+	expect_out(out, len, "11 00 ff 20 00 2c 00 00 00 10 66 00 00 00 01 00 00 11 00 00 00");
+	assert_int_equal(ex.size_needed, 8 + 2 + 8 + 3 + 7 + 4);
+	free(l.rops);
+}
+
 static void test_exec_misc(void **state)
 {
 	static const uint32_t h[] = {0x11};
@@ -709,6 +772,8 @@ int main(void)
 		cmocka_unit_test(test_exec_bad_requests),
 		cmocka_unit_test(test_exec_outlook_001),
 		cmocka_unit_test(test_exec_public_logons),
+		cmocka_unit_test(test_failure_responses),
+		cmocka_unit_test(test_exec_long_failures),
 		cmocka_unit_test(test_exec_misc),
 	};
 
