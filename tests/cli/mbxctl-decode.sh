@@ -401,6 +401,16 @@ assert r["return_value"] == 0x50C and r["return_value_name"] == "ecMailboxInTran
 assert r["logon"] == {"kind": "failure"} and r["raw"] == "fe000c050000"
 '
 
+run decode --response --hex "$data/pending-resp.hex"
+expect_ok "RopPending: no handle index, no ReturnValue" "#1 at 0x10: RopPending (0x6E) 3 bytes"
+
+run decode --response --hex --json "$data/pending-resp.hex"
+expect_json "RopPending --json: null handle index and ReturnValue" '
+r = d["buffers"][0]["rops"][1]
+assert r["name"] == "RopPending" and r["raw"] == "6e0100"
+assert r["handle_index"] is None and r["return_value"] is None and r["return_value_name"] is None
+'
+
 # --- ROPs of unknown layout: a warning, exit status 0 ---------------------------------------
 
 check_unknown() {

@@ -127,3 +127,5 @@ write("unknown-req.hex", rhe(ropbuf(bytes.fromhex("010000" "ff0000aabbcc"), [0x0
 # RopQueryRows (0x15) success: its rows need the column set of an earlier request
 write("unknown-resp.hex", rhe(ropbuf(logon_failure() + bytes.fromhex("1500000000000201000000"),
                                      [0xFFFFFFFF])))
+# RopPending (0x6E, SessionIndex 1) has no handle index and no ReturnValue
+write("pending-resp.hex", rhe(ropbuf(logon_failure() + bytes.fromhex("6e0100"), [0xFFFFFFFF])))
