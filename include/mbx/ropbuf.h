@@ -56,8 +56,8 @@ struct mbx_rop_req {
 	int out_idx;  /* OutputHandleIndex (RopLogon's handle index is an output index) */
 	int dst_idx;  /* DestHandleIndex of the move/copy ROPs */
 	int resp_idx; /* the handle index the response echoes: OutputHandleIndex for ROPs that
-		       * create an object, ResponseHandleIndex for RopSaveChangesMessage,
-		       * RopSaveChangesAttachment and RopSetMessageReadFlag, else the input index */
+	               * create an object, ResponseHandleIndex for RopSaveChangesMessage,
+	               * RopSaveChangesAttachment and RopSetMessageReadFlag, else the input index */
 	/* Set when parsing failed because the ROP, or a part of it (a PtypRuleAction value, a
 	 * response-only or reserved RopId), has no known request layout; clear for a truncated or
 	 * malformed request. Meaningful only when the parse failed. */
@@ -85,7 +85,7 @@ bool mbx_rop_has_request(uint8_t rop_id);
 struct mbx_rop_resp {
 	uint8_t rop_id;
 	int idx;     /* the handle index the response echoes; -1 for RopBackoff, RopPending,
-		      * RopNotify and RopBufferTooSmall */
+	              * RopNotify and RopBufferTooSmall */
 	uint32_t rv; /* ReturnValue; 0 for ROPs without one */
 	const uint8_t *raw;
 	size_t len;
@@ -113,7 +113,7 @@ struct mbx_rop_exec;
  * ex->handler_overflows). The executor has already checked that every handle index of req is
  * below ex->nhandles. */
 typedef int mbx_rop_handler_fn(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
-			       struct wr *w);
+                               struct wr *w);
 
 struct mbx_rop_handler {
 	mbx_rop_handler_fn *fn;
@@ -129,17 +129,17 @@ typedef const struct mbx_rop_handler *mbx_rop_lookup_fn(void *ctx, uint8_t rop_i
 
 struct mbx_rop_exec {
 	uint32_t handles[MBX_ROP_MAX_HANDLES]; /* the table, updated by handlers */
-	unsigned nhandles;     /* as in the request; the output table has the same count */
-	uint32_t ec;           /* whole-call error (0 when the list was processed) */
-	unsigned nrops;        /* requests that got a response (error responses included) or
-				* were released */
-	bool too_small;        /* RopBufferTooSmall was appended */
-	uint16_t size_needed;  /* its SizeNeeded */
-	bool stopped_unknown;  /* a ROP with an unknown request layout ended the walk */
-	bool stopped_malformed; /* a truncated or malformed request ended the walk */
+	unsigned nhandles;          /* as in the request; the output table has the same count */
+	uint32_t ec;                /* whole-call error (0 when the list was processed) */
+	unsigned nrops;             /* requests that got a response (error responses included) or
+	                             * were released */
+	bool too_small;             /* RopBufferTooSmall was appended */
+	uint16_t size_needed;       /* its SizeNeeded */
+	bool stopped_unknown;       /* a ROP with an unknown request layout ended the walk */
+	bool stopped_malformed;     /* a truncated or malformed request ended the walk */
 	unsigned handler_overflows; /* handlers that wrote past their resp_max (our bugs) */
-	struct rd err;         /* when the walk stopped on a request: the parse error (err_off,
-				* err_msg), for the log line */
+	struct rd err;              /* when the walk stopped on a request: the parse error (err_off,
+	                             * err_msg), for the log line */
 };
 
 /* Processes rb's requests in order and writes the response payload (RopSize, responses, handle
@@ -147,11 +147,11 @@ struct mbx_rop_exec {
  * less the extended-buffer header, at most 32 KB). ex is output only (fully initialised here).
  *
  * Room: a ROP runs only when its resp_max (at least mbx_rop_failure_len for a ROP that has a
- * response, so that a failure can always be written), the handle table, and a RopBufferTooSmall carrying every
- * request after it all fit in the room left, so that the list can always be cut cleanly after
- * it. When the next ROP does not fit, the walk stops and RopBufferTooSmall is appended with
- * SizeNeeded (mbx_ropbuf_size_needed) and the unprocessed requests verbatim. The call fails
- * with ecBufferTooSmall when even that cannot be written, or when the first ROP of the list
+ * response, so that a failure can always be written), the handle table, and a RopBufferTooSmall
+ * carrying every request after it all fit in the room left, so that the list can always be cut
+ * cleanly after it. When the next ROP does not fit, the walk stops and RopBufferTooSmall is
+ * appended with SizeNeeded (mbx_ropbuf_size_needed) and the unprocessed requests verbatim. The call
+ * fails with ecBufferTooSmall when even that cannot be written, or when the first ROP of the list
  * could not run in any output buffer (MBX_RHE_MAX_PAYLOAD); such a ROP later in the list gets
  * a RopBufferTooSmall, so the responses of the ROPs that ran are not lost.
  *
@@ -171,7 +171,7 @@ struct mbx_rop_exec {
  * Returns 0 when out holds a response payload, -1 when the whole call failed (ex->ec; out is
  * rolled back to where it was). */
 int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_lookup_fn *lookup,
-		       void *ctx, struct mbx_rop_exec *ex);
+                       void *ctx, struct mbx_rop_exec *ex);
 
 /* SizeNeeded of a RopBufferTooSmall, as we read MS-OXCROPS 2.2.15.1 and 3.1.5.1.2 (the client
  * must retry with pcbOut/MaxRopOut >= SizeNeeded, re-sending only the unprocessed requests with

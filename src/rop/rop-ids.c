@@ -9,7 +9,7 @@
 
 static const char *const rop_names[256] = {
 #define MBX_ROP_NAME(id, name) [id] = "Rop" #name,
-	MBX_ROP_LIST(MBX_ROP_NAME)
+        MBX_ROP_LIST(MBX_ROP_NAME)
 #undef MBX_ROP_NAME
 };
 

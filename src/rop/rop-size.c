@@ -13,9 +13,11 @@
  * WrittenSize, PartialCompletion present whatever the ReturnValue) and the last one a 6-byte
  * failure (BackoffTime only for ecServerBusy); MAPI Inspector reads RopRegisterNotification's
  * Reserved byte only for NotificationTypes 0x80, gromox always (so do we). PtypMultiple value
- * counts are 32-bit (current MS-OXCDATA 2.11.1; an older revision said 16). One table entry per ROP gives how its
- * handle indexes are laid out and its request and response bodies in a small walk language
- * (below); the few layouts with conditional fields have a function.
+ * counts are 32-bit (current MS-OXCDATA 2.11.1; an older revision said 16).
+ *
+ * One table entry per ROP gives how its handle indexes are laid out and its request and
+ * response bodies in a small walk language (below); the few layouts with conditional fields
+ * have a function.
  *
  * Not walked: PtypObject (0x000D) and PtypRuleAction (0x00FE) property values (their request
  * fails as "layout not known"), RopNotify responses and the success responses whose layout
@@ -84,11 +86,11 @@ typedef void walk_fn(struct walk *k, struct rd *r);
 struct rop_layout {
 	uint8_t hk;
 	uint8_t rk;
-	const char *req; /* request body after the handle indexes */
-	walk_fn *req_fn; /* instead of req */
-	const char *resp; /* response body after RopId, index, ReturnValue */
-	uint32_t alt_rv;       /* a ReturnValue with its own body... */
-	const char *alt_resp;  /* ...this one */
+	const char *req;      /* request body after the handle indexes */
+	walk_fn *req_fn;      /* instead of req */
+	const char *resp;     /* response body after RopId, index, ReturnValue */
+	uint32_t alt_rv;      /* a ReturnValue with its own body... */
+	const char *alt_resp; /* ...this one */
 };
 
 static void walk_fmt(struct walk *k, struct rd *r, const char *fmt);
@@ -106,7 +108,7 @@ static void skip_array(struct rd *r, uint64_t count, size_t size, const char *wh
 		return;
 	if (rd_left(r) < n) {
 		rd_fail(r, "%s: %llu entries of %zu bytes need %llu bytes, %zu left", what,
-			(unsigned long long)count, size, (unsigned long long)n, rd_left(r));
+		        (unsigned long long)count, size, (unsigned long long)n, rd_left(r));
 		return;
 	}
 	rd_skip(r, (size_t)n, what);
@@ -162,6 +164,7 @@ static void walk_counted(struct rd *r, bool wide, const char *what)
 #define PT_MV 0x1000
 #define PT_MVI 0x2000
 
+/* clang-format off */
 static size_t fixed_size(uint16_t type)
 {
 	switch (type) {
@@ -180,6 +183,7 @@ static size_t fixed_size(uint16_t type)
 	default: return (size_t)-1;
 	}
 }
+/* clang-format on */
 
 static void walk_value(struct walk *k, struct rd *r, uint16_t type, unsigned depth)
 {
@@ -232,7 +236,7 @@ static void walk_value(struct walk *k, struct rd *r, uint16_t type, unsigned dep
 			count = rd_u32le(r, "multi-value count");
 			if (rd_ok(r) && count > rd_left(r) / minsz) {
 				rd_fail(r, "multi-value count %u exceeds the %zu bytes left", count,
-					rd_left(r));
+				        rd_left(r));
 				return;
 			}
 			for (uint32_t i = 0; i < count && rd_ok(r); i++)
@@ -298,7 +302,7 @@ static void walk_restriction(struct walk *k, struct rd *r, unsigned depth)
 	if (!rd_ok(r))
 		return;
 	switch (type) {
-	case 0x00: /* AndRestriction */
+	case 0x00:   /* AndRestriction */
 	case 0x01: { /* OrRestriction */
 		uint16_t count = rd_u16le(r, "RestrictCount");
 
@@ -364,7 +368,7 @@ static void walk_sized_restriction(struct walk *k, struct rd *r)
 	walk_restriction(k, &sub, 0);
 	if (rd_ok(&sub) && rd_left(&sub) != 0)
 		rd_fail(&sub, "RestrictionData: %zu of its %u bytes are left over", rd_left(&sub),
-			size);
+		        size);
 	rd_take_error(r, &sub);
 }
 
@@ -449,7 +453,7 @@ static void walk_proprow(struct walk *k, struct rd *r, const uint8_t *tags, unsi
 		default:
 			if (rd_ok(r))
 				rd_fail_at(r, rd_pos(r) - 1,
-					   "FlaggedPropertyValue Flag is not 0x00, 0x01 or 0x0A");
+				           "FlaggedPropertyValue Flag is not 0x00, 0x01 or 0x0A");
 			break;
 		}
 	}
@@ -496,7 +500,7 @@ static void walk_recipient_row(struct walk *k, struct rd *r, const uint8_t *cols
 		return;
 	if (colcount > ncols) {
 		rd_fail_at(r, rd_pos(r) - 2, "RecipientColumnCount %u exceeds the %u columns",
-			   colcount, ncols);
+		           colcount, ncols);
 		return;
 	}
 	walk_proprow(k, r, cols, colcount);
@@ -536,7 +540,8 @@ static void walk_ghost_servers(struct rd *r)
 	if (!rd_ok(r))
 		return;
 	if (cheap > n) {
-		rd_fail_at(r, rd_pos(r) - 2, "CheapServerCount %u exceeds ServerCount %u", cheap, n);
+		rd_fail_at(r, rd_pos(r) - 2, "CheapServerCount %u exceeds ServerCount %u", cheap,
+		           n);
 		return;
 	}
 	if (n > rd_left(r)) {
@@ -547,6 +552,7 @@ static void walk_ghost_servers(struct rd *r)
 		walk_str8(r, "server name");
 }
 
+/* clang-format off */
 static void walk_fmt(struct walk *k, struct rd *r, const char *fmt)
 {
 	for (const char *c = fmt; *c != '\0' && rd_ok(r); c++) {
@@ -645,6 +651,7 @@ static void walk_fmt(struct walk *k, struct rd *r, const char *fmt)
 		}
 	}
 }
+/* clang-format on */
 
 /* --- requests with conditional fields --------------------------------------------------------- */
 
@@ -679,7 +686,8 @@ static void req_modify_recipients(struct walk *k, struct rd *r)
 	if (!rd_ok(r))
 		return;
 	if (rd_left(r) / 4 < ncols) {
-		rd_fail(r, "ColumnCount %u needs %u bytes, %zu left", ncols, 4u * ncols, rd_left(r));
+		rd_fail(r, "ColumnCount %u needs %u bytes, %zu left", ncols, 4u * ncols,
+		        rd_left(r));
 		return;
 	}
 	cols = rd_ptr(r, 4u * ncols, "RecipientColumns");
@@ -696,7 +704,7 @@ static void req_modify_recipients(struct walk *k, struct rd *r)
 		walk_recipient_row(k, &sub, cols, ncols);
 		if (rd_ok(&sub) && rd_left(&sub) != 0)
 			rd_fail(&sub, "RecipientRowSize %u leaves %zu bytes unused", size,
-				rd_left(&sub));
+			        rd_left(&sub));
 		rd_take_error(r, &sub);
 	}
 }
@@ -847,6 +855,7 @@ static void req_set_local_replica_midset_deleted(struct walk *k, struct rd *r)
 
 /* --- the table -------------------------------------------------------------------------------- */
 
+/* clang-format off */
 #define REQ(h, f) .hk = (h), .req = (f)
 #define REQF(h, fn) .hk = (h), .req_fn = (fn)
 #define STD(f) .rk = RK_STD, .resp = (f)
@@ -989,6 +998,7 @@ static const struct rop_layout layouts[256] = {
 	[0xFE] = {REQ(HK_LOGON, "bddB"), .rk = RK_SPECIAL},           /* Logon */
 	[0xFF] = {.rk = RK_SPECIAL},                          /* BufferTooSmall (response only) */
 };
+/* clang-format on */
 
 /* --- requests --------------------------------------------------------------------------------- */
 
@@ -1001,7 +1011,7 @@ static void name_error(struct rd *r, uint8_t id)
 	if (strncmp(r->err_msg, "cannot walk past", 16) == 0)
 		return;
 	if (snprintf(tmp, sizeof(tmp), "%s (0x%02X): %s", mbx_rop_str(id, name, sizeof(name)), id,
-		     r->err_msg) < 0)
+	             r->err_msg) < 0)
 		return;
 	memcpy(r->err_msg, tmp, sizeof(tmp));
 }
@@ -1032,7 +1042,7 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 	if (lay->hk == HK_NONE) {
 		req_r->layout_unknown = true;
 		rd_fail_at(r, req_r->off, "cannot walk past %s (0x%02X): request layout not known",
-			   mbx_rop_str(id, name, sizeof(name)), id);
+		           mbx_rop_str(id, name, sizeof(name)), id);
 		return -1;
 	}
 	req_r->logon_id = rd_u8(r, "LogonId");
@@ -1082,7 +1092,7 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 			char tmp[MBX_RD_ERRMAX];
 
 			if (snprintf(tmp, sizeof(tmp), "cannot walk past %s (0x%02X): %s",
-				     mbx_rop_str(id, name, sizeof(name)), id, r->err_msg) >= 0)
+			             mbx_rop_str(id, name, sizeof(name)), id, r->err_msg) >= 0)
 				memcpy(r->err_msg, tmp, sizeof(tmp));
 		} else {
 			name_error(r, id);
@@ -1127,7 +1137,7 @@ static void resp_logon(struct rd *r, uint32_t rv)
 		uint8_t flags = rd_u8(r, "LogonFlags");
 
 		rd_skip(r, (flags & 0x01) ? LOGON_PRIVATE_BODY : LOGON_PUBLIC_BODY,
-			(flags & 0x01) ? "private logon response" : "public logon response");
+		        (flags & 0x01) ? "private logon response" : "public logon response");
 	} else if (rv == ecWrongServer) {
 		uint8_t n;
 
@@ -1179,8 +1189,8 @@ int mbx_rop_resp_parse(struct rd *r, struct mbx_rop_resp *resp_r)
 	default:
 		if (lay->rk == RK_UNKNOWN) {
 			rd_fail_at(r, resp_r->off,
-				   "cannot walk past %s (0x%02X): response layout not known",
-				   mbx_rop_str(id, name, sizeof(name)), id);
+			           "cannot walk past %s (0x%02X): response layout not known",
+			           mbx_rop_str(id, name, sizeof(name)), id);
 			return -1;
 		}
 		resp_r->idx = rd_u8(r, "handle index");
@@ -1195,9 +1205,9 @@ int mbx_rop_resp_parse(struct rd *r, struct mbx_rop_resp *resp_r)
 			walk_fmt(&k, r, lay->resp);
 		} else if (lay->rk == RK_CTX && resp_r->rv == 0) {
 			rd_fail_at(r, resp_r->off,
-				   "cannot walk past %s (0x%02X): success response layout depends "
-				   "on the request",
-				   mbx_rop_str(id, name, sizeof(name)), id);
+			           "cannot walk past %s (0x%02X): success response layout depends "
+			           "on the request",
+			           mbx_rop_str(id, name, sizeof(name)), id);
 			return -1;
 		}
 		break;

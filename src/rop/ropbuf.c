@@ -139,7 +139,7 @@ static int run_too_small(struct exec_run *x, size_t start, uint16_t size_needed)
 
 /* Runs one handler in a writer of exactly resp_max bytes placed at the end of out. */
 static int run_handler(struct exec_run *x, const struct mbx_rop_handler *h,
-		       const struct mbx_rop_req *req, void *ctx)
+                       const struct mbx_rop_req *req, void *ctx)
 {
 	struct wr hw;
 	int rc;
@@ -164,7 +164,7 @@ static int run_handler(struct exec_run *x, const struct mbx_rop_handler *h,
 }
 
 int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_lookup_fn *lookup,
-		       void *ctx, struct mbx_rop_exec *ex)
+                       void *ctx, struct mbx_rop_exec *ex)
 {
 	struct exec_run x = {.rb = rb, .out = out, .ex = ex};
 	size_t ropsize_at, list_end;
@@ -214,7 +214,7 @@ int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_look
 				break;
 			if (run_room(&x) < mbx_rop_failure_len(req.rop_id) + x.tail) {
 				uint16_t sn = mbx_ropbuf_size_needed(
-					mbx_rop_failure_len(req.rop_id), 0, rb->nhandles);
+				        mbx_rop_failure_len(req.rop_id), 0, rb->nhandles);
 
 				if (start == 0 || run_too_small(&x, start, sn) != 0) {
 					ex->ec = ecBufferTooSmall;
@@ -229,7 +229,7 @@ int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_look
 		rest_after = rb->rops_len - probe.off;
 		h = lookup != NULL ? lookup(ctx, req.rop_id) : NULL;
 		bad_idx = !idx_ok(req.in_idx, rb->nhandles) || !idx_ok(req.out_idx, rb->nhandles) ||
-			  !idx_ok(req.dst_idx, rb->nhandles) || !idx_ok(req.resp_idx, rb->nhandles);
+		          !idx_ok(req.dst_idx, rb->nhandles) || !idx_ok(req.resp_idx, rb->nhandles);
 		resp_max = h != NULL && !bad_idx ? h->resp_max : 0;
 		need = run_need(req.rop_id, resp_max, 0);
 		if (run_room(&x) < need + run_need(MBX_ROP_Release, 0, rest_after) + x.tail) {
@@ -246,11 +246,11 @@ int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_look
 		if (bad_idx) {
 			if (req.rop_id != MBX_ROP_Release)
 				mbx_rop_write_failure(out, req.rop_id, (uint8_t)req.resp_idx,
-						      ecNullObject);
+				                      ecNullObject);
 		} else if (h == NULL || h->fn == NULL) {
 			if (req.rop_id != MBX_ROP_Release)
 				mbx_rop_write_failure(out, req.rop_id, (uint8_t)req.resp_idx,
-						      ecNotSupported);
+				                      ecNotSupported);
 		} else if (run_handler(&x, h, &req, ctx) != 0) {
 			goto fail;
 		}

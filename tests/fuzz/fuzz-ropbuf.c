@@ -28,7 +28,7 @@ static uint8_t out[MBX_RHE_MAX_PAYLOAD];
 static void die(const char *what, const struct rd *r)
 {
 	fprintf(stderr, "fuzz-ropbuf: %s (err_off %zu: \"%s\")\n", what, r != NULL ? r->err_off : 0,
-		r != NULL ? r->err_msg : "");
+	        r != NULL ? r->err_msg : "");
 	abort();
 }
 
@@ -38,8 +38,7 @@ static void check_failed(const struct rd *r, size_t base, size_t len, const char
 		die(what, r);
 }
 
-static int h_logon(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
-		   struct wr *w)
+static int h_logon(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req, struct wr *w)
 {
 	(void)ctx;
 	if (req->logon_id & 1) {
@@ -56,7 +55,7 @@ static int h_logon(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req 
 }
 
 static int h_release(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
-		     struct wr *w)
+                     struct wr *w)
 {
 	(void)ctx;
 	(void)w;
@@ -65,7 +64,7 @@ static int h_release(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_re
 }
 
 static int h_open_folder(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
-			 struct wr *w)
+                         struct wr *w)
 {
 	(void)ctx;
 	if (ex->handles[req->in_idx] == MBX_HANDLE_NONE) {
@@ -83,7 +82,7 @@ static int h_open_folder(void *ctx, struct mbx_rop_exec *ex, const struct mbx_ro
 
 /* Stops the whole call for LogonId 0xEE, fails the ROP otherwise. */
 static int h_get_props(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
-		       struct wr *w)
+                       struct wr *w)
 {
 	(void)ctx;
 	if (req->logon_id == 0xEE)
@@ -93,17 +92,22 @@ static int h_get_props(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_
 }
 
 static const struct mbx_rop_handler handlers[] = {
-	{h_logon, 166}, {h_release, 0}, {h_open_folder, 8}, {h_get_props, 6}};
+        {h_logon, 166}, {h_release, 0}, {h_open_folder, 8}, {h_get_props, 6}};
 
 static const struct mbx_rop_handler *lookup(void *ctx, uint8_t id)
 {
 	(void)ctx;
 	switch (id) {
-	case MBX_ROP_Logon: return &handlers[0];
-	case MBX_ROP_Release: return &handlers[1];
-	case MBX_ROP_OpenFolder: return &handlers[2];
-	case MBX_ROP_GetPropertiesSpecific: return &handlers[3];
-	default: return NULL;
+	case MBX_ROP_Logon:
+		return &handlers[0];
+	case MBX_ROP_Release:
+		return &handlers[1];
+	case MBX_ROP_OpenFolder:
+		return &handlers[2];
+	case MBX_ROP_GetPropertiesSpecific:
+		return &handlers[3];
+	default:
+		return NULL;
 	}
 }
 
@@ -127,7 +131,7 @@ static void walk_responses(const uint8_t *p, size_t n, size_t base)
 
 /* Checks an executor output: limit, RopSize, handle table, responses, RopBufferTooSmall. */
 static void check_output(const struct mbx_ropbuf *in, const struct mbx_rop_exec *ex, size_t len,
-			 size_t cap)
+                         size_t cap)
 {
 	struct mbx_ropbuf ob;
 	struct rd r, l;

@@ -13,7 +13,7 @@ struct entry {
 
 static const struct entry list[] = {
 #define ENTRY(id, name) {id, "Rop" #name},
-	MBX_ROP_LIST(ENTRY)
+        MBX_ROP_LIST(ENTRY)
 #undef ENTRY
 };
 
@@ -35,7 +35,7 @@ static void test_round_trip(void **state)
 		assert_non_null(mbx_rop_name((uint8_t)list[i].id));
 		assert_string_equal(mbx_rop_name((uint8_t)list[i].id), list[i].name);
 		assert_string_equal(mbx_rop_str((uint8_t)list[i].id, buf, sizeof(buf)),
-				    list[i].name);
+		                    list[i].name);
 	}
 }
 
@@ -75,9 +75,9 @@ static void test_known_values(void **state)
 
 static void test_unknown(void **state)
 {
-	static const uint8_t reserved[] = {0x00, 0x28, 0x3C, 0x3D, 0x62, 0x65, 0x6A, 0x71, 0x7C,
-					   0x7D, 0x83, 0x87, 0x88, 0x8F, 0x94, 0x9C, 0x9E,
-					   0xA2, 0xA4, 0xF8, 0xFA, 0xFD};
+	static const uint8_t reserved[] = {0x00, 0x28, 0x3C, 0x3D, 0x62, 0x65, 0x6A, 0x71,
+	                                   0x7C, 0x7D, 0x83, 0x87, 0x88, 0x8F, 0x94, 0x9C,
+	                                   0x9E, 0xA2, 0xA4, 0xF8, 0xFA, 0xFD};
 	char buf[16];
 	unsigned known = 0;
 
@@ -102,11 +102,11 @@ static void test_unknown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_count),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_unique_and_ordered),
-		cmocka_unit_test(test_known_values),
-		cmocka_unit_test(test_unknown),
+	        cmocka_unit_test(test_count),
+	        cmocka_unit_test(test_round_trip),
+	        cmocka_unit_test(test_unique_and_ordered),
+	        cmocka_unit_test(test_known_values),
+	        cmocka_unit_test(test_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

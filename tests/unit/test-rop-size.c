@@ -24,147 +24,147 @@ struct reqvec {
 
 /* One request per ROP of MS-OXCROPS that has one (the response-only ROPs have none). */
 static const struct reqvec reqs[] = {
-	{"01 00 05", 5, -1, -1, 5}, /* Release */
-	{"02 00 01 02 " FID "00", 1, 2, -1, 2}, /* OpenFolder */
-	{"03 00 01 02 e4 04 " FID "03 " MID, 1, 2, -1, 2}, /* OpenMessage */
-	{"04 00 01 02 04", 1, 2, -1, 2},
-	{"05 00 00 01 02", 0, 1, -1, 1},
-	{"06 00 01 02 e4 04 " FID "00", 1, 2, -1, 2},
-	{"07 00 01 00 10 01 00 02 00 1f 00 37 00 03 00 f4 0f", 1, -1, -1, 1},
-	{"08 00 01 00 10 01 00", 1, -1, -1, 1},
-	{"09 00 01", 1, -1, -1, 1},
-	{"0a 00 01 16 00 02 00 1f 00 3d 00 00 00 1f 00 1d 0e 74 00 65 00 73 00 74 00 00 00", 1, -1,
-	 -1, 1},
-	{"0b 00 01 01 00 1f 00 37 00", 1, -1, -1, 1},
-	{"0c 00 02 01 0c", 1, -1, -1, 2}, /* SaveChangesMessage: ResponseHandleIndex first */
-	{"0d 00 00 01 00 00 00", 0, -1, -1, 0},
-	/* ModifyRecipients: 2 columns (PtypInteger32, PtypString); a NoType+O row with E and D
-	 * in 8-bit strings and both columns; a deletion row (RecipientRowSize 0) */
-	{"0e 00 03 02 00 03 00 fe 0f 1f 00 01 30 02 00"
-	 "00 00 00 00 01 18 00 18 80 53 4d 54 50 00 61 40 62 00 41 00 02 00 00 06 00 00 00 41 00 00"
-	 "00"
-	 "01 00 00 00 02 00 00",
-	 3, -1, -1, 3},
-	{"0f 00 01 00 00 00 00 00 00", 1, -1, -1, 1},
-	{"10 00 01 00 00", 1, -1, -1, 1},
-	{"11 00 02 01 00", 1, -1, -1, 2}, /* SetMessageReadFlag, private logon */
-	{"12 00 01 00 02 00 1f 00 37 00 14 00 48 67", 1, -1, -1, 1},
-	{"13 00 01 00 02 00 01 00 01 00 1f 00 37 00 00 40 00 06 0e 01", 1, -1, -1, 1},
-	/* Restrict: And(Exist, Property(RelOp 4, PtypInteger32 value)) */
-	{"14 00 01 00 16 00 00 02 00 08 1f 00 37 00 04 04 03 00 07 0e 03 00 07 0e 01 00 00 00", 1, -1,
-	 -1, 1},
-	{"15 00 01 00 01 32 00", 1, -1, -1, 1},
-	{"16 00 01", 1, -1, -1, 1},
-	{"17 00 01", 1, -1, -1, 1},
-	{"18 00 01 00 05 00 00 00 01", 1, -1, -1, 1},
-	{"19 00 01 04 00 aa bb cc dd ff ff ff ff 01", 1, -1, -1, 1},
-	{"1a 00 01 01 00 00 00 02 00 00 00", 1, -1, -1, 1},
-	{"1b 00 01", 1, -1, -1, 1},
-	{"1c 00 01 02 01 01 00 00 4e 00 00 00 00 00", 1, 2, -1, 2}, /* CreateFolder, Unicode */
-	{"1d 00 01 05 " FID, 1, -1, -1, 1},
-	{"1e 00 01 00 00 02 00 " MID MID, 1, -1, -1, 1},
-	{"1f 00 01 " MID, 1, -1, -1, 1},
-	{"20 00 01 " MID "00 10 00 00 00 10 00 00", 1, -1, -1, 1},
-	{"21 00 01 02 00", 1, 2, -1, 2},
-	{"22 00 01 02 01 00 00 00 00", 1, 2, -1, 2},
-	{"23 00 01 02", 1, 2, -1, 2},
-	{"24 00 01 00 00 00 00", 1, -1, -1, 1},
-	{"25 00 02 01 0c", 1, -1, -1, 2},
-	{"26 00 01 " FID "49 50 4d 00", 1, -1, -1, 1},
-	{"27 00 01 49 50 4d 2e 4e 6f 74 65 00", 1, -1, -1, 1},
-	{"29 00 01 02 04 00 00 " FID MID, 1, 2, -1, 2}, /* RegisterNotification, one folder */
-	{"2b 00 01 02 02 01 09 10 00", 1, 2, -1, 2},
-	{"2c 00 01 00 10", 1, -1, -1, 1},
-	{"2d 00 01 03 00 61 62 63", 1, -1, -1, 1},
-	{"2e 00 01 01 " Q8, 1, -1, -1, 1},
-	{"2f 00 01 " Q8, 1, -1, -1, 1},
-	{"30 00 01 05 00 08 1f 00 37 00 01 00 " FID "02 00 00 00", 1, -1, -1, 1},
-	{"31 00 01 01 01 01", 1, -1, -1, 1},
-	{"32 00 01 00", 1, -1, -1, 1},
-	{"33 00 01 02 01 00 " MID "00 01", 1, -1, 2, 1}, /* MoveCopyMessages: Source, Dest */
-	{"34 00 01 " FID MID, 1, -1, -1, 1},
-	{"35 00 01 02 00 00 " FID "4e 65 77 00", 1, -1, 2, 1},
-	{"36 00 01 02 00 01 01 " FID "4e 00 00 00", 1, -1, 2, 1},
-	{"37 00 01", 1, -1, -1, 1},
-	{"38 00 01", 1, -1, -1, 1},
-	{"39 00 01 02 00 00 01 01 00 02 01 e2 65", 1, -1, 2, 1},
-	{"3a 00 01 02 " Q8, 1, -1, 2, 1},
-	{"3b 00 01 02", 1, 2, -1, 2},
-	{"3e 00 01 02 00", 1, 2, -1, 2},
-	{"3f 00 01 02 40", 1, 2, -1, 2},
-	/* ModifyPermissions: one PermissionData with PidTagMemberId (i8) and PidTagMemberRights */
-	{"40 00 01 00 01 00 01 02 00 14 00 71 66 " Q8 "03 00 72 66 7b 04 00 00", 1, -1, -1, 1},
-	{"41 00 01 00 01 00 01 01 00 03 00 76 66 0a 00 00 00", 1, -1, -1, 1},
-	{"42 00 01 " FID, 1, -1, -1, 1},
-	{"43 00 01 " MID, 1, -1, -1, 1},
-	{"44 00 01 " LTID, 1, -1, -1, 1},
-	{"45 00 01 " FID, 1, -1, -1, 1},
-	{"46 00 01 02 e4 04 00", 1, 2, -1, 2},
-	{"47 00 01", 1, -1, -1, 1},
-	{"48 00 01 " MID "01", 1, -1, -1, 1},
-	{"49 00 01", 1, -1, -1, 1},
-	{"4a 00 01", 1, -1, -1, 1},
-	{"4b 00 01 02 01 00 " MID "00 01", 1, 2, -1, 2},
-	{"4c 00 01 02 10 01", 1, 2, -1, 2},
-	{"4d 00 01 02 00 00 00 00 00 01 01 00 1f 00 37 00", 1, 2, -1, 2},
-	{"4e 00 01 be ba 00 80", 1, -1, -1, 1}, /* GetBuffer 0xBABE + MaximumBufferSize */
-	{"4f 00 01 00 05 00 08 1f 00 37 00 00 00 00", 1, -1, -1, 1},
-	{"50 00 01 00", 1, -1, -1, 1},
-	{"51 00 01 " MID FID "49 50 4d 00 00 00 00 00", 1, -1, -1, 1},
-	{"52 00 01", 1, -1, -1, 1},
-	{"53 00 01 02 01 00", 1, 2, -1, 2},
-	{"54 00 01 02 00 aa bb", 1, -1, -1, 1},
-	{"55 00 01 02 00 00 80 01 80", 1, -1, -1, 1},
-	/* GetPropertyIdsFromNames: a LID name and a 4-byte string name */
-	{"56 00 01 02 02 00 00 " GUID "1c 85 00 00 01 " GUID "04 41 00 42 00", 1, -1, -1, 1},
-	{"57 00 01 02 00 aa bb 01 00 cc", 1, -1, -1, 1},
-	{"58 00 01 00 00", 1, -1, -1, 1},
-	{"59 00 01 0a 00 " Q8, 1, -1, -1, 1},
-	{"5a 00 01 " Q8, 1, -1, -1, 1},
-	{"5b 00 01 " Q8 Q8 "01 00 00 00", 1, -1, -1, 1},
-	{"5c 00 01 " Q8 Q8 "01 00 00 00", 1, -1, -1, 1},
-	{"5d 00 01", 1, -1, -1, 1},
-	{"5e 00 01", 1, -1, -1, 1},
-	{"5f 00 01 00 01 " GUID, 1, -1, -1, 1},
-	{"60 00 01 " GUID, 1, -1, -1, 1},
-	{"61 00 01 " LTID, 1, -1, -1, 1},
-	{"63 00 01 " LTID "00 00 00 00 00 00 10", 1, -1, -1, 1},
-	{"64 00 01 " LTID "01 00 00 00 00 02 00 aa bb " GUID, 1, -1, -1, 1}, /* private: ReplGuid */
-	{"66 00 01 00 01 01 00 " MID, 1, -1, -1, 1},
-	{"67 00 01 02 00 00 01 00 1f 00 37 00", 1, -1, 2, 1},
-	{"68 00 01", 1, -1, -1, 1},
-	{"69 00 01 02 00 00 00 01 00 1f 00 37 00", 1, 2, -1, 2},
-	{"6b 00 01 " Q8 "01 00 00 00", 1, -1, -1, 1},
-	{"6c 00 01 02 00 aa bb", 1, -1, -1, 1},
-	{"6d 00 01", 1, -1, -1, 1},
-	{"6f 00 01 53 4d 54 50 00 01", 1, -1, -1, 1},
-	{"70 00 01 02 01 00 00 00 00 00 00 00 00 00 01 00 1f 00 37 00", 1, 2, -1, 2},
-	{"72 00 01 02 00 01 00 02 01 e2 65 02 00 aa bb", 1, 2, -1, 2},
-	{"73 00 01 01 00 03 00 f4 0f 01 00 00 00 00 00", 1, -1, -1, 1},
-	/* ImportDeletes: one PtypMultipleBinary value (32-bit count, 16-bit byte counts) */
-	{"74 00 01 00 01 00 02 11 54 40 01 00 00 00 02 00 aa bb", 1, -1, -1, 1},
-	{"75 00 01 02 01 96 67 00 10 00 00", 1, -1, -1, 1},
-	{"76 00 01 03 00 00 00 aa bb cc", 1, -1, -1, 1},
-	{"77 00 01", 1, -1, -1, 1},
-	{"78 00 01 01 00 00 00 aa 00 00 00 00 01 00 00 00 bb 00 00 00 00 02 00 00 00 cc dd", 1, -1,
-	 -1, 1},
-	{"79 00 01 07 00 01 00 0b 00 1b 0e 01", 1, -1, -1, 1}, /* one PtypBoolean: 1 byte */
-	{"7a 00 01 01 00 1f 00 37 00", 1, -1, -1, 1},
-	{"7b 00 01", 1, -1, -1, 1},
-	{"7e 00 01 02 01", 1, 2, -1, 2},
-	{"7f 00 01 0a 00 00 00", 1, -1, -1, 1},
-	{"80 00 01 0a 00 07 00 01 02 03 04 05 06 07 01", 1, -1, -1, 1},
-	{"81 00 01", 1, -1, -1, 1},
-	{"82 00 01 02", 1, 2, -1, 2},
-	{"86 00 01 08 00 02 00 03 00", 1, -1, -1, 1},
-	{"89 00 01 01 00 aa", 1, -1, -1, 1},
-	{"90 00 01 01 00 aa", 1, -1, -1, 1},
-	{"91 00 01 00 00 01 00 " MID, 1, -1, -1, 1},
-	{"92 00 01 00 01", 1, -1, -1, 1},
-	{"93 00 01 34 00 01 00 00 00 " LTID LTID, 1, -1, -1, 1},
-	{"9d 00 01 01 00 aa", 1, -1, -1, 1},
-	{"a3 00 01 02 00 aa bb", 1, -1, -1, 1},
-	{"fe 00 00 01 0c 00 00 01 00 00 00 00 04 00 2f 6f 3d 00", -1, 0, -1, 0}, /* Logon */
+        {"01 00 05", 5, -1, -1, 5},                        /* Release */
+        {"02 00 01 02 " FID "00", 1, 2, -1, 2},            /* OpenFolder */
+        {"03 00 01 02 e4 04 " FID "03 " MID, 1, 2, -1, 2}, /* OpenMessage */
+        {"04 00 01 02 04", 1, 2, -1, 2},
+        {"05 00 00 01 02", 0, 1, -1, 1},
+        {"06 00 01 02 e4 04 " FID "00", 1, 2, -1, 2},
+        {"07 00 01 00 10 01 00 02 00 1f 00 37 00 03 00 f4 0f", 1, -1, -1, 1},
+        {"08 00 01 00 10 01 00", 1, -1, -1, 1},
+        {"09 00 01", 1, -1, -1, 1},
+        {"0a 00 01 16 00 02 00 1f 00 3d 00 00 00 1f 00 1d 0e 74 00 65 00 73 00 74 00 00 00", 1, -1,
+         -1, 1},
+        {"0b 00 01 01 00 1f 00 37 00", 1, -1, -1, 1},
+        {"0c 00 02 01 0c", 1, -1, -1, 2}, /* SaveChangesMessage: ResponseHandleIndex first */
+        {"0d 00 00 01 00 00 00", 0, -1, -1, 0},
+        /* ModifyRecipients: 2 columns (PtypInteger32, PtypString); a NoType+O row with E and D
+         * in 8-bit strings and both columns; a deletion row (RecipientRowSize 0) */
+        {"0e 00 03 02 00 03 00 fe 0f 1f 00 01 30 02 00"
+         "00 00 00 00 01 18 00 18 80 53 4d 54 50 00 61 40 62 00 41 00 02 00 00 06 00 00 00 41 00 00"
+         "00"
+         "01 00 00 00 02 00 00",
+         3, -1, -1, 3},
+        {"0f 00 01 00 00 00 00 00 00", 1, -1, -1, 1},
+        {"10 00 01 00 00", 1, -1, -1, 1},
+        {"11 00 02 01 00", 1, -1, -1, 2}, /* SetMessageReadFlag, private logon */
+        {"12 00 01 00 02 00 1f 00 37 00 14 00 48 67", 1, -1, -1, 1},
+        {"13 00 01 00 02 00 01 00 01 00 1f 00 37 00 00 40 00 06 0e 01", 1, -1, -1, 1},
+        /* Restrict: And(Exist, Property(RelOp 4, PtypInteger32 value)) */
+        {"14 00 01 00 16 00 00 02 00 08 1f 00 37 00 04 04 03 00 07 0e 03 00 07 0e 01 00 00 00", 1,
+         -1, -1, 1},
+        {"15 00 01 00 01 32 00", 1, -1, -1, 1},
+        {"16 00 01", 1, -1, -1, 1},
+        {"17 00 01", 1, -1, -1, 1},
+        {"18 00 01 00 05 00 00 00 01", 1, -1, -1, 1},
+        {"19 00 01 04 00 aa bb cc dd ff ff ff ff 01", 1, -1, -1, 1},
+        {"1a 00 01 01 00 00 00 02 00 00 00", 1, -1, -1, 1},
+        {"1b 00 01", 1, -1, -1, 1},
+        {"1c 00 01 02 01 01 00 00 4e 00 00 00 00 00", 1, 2, -1, 2}, /* CreateFolder, Unicode */
+        {"1d 00 01 05 " FID, 1, -1, -1, 1},
+        {"1e 00 01 00 00 02 00 " MID MID, 1, -1, -1, 1},
+        {"1f 00 01 " MID, 1, -1, -1, 1},
+        {"20 00 01 " MID "00 10 00 00 00 10 00 00", 1, -1, -1, 1},
+        {"21 00 01 02 00", 1, 2, -1, 2},
+        {"22 00 01 02 01 00 00 00 00", 1, 2, -1, 2},
+        {"23 00 01 02", 1, 2, -1, 2},
+        {"24 00 01 00 00 00 00", 1, -1, -1, 1},
+        {"25 00 02 01 0c", 1, -1, -1, 2},
+        {"26 00 01 " FID "49 50 4d 00", 1, -1, -1, 1},
+        {"27 00 01 49 50 4d 2e 4e 6f 74 65 00", 1, -1, -1, 1},
+        {"29 00 01 02 04 00 00 " FID MID, 1, 2, -1, 2}, /* RegisterNotification, one folder */
+        {"2b 00 01 02 02 01 09 10 00", 1, 2, -1, 2},
+        {"2c 00 01 00 10", 1, -1, -1, 1},
+        {"2d 00 01 03 00 61 62 63", 1, -1, -1, 1},
+        {"2e 00 01 01 " Q8, 1, -1, -1, 1},
+        {"2f 00 01 " Q8, 1, -1, -1, 1},
+        {"30 00 01 05 00 08 1f 00 37 00 01 00 " FID "02 00 00 00", 1, -1, -1, 1},
+        {"31 00 01 01 01 01", 1, -1, -1, 1},
+        {"32 00 01 00", 1, -1, -1, 1},
+        {"33 00 01 02 01 00 " MID "00 01", 1, -1, 2, 1}, /* MoveCopyMessages: Source, Dest */
+        {"34 00 01 " FID MID, 1, -1, -1, 1},
+        {"35 00 01 02 00 00 " FID "4e 65 77 00", 1, -1, 2, 1},
+        {"36 00 01 02 00 01 01 " FID "4e 00 00 00", 1, -1, 2, 1},
+        {"37 00 01", 1, -1, -1, 1},
+        {"38 00 01", 1, -1, -1, 1},
+        {"39 00 01 02 00 00 01 01 00 02 01 e2 65", 1, -1, 2, 1},
+        {"3a 00 01 02 " Q8, 1, -1, 2, 1},
+        {"3b 00 01 02", 1, 2, -1, 2},
+        {"3e 00 01 02 00", 1, 2, -1, 2},
+        {"3f 00 01 02 40", 1, 2, -1, 2},
+        /* ModifyPermissions: one PermissionData with PidTagMemberId (i8) and PidTagMemberRights */
+        {"40 00 01 00 01 00 01 02 00 14 00 71 66 " Q8 "03 00 72 66 7b 04 00 00", 1, -1, -1, 1},
+        {"41 00 01 00 01 00 01 01 00 03 00 76 66 0a 00 00 00", 1, -1, -1, 1},
+        {"42 00 01 " FID, 1, -1, -1, 1},
+        {"43 00 01 " MID, 1, -1, -1, 1},
+        {"44 00 01 " LTID, 1, -1, -1, 1},
+        {"45 00 01 " FID, 1, -1, -1, 1},
+        {"46 00 01 02 e4 04 00", 1, 2, -1, 2},
+        {"47 00 01", 1, -1, -1, 1},
+        {"48 00 01 " MID "01", 1, -1, -1, 1},
+        {"49 00 01", 1, -1, -1, 1},
+        {"4a 00 01", 1, -1, -1, 1},
+        {"4b 00 01 02 01 00 " MID "00 01", 1, 2, -1, 2},
+        {"4c 00 01 02 10 01", 1, 2, -1, 2},
+        {"4d 00 01 02 00 00 00 00 00 01 01 00 1f 00 37 00", 1, 2, -1, 2},
+        {"4e 00 01 be ba 00 80", 1, -1, -1, 1}, /* GetBuffer 0xBABE + MaximumBufferSize */
+        {"4f 00 01 00 05 00 08 1f 00 37 00 00 00 00", 1, -1, -1, 1},
+        {"50 00 01 00", 1, -1, -1, 1},
+        {"51 00 01 " MID FID "49 50 4d 00 00 00 00 00", 1, -1, -1, 1},
+        {"52 00 01", 1, -1, -1, 1},
+        {"53 00 01 02 01 00", 1, 2, -1, 2},
+        {"54 00 01 02 00 aa bb", 1, -1, -1, 1},
+        {"55 00 01 02 00 00 80 01 80", 1, -1, -1, 1},
+        /* GetPropertyIdsFromNames: a LID name and a 4-byte string name */
+        {"56 00 01 02 02 00 00 " GUID "1c 85 00 00 01 " GUID "04 41 00 42 00", 1, -1, -1, 1},
+        {"57 00 01 02 00 aa bb 01 00 cc", 1, -1, -1, 1},
+        {"58 00 01 00 00", 1, -1, -1, 1},
+        {"59 00 01 0a 00 " Q8, 1, -1, -1, 1},
+        {"5a 00 01 " Q8, 1, -1, -1, 1},
+        {"5b 00 01 " Q8 Q8 "01 00 00 00", 1, -1, -1, 1},
+        {"5c 00 01 " Q8 Q8 "01 00 00 00", 1, -1, -1, 1},
+        {"5d 00 01", 1, -1, -1, 1},
+        {"5e 00 01", 1, -1, -1, 1},
+        {"5f 00 01 00 01 " GUID, 1, -1, -1, 1},
+        {"60 00 01 " GUID, 1, -1, -1, 1},
+        {"61 00 01 " LTID, 1, -1, -1, 1},
+        {"63 00 01 " LTID "00 00 00 00 00 00 10", 1, -1, -1, 1},
+        {"64 00 01 " LTID "01 00 00 00 00 02 00 aa bb " GUID, 1, -1, -1, 1}, /* private: ReplGuid */
+        {"66 00 01 00 01 01 00 " MID, 1, -1, -1, 1},
+        {"67 00 01 02 00 00 01 00 1f 00 37 00", 1, -1, 2, 1},
+        {"68 00 01", 1, -1, -1, 1},
+        {"69 00 01 02 00 00 00 01 00 1f 00 37 00", 1, 2, -1, 2},
+        {"6b 00 01 " Q8 "01 00 00 00", 1, -1, -1, 1},
+        {"6c 00 01 02 00 aa bb", 1, -1, -1, 1},
+        {"6d 00 01", 1, -1, -1, 1},
+        {"6f 00 01 53 4d 54 50 00 01", 1, -1, -1, 1},
+        {"70 00 01 02 01 00 00 00 00 00 00 00 00 00 01 00 1f 00 37 00", 1, 2, -1, 2},
+        {"72 00 01 02 00 01 00 02 01 e2 65 02 00 aa bb", 1, 2, -1, 2},
+        {"73 00 01 01 00 03 00 f4 0f 01 00 00 00 00 00", 1, -1, -1, 1},
+        /* ImportDeletes: one PtypMultipleBinary value (32-bit count, 16-bit byte counts) */
+        {"74 00 01 00 01 00 02 11 54 40 01 00 00 00 02 00 aa bb", 1, -1, -1, 1},
+        {"75 00 01 02 01 96 67 00 10 00 00", 1, -1, -1, 1},
+        {"76 00 01 03 00 00 00 aa bb cc", 1, -1, -1, 1},
+        {"77 00 01", 1, -1, -1, 1},
+        {"78 00 01 01 00 00 00 aa 00 00 00 00 01 00 00 00 bb 00 00 00 00 02 00 00 00 cc dd", 1, -1,
+         -1, 1},
+        {"79 00 01 07 00 01 00 0b 00 1b 0e 01", 1, -1, -1, 1}, /* one PtypBoolean: 1 byte */
+        {"7a 00 01 01 00 1f 00 37 00", 1, -1, -1, 1},
+        {"7b 00 01", 1, -1, -1, 1},
+        {"7e 00 01 02 01", 1, 2, -1, 2},
+        {"7f 00 01 0a 00 00 00", 1, -1, -1, 1},
+        {"80 00 01 0a 00 07 00 01 02 03 04 05 06 07 01", 1, -1, -1, 1},
+        {"81 00 01", 1, -1, -1, 1},
+        {"82 00 01 02", 1, 2, -1, 2},
+        {"86 00 01 08 00 02 00 03 00", 1, -1, -1, 1},
+        {"89 00 01 01 00 aa", 1, -1, -1, 1},
+        {"90 00 01 01 00 aa", 1, -1, -1, 1},
+        {"91 00 01 00 00 01 00 " MID, 1, -1, -1, 1},
+        {"92 00 01 00 01", 1, -1, -1, 1},
+        {"93 00 01 34 00 01 00 00 00 " LTID LTID, 1, -1, -1, 1},
+        {"9d 00 01 01 00 aa", 1, -1, -1, 1},
+        {"a3 00 01 02 00 aa bb", 1, -1, -1, 1},
+        {"fe 00 00 01 0c 00 00 01 00 00 00 00 04 00 2f 6f 3d 00", -1, 0, -1, 0}, /* Logon */
 };
 
 #define NREQS (sizeof(reqs) / sizeof(reqs[0]))
@@ -172,8 +172,8 @@ static const struct reqvec reqs[] = {
 static uint8_t *load_001(size_t *len_r)
 {
 	return mbx_test_vector(
-		"openchange-lzxpress/001_Outlook_2007_in_ModifyRecipients.payload_decompressed.bin",
-		len_r);
+	        "openchange-lzxpress/001_Outlook_2007_in_ModifyRecipients.payload_decompressed.bin",
+	        len_r);
 }
 
 /* Parses buf as one request followed by a guard byte; checks it is consumed exactly. */
@@ -244,8 +244,8 @@ static void test_request_truncation(void **state)
 			assert_true(r.err_off <= 7 + n);
 			if (n > 0) {
 				assert_int_equal(q.rop_id, b[0]);
-				assert_non_null(strstr(r.err_msg,
-						       mbx_rop_str(b[0], name, sizeof(name))));
+				assert_non_null(
+				        strstr(r.err_msg, mbx_rop_str(b[0], name, sizeof(name))));
 			}
 			free(p);
 		}
@@ -293,12 +293,12 @@ static void test_outlook_001(void **state)
 static void test_outlook_002(void **state)
 {
 	static const uint8_t ids[] = {0x05, 0x12, 0x4F, 0x02, 0x02, 0x29, 0x07};
-	static const uint32_t handles[] = {0x75, 0xFFFFFFFF, 0x71, 0xFFFFFFFF, 0xFFFFFFFF,
-					   0xFFFFFFFF};
+	static const uint32_t handles[] = {0x75,       0xFFFFFFFF, 0x71,
+	                                   0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF};
 	size_t len, plen, k = 0;
 	uint8_t *b = mbx_test_vector("openchange-lzxpress/002_Outlook_2007_in_Tables_operations."
-				     "rgbIn.bin",
-				     &len);
+	                             "rgbIn.bin",
+	                             &len);
 	static uint8_t payload[MBX_RHE_MAX_PAYLOAD];
 	struct mbx_rhe h;
 	struct mbx_ropbuf rb;
@@ -350,7 +350,7 @@ static void test_request_invalid(void **state)
 	(void)state;
 	/* unknown and response-only ids */
 	expect_req_fail("28 00 00", "cannot walk past Rop(0x28) (0x28): request layout not known",
-			true);
+	                true);
 	expect_req_fail("00", "cannot walk past Rop(0x00)", true);
 	expect_req_fail("ff 00 00 00", "cannot walk past RopBufferTooSmall (0xFF)", true);
 	expect_req_fail("2a 00 00", "cannot walk past RopNotify (0x2A)", true);
@@ -358,51 +358,52 @@ static void test_request_invalid(void **state)
 	expect_req_fail("6e 00 00", "cannot walk past RopPending (0x6E)", true);
 	/* a PtypRuleAction value: ModifyRules with PidTagRuleActions (0x668000FE) */
 	expect_req_fail("41 00 01 00 01 00 01 01 00 fe 00 80 66 01 00",
-			"cannot walk past RopModifyRules (0x41): property type 0x00FE", true);
+	                "cannot walk past RopModifyRules (0x41): property type 0x00FE", true);
 	/* PtypObject in SetProperties */
 	expect_req_fail("0a 00 01 06 00 01 00 0d 00 01 37",
-			"cannot walk past RopSetProperties (0x0A): property type 0x000D", true);
+	                "cannot walk past RopSetProperties (0x0A): property type 0x000D", true);
 	/* undefined property types and PtypUnspecified */
 	expect_req_fail("0a 00 01 06 00 01 00 99 00 01 37",
-			"RopSetProperties (0x0A): property type 0x0099 is not a type", false);
+	                "RopSetProperties (0x0A): property type 0x0099 is not a type", false);
 	expect_req_fail("0a 00 01 06 00 01 00 00 00 01 37", "PtypUnspecified", false);
 	expect_req_fail("0a 00 01 06 00 01 00 03 30 01 37", "property type 0x3003", false);
 	/* PropertyValueSize too large / leaving bytes over */
 	expect_req_fail("0a 00 01 07 00 01 00 0b 00 1b 0e", "PropertyValues: need 7 bytes, 6 left",
-			false);
+	                false);
 	expect_req_fail("0a 00 01 08 00 01 00 0b 00 1b 0e 01 00",
-			"PropertyValueSize 8 leaves 1 bytes unused", false);
+	                "PropertyValueSize 8 leaves 1 bytes unused", false);
 	/* PtypString without its 16-bit NUL (a lone 8-bit NUL is not one) */
 	expect_req_fail("0a 00 01 09 00 01 00 1f 00 37 00 41 00 00",
-			"PtypString value: no 16-bit NUL", false);
+	                "PtypString value: no 16-bit NUL", false);
 	/* multi-value count larger than the bytes left */
 	expect_req_fail("0a 00 01 0a 00 01 00 1f 10 37 00 05 00 00 00",
-			"multi-value count 5 exceeds the 0 bytes left", false);
+	                "multi-value count 5 exceeds the 0 bytes left", false);
 	expect_req_fail("0a 00 01 0a 00 01 00 03 10 37 00 02 00 00 00",
-			"2 entries of 4 bytes need 8 bytes, 0 left", false);
+	                "2 entries of 4 bytes need 8 bytes, 0 left", false);
 	/* restrictions: undefined type, depth, counts */
 	expect_req_fail("14 00 01 00 01 00 0c", "RestrictType 0x0C is not defined", false);
 	expect_req_fail("14 00 01 00 03 00 00 05 00", "RestrictCount 5 cannot fit in 0 bytes",
-			false);
+	                false);
 	expect_req_fail("14 00 01 00 06 00 08 1f 00 37 00 00",
-			"RestrictionData: 1 of its 6 bytes are left over", false);
+	                "RestrictionData: 1 of its 6 bytes are left over", false);
 	/* ModifyRecipients: RecipientColumnCount above ColumnCount, a row with bytes over, an
 	 * unterminated X500DN, a bad PropertyRow flag */
 	expect_req_fail("0e 00 00 01 00 03 00 fe 0f 01 00 00 00 00 00 01 04 00 00 00 02 00",
-			"RecipientColumnCount 2 exceeds the 1 columns", false);
+	                "RecipientColumnCount 2 exceeds the 1 columns", false);
 	expect_req_fail("0e 00 00 01 00 03 00 fe 0f 01 00 00 00 00 00 01 06 00 00 00 00 00 00 ee",
-			"RecipientRowSize 6 leaves 1 bytes unused", false);
+	                "RecipientRowSize 6 leaves 1 bytes unused", false);
 	expect_req_fail("0e 00 00 00 00 01 00 00 00 00 00 01 05 00 01 00 45 00 41",
-			"X500DN: no NUL", false);
-	expect_req_fail("0e 00 00 01 00 03 00 fe 0f 01 00 00 00 00 00 01 0a 00 00 00 01 00 02 06 00 "
-			"00 00 00",
-			"PropertyRow Flag 0x02 is neither 0 nor 1", false);
+	                "X500DN: no NUL", false);
+	expect_req_fail(
+	        "0e 00 00 01 00 03 00 fe 0f 01 00 00 00 00 00 01 0a 00 00 00 01 00 02 06 00 "
+	        "00 00 00",
+	        "PropertyRow Flag 0x02 is neither 0 nor 1", false);
 	/* ColumnCount larger than the request */
 	expect_req_fail("0e 00 00 10 00 03 00 fe 0f", "ColumnCount 16 needs 64 bytes, 4 left",
-			false);
+	                false);
 	/* PropertyName kind */
 	expect_req_fail("56 00 01 00 01 00 02 " GUID, "PropertyName Kind 0x02 is not defined",
-			false);
+	                false);
 	/* SetLocalReplicaMidsetDeleted with DataSize not matching */
 	expect_req_fail("93 00 01 05 00 00 00 00 00 00", "DataSize 5 leaves 1 bytes unused", false);
 }
@@ -445,19 +446,19 @@ static void test_restriction_depth(void **state)
 static void test_restriction_types(void **state)
 {
 	static const char hex[] =
-		"14 00 01 00 70 00"
-		"01 0b 00"                                   /* Or, 11 members */
-		"00 00 00"                                   /* empty And */
-		"02 08 1f 00 37 00"                          /* Not(Exist) */
-		"03 01 00 01 00 1f 00 37 00 1f 00 37 00 61 00 00 00" /* Content */
-		"04 04 0b 00 1b 0e 0b 00 1b 0e 01"           /* Property, PtypBoolean */
-		"05 04 03 00 07 0e 03 00 08 0e"              /* CompareProperties */
-		"06 01 03 00 07 0e 01 00 00 00"              /* BitMask */
-		"07 02 02 01 e2 65 10 00 00 00"              /* Size */
-		"08 1f 00 37 00"                             /* Exist */
-		"09 03 00 17 0e 08 1f 00 37 00"              /* SubObject(Exist) */
-		"0a 01 fd 00 01 30 08 1f 00 37 00 01 08 1f 00 37 00" /* Comment: PtypRestriction */
-		"0b 05 00 00 00 08 1f 00 37 00";             /* Count(Exist) */
+	        "14 00 01 00 70 00"
+	        "01 0b 00"                                           /* Or, 11 members */
+	        "00 00 00"                                           /* empty And */
+	        "02 08 1f 00 37 00"                                  /* Not(Exist) */
+	        "03 01 00 01 00 1f 00 37 00 1f 00 37 00 61 00 00 00" /* Content */
+	        "04 04 0b 00 1b 0e 0b 00 1b 0e 01"                   /* Property, PtypBoolean */
+	        "05 04 03 00 07 0e 03 00 08 0e"                      /* CompareProperties */
+	        "06 01 03 00 07 0e 01 00 00 00"                      /* BitMask */
+	        "07 02 02 01 e2 65 10 00 00 00"                      /* Size */
+	        "08 1f 00 37 00"                                     /* Exist */
+	        "09 03 00 17 0e 08 1f 00 37 00"                      /* SubObject(Exist) */
+	        "0a 01 fd 00 01 30 08 1f 00 37 00 01 08 1f 00 37 00" /* Comment: PtypRestriction */
+	        "0b 05 00 00 00 08 1f 00 37 00";                     /* Count(Exist) */
 	size_t len;
 	uint8_t *b = mbx_test_hex(hex, &len);
 	struct mbx_rop_req q;
@@ -584,11 +585,12 @@ static void test_request_conditional(void **state)
 	free(b);
 	/* a RecipientRow of a personal distribution list (EntryId, SearchKey), Unicode, with E,
 	 * D, I, T strings, all columns flagged: value, no value, error */
-	b = mbx_test_hex("0e 00 00 03 00 03 00 fe 0f 1f 00 01 30 00 00 ff 0f 01 00"
-			 "00 00 00 00 01 29 00"
-			 "3e 06 02 00 aa bb 01 00 cc 45 00 00 00 44 00 00 00 49 00 00 00 54 00 00 00"
-			 "03 00 01 00 06 00 00 00 01 03 00 0a 0f 01 04 80",
-			 &len);
+	b = mbx_test_hex(
+	        "0e 00 00 03 00 03 00 fe 0f 1f 00 01 30 00 00 ff 0f 01 00"
+	        "00 00 00 00 01 29 00"
+	        "3e 06 02 00 aa bb 01 00 cc 45 00 00 00 44 00 00 00 49 00 00 00 54 00 00 00"
+	        "03 00 01 00 06 00 00 00 01 03 00 0a 0f 01 04 80",
+	        &len);
 	parse_one(b, len, &q);
 	free(b);
 }
@@ -602,82 +604,82 @@ struct respvec {
 };
 
 static const struct respvec resps[] = {
-	{"02 01 00 00 00 00 01 00", 1, 0},                               /* OpenFolder */
-	{"02 01 00 00 00 00 00 01 02 00 01 00 53 31 00 53 32 00", 1, 0}, /* ghosted */
-	{"02 01 0f 01 04 80", 1, 0x8004010F},                            /* failure */
-	{"03 02 00 00 00 00 00 02 41 00 04 42 00 00 00 01 00 01 00 1f 00 01 30"
-	 "01 01 e4 04 00 00 03 00 aa bb cc",
-	 2, 0}, /* OpenMessage with one OpenRecipientRow */
-	{"04 02 00 00 00 00 05 00 00 00", 2, 0},
-	{"06 02 00 00 00 00 01 " MID, 2, 0},
-	{"06 02 00 00 00 00 00", 2, 0},
-	{"07 01 05 00 07 80", 1, 0x80070005}, /* GetPropertiesSpecific failure */
-	{"08 01 00 00 00 00 01 00 03 00 f4 0f 07 00 00 00", 1, 0},
-	{"09 01 00 00 00 00 01 00 03 00 f4 0f", 1, 0},
-	{"0a 01 00 00 00 00 01 00 00 00 1f 00 37 00 0f 01 04 80", 1, 0},
-	{"0c 02 00 00 00 00 01 " MID, 2, 0}, /* SaveChangesMessage */
-	{"0c 02 05 00 07 80", 2, 0x80070005},
-	{"0e 00 00 00 00 00", 0, 0},
-	{"0f 01 00 00 00 00 01 00 00 00 00 01 e4 04 00 00 01 00 aa", 1, 0}, /* ReadRecipients */
-	{"11 02 00 00 00 00 00", 2, 0},
-	{"11 02 00 00 00 00 01 03 " LTID, 2, 0},
-	{"12 01 00 00 00 00 00", 1, 0},
-	{"15 01 05 00 07 80", 1, 0x80070005}, /* QueryRows failure: walkable */
-	{"17 01 00 00 00 00 01 00 00 00 05 00 00 00", 1, 0},
-	{"18 01 00 00 00 00 00 05 00 00 00", 1, 0},
-	{"1b 01 00 00 00 00 02 00 aa bb", 1, 0},
-	{"1c 02 00 00 00 00 " FID "00", 2, 0},
-	{"1c 02 00 00 00 00 " FID "01 00 01 01 00 01 00 53 00", 2, 0},
-	{"1d 01 00 00 00 00 00", 1, 0},
-	{"1d 01 05 00 07 80 01", 1, 0x80070005}, /* DeleteFolder: PartialCompletion always */
-	{"1e 01 05 00 07 80 01", 1, 0x80070005},
-	{"27 01 00 00 00 00 " FID "49 50 4d 00", 1, 0},
-	{"2c 01 00 00 00 00 03 00 61 62 63", 1, 0},
-	{"2c 01 05 00 07 80 00 00", 1, 0x80070005}, /* ReadStream: DataSize always */
-	{"2d 01 05 00 07 80 00 00", 1, 0x80070005},
-	{"31 01 00 00 00 00 05 00 08 1f 00 37 00 00 01 00 " FID "00 00 00 00", 1, 0},
-	{"33 01 03 05 00 00 02 00 00 00 00", 1, 0x503}, /* MoveCopyMessages null destination */
-	{"33 01 05 00 07 80 01", 1, 0x80070005},
-	{"39 01 03 05 00 00 02 00 00 00", 1, 0x503}, /* CopyTo null destination */
-	{"39 01 05 00 07 80", 1, 0x80070005},
-	{"39 01 00 00 00 00 00 00", 1, 0},
-	{"3a 01 03 05 00 00 02 00 00 00 " Q8 Q8, 1, 0x503},
-	{"3a 01 00 00 00 00 " Q8 Q8, 1, 0},
-	{"42 01 00 00 00 00 02 00 01 00 61 00 62 00", 1, 0}, /* GetOwningServers */
-	{"43 01 00 00 00 00 " LTID, 1, 0},
-	{"44 01 00 00 00 00 " MID, 1, 0},
-	{"45 01 00 00 00 00 00", 1, 0},
-	{"46 02 00 00 00 00 00 " MID "00 00 00 00 00 00 00 00", 2, 0}, /* OpenEmbeddedMessage */
-	{"49 01 00 00 00 00 01 00 05 00 53 4d 54 50 00", 1, 0},
-	{"4a 01 00 00 00 00 01", 1, 0},
-	{"4a 01 00 00 00 00 00 01 00 03 00 f4 0f 07 00 00 00", 1, 0},
-	{"4e 01 00 00 00 00 01 00 00 00 00 00 00 02 00 aa bb", 1, 0}, /* GetBuffer */
-	{"4e 01 80 04 00 00 e8 03 00 00", 1, 0x480},                   /* ServerBusy: Backoff */
-	{"4e 01 05 00 07 80", 1, 0x80070005},
-	{"50 01 00 00 00 00 00 01 00 00 00 02 00 00 00", 1, 0},
-	{"52 01 00 00 00 00 02 00 01 00 00 00 02 00 00 00", 1, 0},
-	{"54 01 05 00 07 80 00 00 00 00 00 00 00 00 00", 1, 0x80070005}, /* PutBuffer */
-	{"55 01 00 00 00 00 01 00 01 " GUID "02 41 00", 1, 0},
-	{"56 01 00 00 00 00 02 00 00 80 01 80", 1, 0},
-	{"56 01 80 03 04 00 01 00 00 00", 1, 0x40380}, /* ecWarnWithErrors: body follows */
-	{"5f 01 00 00 00 00 01 00 00 80 00 " GUID "1c 85 00 00", 1, 0},
-	{"60 01 00 00 00 00 01 00 " LTID, 1, 0},
-	{"61 01 00 00 00 00 " GUID, 1, 0},
-	{"63 01 00 00 00 00 01 02 00 aa bb", 1, 0},
-	{"66 01 00 00 00 00 00", 1, 0},
-	{"68 01 00 00 00 00 02 00 00 00 00 " FID "49 50 4d 00 " Q8 "01 00 " FID "01 0a 0f 01 04 80",
-	 1, 0}, /* GetReceiveFolderTable: a standard and a flagged row */
-	{"6f 01 00 00 00 00 00 01 00 aa 02 00 bb cc 68 00", 1, 0}, /* OptionsData */
-	{"6f 01 00 00 00 00 00 00 00 00 00", 1, 0},
-	{"7b 01 00 00 00 00 00 00 00 10", 1, 0},
-	{"7f 01 00 00 00 00 " GUID "00 00 00 00 00 10", 1, 0},
-	{"9d 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", 1, 0},
-	{"a3 01 00 00 00 00 03 00 00 00", 1, 0},
-	{"6e 05 00", -1, 0},                                  /* Pending */
-	{"f9 00 e8 03 00 00 01 02 e8 03 00 00 01 00 aa", -1, 0}, /* Backoff */
-	{"fe 00 0c 05 00 00", 0, 0x50C},                      /* Logon failure */
-	{"fe 00 78 04 00 00 01 04 2f 6f 3d 00", 0, 0x478},    /* Logon redirect */
-	{"ff 40 00 01 00 05", -1, 0},                         /* BufferTooSmall: to the end */
+        {"02 01 00 00 00 00 01 00", 1, 0},                               /* OpenFolder */
+        {"02 01 00 00 00 00 00 01 02 00 01 00 53 31 00 53 32 00", 1, 0}, /* ghosted */
+        {"02 01 0f 01 04 80", 1, 0x8004010F},                            /* failure */
+        {"03 02 00 00 00 00 00 02 41 00 04 42 00 00 00 01 00 01 00 1f 00 01 30"
+         "01 01 e4 04 00 00 03 00 aa bb cc",
+         2, 0}, /* OpenMessage with one OpenRecipientRow */
+        {"04 02 00 00 00 00 05 00 00 00", 2, 0},
+        {"06 02 00 00 00 00 01 " MID, 2, 0},
+        {"06 02 00 00 00 00 00", 2, 0},
+        {"07 01 05 00 07 80", 1, 0x80070005}, /* GetPropertiesSpecific failure */
+        {"08 01 00 00 00 00 01 00 03 00 f4 0f 07 00 00 00", 1, 0},
+        {"09 01 00 00 00 00 01 00 03 00 f4 0f", 1, 0},
+        {"0a 01 00 00 00 00 01 00 00 00 1f 00 37 00 0f 01 04 80", 1, 0},
+        {"0c 02 00 00 00 00 01 " MID, 2, 0}, /* SaveChangesMessage */
+        {"0c 02 05 00 07 80", 2, 0x80070005},
+        {"0e 00 00 00 00 00", 0, 0},
+        {"0f 01 00 00 00 00 01 00 00 00 00 01 e4 04 00 00 01 00 aa", 1, 0}, /* ReadRecipients */
+        {"11 02 00 00 00 00 00", 2, 0},
+        {"11 02 00 00 00 00 01 03 " LTID, 2, 0},
+        {"12 01 00 00 00 00 00", 1, 0},
+        {"15 01 05 00 07 80", 1, 0x80070005}, /* QueryRows failure: walkable */
+        {"17 01 00 00 00 00 01 00 00 00 05 00 00 00", 1, 0},
+        {"18 01 00 00 00 00 00 05 00 00 00", 1, 0},
+        {"1b 01 00 00 00 00 02 00 aa bb", 1, 0},
+        {"1c 02 00 00 00 00 " FID "00", 2, 0},
+        {"1c 02 00 00 00 00 " FID "01 00 01 01 00 01 00 53 00", 2, 0},
+        {"1d 01 00 00 00 00 00", 1, 0},
+        {"1d 01 05 00 07 80 01", 1, 0x80070005}, /* DeleteFolder: PartialCompletion always */
+        {"1e 01 05 00 07 80 01", 1, 0x80070005},
+        {"27 01 00 00 00 00 " FID "49 50 4d 00", 1, 0},
+        {"2c 01 00 00 00 00 03 00 61 62 63", 1, 0},
+        {"2c 01 05 00 07 80 00 00", 1, 0x80070005}, /* ReadStream: DataSize always */
+        {"2d 01 05 00 07 80 00 00", 1, 0x80070005},
+        {"31 01 00 00 00 00 05 00 08 1f 00 37 00 00 01 00 " FID "00 00 00 00", 1, 0},
+        {"33 01 03 05 00 00 02 00 00 00 00", 1, 0x503}, /* MoveCopyMessages null destination */
+        {"33 01 05 00 07 80 01", 1, 0x80070005},
+        {"39 01 03 05 00 00 02 00 00 00", 1, 0x503}, /* CopyTo null destination */
+        {"39 01 05 00 07 80", 1, 0x80070005},
+        {"39 01 00 00 00 00 00 00", 1, 0},
+        {"3a 01 03 05 00 00 02 00 00 00 " Q8 Q8, 1, 0x503},
+        {"3a 01 00 00 00 00 " Q8 Q8, 1, 0},
+        {"42 01 00 00 00 00 02 00 01 00 61 00 62 00", 1, 0}, /* GetOwningServers */
+        {"43 01 00 00 00 00 " LTID, 1, 0},
+        {"44 01 00 00 00 00 " MID, 1, 0},
+        {"45 01 00 00 00 00 00", 1, 0},
+        {"46 02 00 00 00 00 00 " MID "00 00 00 00 00 00 00 00", 2, 0}, /* OpenEmbeddedMessage */
+        {"49 01 00 00 00 00 01 00 05 00 53 4d 54 50 00", 1, 0},
+        {"4a 01 00 00 00 00 01", 1, 0},
+        {"4a 01 00 00 00 00 00 01 00 03 00 f4 0f 07 00 00 00", 1, 0},
+        {"4e 01 00 00 00 00 01 00 00 00 00 00 00 02 00 aa bb", 1, 0}, /* GetBuffer */
+        {"4e 01 80 04 00 00 e8 03 00 00", 1, 0x480},                  /* ServerBusy: Backoff */
+        {"4e 01 05 00 07 80", 1, 0x80070005},
+        {"50 01 00 00 00 00 00 01 00 00 00 02 00 00 00", 1, 0},
+        {"52 01 00 00 00 00 02 00 01 00 00 00 02 00 00 00", 1, 0},
+        {"54 01 05 00 07 80 00 00 00 00 00 00 00 00 00", 1, 0x80070005}, /* PutBuffer */
+        {"55 01 00 00 00 00 01 00 01 " GUID "02 41 00", 1, 0},
+        {"56 01 00 00 00 00 02 00 00 80 01 80", 1, 0},
+        {"56 01 80 03 04 00 01 00 00 00", 1, 0x40380}, /* ecWarnWithErrors: body follows */
+        {"5f 01 00 00 00 00 01 00 00 80 00 " GUID "1c 85 00 00", 1, 0},
+        {"60 01 00 00 00 00 01 00 " LTID, 1, 0},
+        {"61 01 00 00 00 00 " GUID, 1, 0},
+        {"63 01 00 00 00 00 01 02 00 aa bb", 1, 0},
+        {"66 01 00 00 00 00 00", 1, 0},
+        {"68 01 00 00 00 00 02 00 00 00 00 " FID "49 50 4d 00 " Q8 "01 00 " FID "01 0a 0f 01 04 80",
+         1, 0}, /* GetReceiveFolderTable: a standard and a flagged row */
+        {"6f 01 00 00 00 00 00 01 00 aa 02 00 bb cc 68 00", 1, 0}, /* OptionsData */
+        {"6f 01 00 00 00 00 00 00 00 00 00", 1, 0},
+        {"7b 01 00 00 00 00 00 00 00 10", 1, 0},
+        {"7f 01 00 00 00 00 " GUID "00 00 00 00 00 10", 1, 0},
+        {"9d 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00", 1, 0},
+        {"a3 01 00 00 00 00 03 00 00 00", 1, 0},
+        {"6e 05 00", -1, 0},                                     /* Pending */
+        {"f9 00 e8 03 00 00 01 02 e8 03 00 00 01 00 aa", -1, 0}, /* Backoff */
+        {"fe 00 0c 05 00 00", 0, 0x50C},                         /* Logon failure */
+        {"fe 00 78 04 00 00 01 04 2f 6f 3d 00", 0, 0x478},       /* Logon redirect */
+        {"ff 40 00 01 00 05", -1, 0},                            /* BufferTooSmall: to the end */
 };
 
 #define NRESPS (sizeof(resps) / sizeof(resps[0]))
@@ -737,9 +739,9 @@ static void test_logon_responses(void **state)
 static void test_generic_failures(void **state)
 {
 	/* ROPs whose failure is not 6 bytes, or that have no failure response */
-	static const uint8_t special[] = {0x01, 0x1D, 0x1E, 0x2A, 0x2C, 0x2D, 0x33, 0x35, 0x36,
-					  0x54, 0x58, 0x66, 0x6E, 0x90, 0x91, 0x92, 0x9D, 0xA3,
-					  0xF9, 0xFF};
+	static const uint8_t special[] = {0x01, 0x1D, 0x1E, 0x2A, 0x2C, 0x2D, 0x33,
+	                                  0x35, 0x36, 0x54, 0x58, 0x66, 0x6E, 0x90,
+	                                  0x91, 0x92, 0x9D, 0xA3, 0xF9, 0xFF};
 	unsigned n = 0;
 
 	(void)state;
@@ -782,13 +784,14 @@ static void test_response_invalid(void **state)
 	expect_resp_fail("01 00 00 00 00 00", "RopRelease (0x01) has no response");
 	expect_resp_fail("28 00 00 00 00 00", "cannot walk past Rop(0x28) (0x28): response layout");
 	expect_resp_fail("2a 00 00 00 00 00", "cannot walk past RopNotify (0x2A)");
-	expect_resp_fail("07 00 00 00 00 00 00", "cannot walk past RopGetPropertiesSpecific (0x07): "
-						 "success response layout depends on the request");
+	expect_resp_fail("07 00 00 00 00 00 00",
+	                 "cannot walk past RopGetPropertiesSpecific (0x07): "
+	                 "success response layout depends on the request");
 	expect_resp_fail("15 00 00 00 00 00", "cannot walk past RopQueryRows");
 	expect_resp_fail("4f 00 00 00 00 00", "cannot walk past RopFindRow");
 	expect_resp_fail("59 00 00 00 00 00", "cannot walk past RopExpandRow");
 	expect_resp_fail("02 01 00 00 00 00 00 01 01 00 02 00 53 00",
-			 "CheapServerCount 2 exceeds ServerCount 1");
+	                 "CheapServerCount 2 exceeds ServerCount 1");
 	expect_resp_fail("03 02 00 00 00 00 00 07", "StringType 0x07 is not defined");
 	expect_resp_fail("68 01 00 00 00 00 01 00 00 00 02", "PropertyRow Flag 0x02");
 	expect_resp_fail("fe 00 78 04 00 00 01 05 2f 6f 3d 00", "ServerName: need 5 bytes, 4 left");
@@ -798,9 +801,9 @@ static void test_response_invalid(void **state)
 static void test_response_list(void **state)
 {
 	static const char hex[] = "05 01 00 00 00 00 0a 00 00 00"
-				  "12 01 00 00 00 00 00"
-				  "07 01 0f 01 04 80"
-				  "ff 20 00 15 00 01 00 01 32 00";
+	                          "12 01 00 00 00 00 00"
+	                          "07 01 0f 01 04 80"
+	                          "ff 20 00 15 00 01 00 01 32 00";
 	static const uint8_t ids[] = {0x05, 0x12, 0x07, 0xFF};
 	size_t len, k = 0;
 	uint8_t *b = mbx_test_hex(hex, &len);
@@ -822,20 +825,20 @@ static void test_response_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_request),
-		cmocka_unit_test(test_request_truncation),
-		cmocka_unit_test(test_outlook_001),
-		cmocka_unit_test(test_outlook_002),
-		cmocka_unit_test(test_request_invalid),
-		cmocka_unit_test(test_restriction_depth),
-		cmocka_unit_test(test_restriction_types),
-		cmocka_unit_test(test_count_boundaries),
-		cmocka_unit_test(test_request_conditional),
-		cmocka_unit_test(test_every_response),
-		cmocka_unit_test(test_logon_responses),
-		cmocka_unit_test(test_generic_failures),
-		cmocka_unit_test(test_response_invalid),
-		cmocka_unit_test(test_response_list),
+	        cmocka_unit_test(test_every_request),
+	        cmocka_unit_test(test_request_truncation),
+	        cmocka_unit_test(test_outlook_001),
+	        cmocka_unit_test(test_outlook_002),
+	        cmocka_unit_test(test_request_invalid),
+	        cmocka_unit_test(test_restriction_depth),
+	        cmocka_unit_test(test_restriction_types),
+	        cmocka_unit_test(test_count_boundaries),
+	        cmocka_unit_test(test_request_conditional),
+	        cmocka_unit_test(test_every_response),
+	        cmocka_unit_test(test_logon_responses),
+	        cmocka_unit_test(test_generic_failures),
+	        cmocka_unit_test(test_response_invalid),
+	        cmocka_unit_test(test_response_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,7 +107,8 @@ static void test_decode_handle_count(void **state)
 		} else {
 			assert_int_equal(mbx_ropbuf_decode(&r, &rb), -1);
 			assert_int_equal(r.err_off, 2);
-			assert_non_null(strstr(r.err_msg, "handle table of 256 entries exceeds 255"));
+			assert_non_null(
+			        strstr(r.err_msg, "handle table of 256 entries exceeds 255"));
 		}
 		free(b);
 	}
@@ -119,8 +120,8 @@ static void test_decode_truncation(void **state)
 {
 	size_t len;
 	uint8_t *b = mbx_test_vector(
-		"openchange-lzxpress/001_Outlook_2007_in_ModifyRecipients.payload_decompressed.bin",
-		&len);
+	        "openchange-lzxpress/001_Outlook_2007_in_ModifyRecipients.payload_decompressed.bin",
+	        &len);
 
 	(void)state;
 	for (size_t n = 0; n <= len; n++) {
@@ -152,8 +153,7 @@ struct fake {
 	uint32_t fail_ec; /* ...after mbx_rop_exec_fail with this (0: without) */
 };
 
-static int fake_fn(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
-		   struct wr *w)
+static int fake_fn(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req, struct wr *w)
 {
 	struct fake *f = ctx;
 	uint8_t id = req->rop_id;
@@ -217,7 +217,7 @@ static void list_init(struct list *l, const char *rops_hex, unsigned nh, const u
 
 /* Runs the executor into a buffer holding a 5-byte prefix and cap payload bytes after it. */
 static int run(const struct list *l, struct fake *f, size_t cap, uint8_t *out, size_t *len_r,
-	       struct mbx_rop_exec *ex)
+               struct mbx_rop_exec *ex)
 {
 	struct wr w;
 	int rc;
@@ -261,11 +261,11 @@ static void test_exec_basic(void **state)
 	list_init(&l, "7b 00 00  01 00 01  02 00 00 02 " FID "00  68 00 00", 3, h);
 	assert_int_equal(run(&l, &f, 500, out, &len, &ex), 0);
 	expect_out(out, len,
-		   "1a 00"
-		   "7b 00 00 00 00 00 a6 a7 a8 a9" /* GetStoreState */
-		   "02 02 00 00 00 00 a6 a7"       /* OpenFolder, OutputHandleIndex 2 */
-		   "68 00 02 01 04 80"             /* no handler: ecNotSupported */
-		   "11 00 00 00 ff ff ff ff 02 10 00 00");
+	           "1a 00"
+	           "7b 00 00 00 00 00 a6 a7 a8 a9" /* GetStoreState */
+	           "02 02 00 00 00 00 a6 a7"       /* OpenFolder, OutputHandleIndex 2 */
+	           "68 00 02 01 04 80"             /* no handler: ecNotSupported */
+	           "11 00 00 00 ff ff ff ff 02 10 00 00");
 	assert_int_equal(ex.ec, 0);
 	assert_int_equal(ex.nrops, 4);
 	assert_false(ex.too_small);
@@ -339,8 +339,8 @@ static void test_exec_boundaries(void **state)
 		} else if (cap < 39) {
 			assert_int_equal(rc, 0);
 			expect_out(out, len,
-				   "18 00 ff 2f 00 7b 00 00 02 00 00 01 " FID "00 7b 00 01"
-				   "11 11 11 11 ff ff ff ff");
+			           "18 00 ff 2f 00 7b 00 00 02 00 00 01 " FID "00 7b 00 01"
+			           "11 11 11 11 ff ff ff ff");
 			assert_true(ex.too_small);
 			assert_int_equal(ex.size_needed, 47);
 			assert_int_equal(ex.nrops, 0);
@@ -348,29 +348,29 @@ static void test_exec_boundaries(void **state)
 		} else if (cap < 46) {
 			assert_int_equal(rc, 0);
 			expect_out(out, len,
-				   "1f 00 7b 00 00 00 00 00 a6 a7 a8 a9"
-				   "ff 2c 00 02 00 00 01 " FID "00 7b 00 01"
-				   "11 11 11 11 ff ff ff ff");
+			           "1f 00 7b 00 00 00 00 00 a6 a7 a8 a9"
+			           "ff 2c 00 02 00 00 01 " FID "00 7b 00 01"
+			           "11 11 11 11 ff ff ff ff");
 			assert_int_equal(ex.size_needed, 44);
 			assert_int_equal(ex.nrops, 1);
 			assert_int_equal(f.calls[0x02], 0);
 		} else if (cap < 50) {
 			assert_int_equal(rc, 0);
 			expect_out(out, len,
-				   "26 00 7b 00 00 00 00 00 a6 a7 a8 a9"
-				   "02 01 00 00 00 00 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3"
-				   "ff 1c 00 7b 00 01"
-				   "11 11 11 11 02 10 00 00");
+			           "26 00 7b 00 00 00 00 00 a6 a7 a8 a9"
+			           "02 01 00 00 00 00 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3"
+			           "ff 1c 00 7b 00 01"
+			           "11 11 11 11 02 10 00 00");
 			assert_int_equal(ex.size_needed, 28);
 			assert_int_equal(ex.nrops, 2);
 			assert_int_equal(f.calls[0x7B], 1);
 		} else {
 			assert_int_equal(rc, 0);
 			expect_out(out, len,
-				   "2a 00 7b 00 00 00 00 00 a6 a7 a8 a9"
-				   "02 01 00 00 00 00 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3"
-				   "7b 01 00 00 00 00 a6 a7 a8 a9"
-				   "11 11 11 11 02 10 00 00");
+			           "2a 00 7b 00 00 00 00 00 a6 a7 a8 a9"
+			           "02 01 00 00 00 00 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3"
+			           "7b 01 00 00 00 00 a6 a7 a8 a9"
+			           "11 11 11 11 02 10 00 00");
 			assert_false(ex.too_small);
 			assert_int_equal(ex.nrops, 3);
 		}
@@ -384,7 +384,7 @@ static void test_exec_size_needed_progress(void **state)
 {
 	static const uint32_t h[] = {1, 2, 3};
 	static const char list_hex[] = "7b 00 00  02 00 00 01 " FID "00  7b 00 01  2d 00 00 03 00 "
-				       "61 62 63  02 00 01 02 " FID "00";
+	                               "61 62 63  02 00 01 02 " FID "00";
 	uint8_t out[400];
 	unsigned checked = 0;
 
@@ -426,9 +426,10 @@ static void test_exec_size_needed_progress(void **state)
 				{
 					uint8_t out2[400];
 
-					assert_int_equal(run(&l2, &f, ex.size_needed - MBX_RHE_HDRLEN,
-							     out2, &len2, &ex2),
-							 0);
+					assert_int_equal(run(&l2, &f,
+					                     ex.size_needed - MBX_RHE_HDRLEN, out2,
+					                     &len2, &ex2),
+					                 0);
 					assert_true(ex2.nrops >= 1);
 				}
 				checked++;
@@ -470,8 +471,8 @@ static void test_exec_handler_failures(void **state)
 	fake_add(&f, 0x7B, 10, 12);
 	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
 	expect_out(out, len,
-		   "14 00 7b 00 05 40 00 80  02 01 02 01 04 80  7b 01 05 40 00 80"
-		   "11 00 00 00 22 00 00 00");
+	           "14 00 7b 00 05 40 00 80  02 01 02 01 04 80  7b 01 05 40 00 80"
+	           "11 00 00 00 22 00 00 00");
 	assert_int_equal(ex.handler_overflows, 2);
 	free(l.rops);
 }
@@ -532,8 +533,8 @@ static void test_exec_bad_requests(void **state)
 	list_init(&l, "7b 00 00  02 00 00 01 00", 2, h);
 	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
 	expect_out(out, len,
-		   "12 00 7b 00 00 00 00 00 a6 a7 a8 a9  02 01 b6 04 00 00"
-		   "11 00 00 00 22 00 00 00");
+	           "12 00 7b 00 00 00 00 00 a6 a7 a8 a9  02 01 b6 04 00 00"
+	           "11 00 00 00 22 00 00 00");
 	assert_true(ex.stopped_malformed);
 	assert_false(ex.stopped_unknown);
 	assert_int_equal(ex.nrops, 2);
@@ -578,13 +579,13 @@ static void test_exec_bad_requests(void **state)
 	fake_init(&f);
 	fake_add(&f, 0x02, 20, 8);
 	fake_add(&f, 0x01, 0, 0);
-	list_init(&l, "02 00 00 02 " FID "00  02 00 05 01 " FID "00  01 00 09  02 00 01 00 " FID
-		      "00",
-		  2, h);
+	list_init(&l,
+	          "02 00 00 02 " FID "00  02 00 05 01 " FID "00  01 00 09  02 00 01 00 " FID "00",
+	          2, h);
 	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
 	expect_out(out, len,
-		   "16 00 02 02 b9 04 00 00  02 01 b9 04 00 00  02 00 00 00 00 00 a6 a7"
-		   "02 10 00 00 22 00 00 00");
+	           "16 00 02 02 b9 04 00 00  02 01 b9 04 00 00  02 00 00 00 00 00 a6 a7"
+	           "02 10 00 00 22 00 00 00");
 	assert_int_equal(f.calls[0x02], 1);
 	assert_int_equal(f.calls[0x01], 0);
 	assert_int_equal(ex.nrops, 4);
@@ -595,8 +596,8 @@ static void test_exec_bad_requests(void **state)
 	list_init(&l, "7b 00 00  02 00", 2, h);
 	assert_int_equal(run(&l, &f, 2 + 10 + 5 + 8, out, &len, &ex), 0);
 	expect_out(out, len,
-		   "11 00 7b 00 00 00 00 00 a6 a7 a8 a9 ff 18 00 02 00"
-		   "11 00 00 00 22 00 00 00");
+	           "11 00 7b 00 00 00 00 00 a6 a7 a8 a9 ff 18 00 02 00"
+	           "11 00 00 00 22 00 00 00");
 	free(l.rops);
 }
 
@@ -605,8 +606,8 @@ static void test_exec_outlook_001(void **state)
 {
 	size_t len, olen;
 	uint8_t *b = mbx_test_vector(
-		"openchange-lzxpress/001_Outlook_2007_in_ModifyRecipients.payload_decompressed.bin",
-		&len);
+	        "openchange-lzxpress/001_Outlook_2007_in_ModifyRecipients.payload_decompressed.bin",
+	        &len);
 	struct mbx_ropbuf rb;
 	struct mbx_rop_exec ex;
 	struct fake f;
@@ -624,9 +625,9 @@ static void test_exec_outlook_001(void **state)
 	{
 		size_t n;
 		uint8_t *want = mbx_test_hex("20 00 0d 00 02 01 04 80 0e 00 02 01 04 80"
-					     "0a 00 02 01 04 80 32 00 02 01 04 80 07 00 02 01 04 80"
-					     "45 00 00 00",
-					     &n);
+		                             "0a 00 02 01 04 80 32 00 02 01 04 80 07 00 02 01 04 80"
+		                             "45 00 00 00",
+		                             &n);
 
 		assert_int_equal(olen, n);
 		assert_memory_equal(out, want, n);
@@ -663,8 +664,8 @@ static void test_exec_public_logons(void **state)
 	l.rb.public_logons = pub;
 	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
 	expect_out(out, len,
-		   "12 00 11 02 02 01 04 80 7b 00 00 00 00 00 a6 a7 a8 a9"
-		   "11 00 00 00 22 00 00 00 33 00 00 00");
+	           "12 00 11 02 02 01 04 80 7b 00 00 00 00 00 a6 a7 a8 a9"
+	           "11 00 00 00 22 00 00 00 33 00 00 00");
 	/* as a private logon the 24 ClientData bytes are read as requests: 0x00 is reserved */
 	l.rb.public_logons = NULL;
 	assert_int_equal(run(&l, &f, 200, out, &len, &ex), -1);
@@ -759,22 +760,22 @@ static void test_exec_misc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_valid),
-		cmocka_unit_test(test_decode_invalid),
-		cmocka_unit_test(test_decode_handle_count),
-		cmocka_unit_test(test_decode_truncation),
-		cmocka_unit_test(test_exec_basic),
-		cmocka_unit_test(test_exec_release_and_unknown),
-		cmocka_unit_test(test_exec_boundaries),
-		cmocka_unit_test(test_exec_size_needed_progress),
-		cmocka_unit_test(test_exec_handler_failures),
-		cmocka_unit_test(test_exec_never_fits),
-		cmocka_unit_test(test_exec_bad_requests),
-		cmocka_unit_test(test_exec_outlook_001),
-		cmocka_unit_test(test_exec_public_logons),
-		cmocka_unit_test(test_failure_responses),
-		cmocka_unit_test(test_exec_long_failures),
-		cmocka_unit_test(test_exec_misc),
+	        cmocka_unit_test(test_decode_valid),
+	        cmocka_unit_test(test_decode_invalid),
+	        cmocka_unit_test(test_decode_handle_count),
+	        cmocka_unit_test(test_decode_truncation),
+	        cmocka_unit_test(test_exec_basic),
+	        cmocka_unit_test(test_exec_release_and_unknown),
+	        cmocka_unit_test(test_exec_boundaries),
+	        cmocka_unit_test(test_exec_size_needed_progress),
+	        cmocka_unit_test(test_exec_handler_failures),
+	        cmocka_unit_test(test_exec_never_fits),
+	        cmocka_unit_test(test_exec_bad_requests),
+	        cmocka_unit_test(test_exec_outlook_001),
+	        cmocka_unit_test(test_exec_public_logons),
+	        cmocka_unit_test(test_failure_responses),
+	        cmocka_unit_test(test_exec_long_failures),
+	        cmocka_unit_test(test_exec_misc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
