@@ -170,6 +170,12 @@ struct mbx_dir_ops {
 	void (*free)(struct mbx_dir *d);
 };
 
+/* Common head of every backend's request (the backend's own request struct starts with it):
+ * mbx_dir_cancel() gets only the request, and finds the backend through it. */
+struct mbx_dir_req {
+	struct mbx_dir *dir;
+};
+
 /* Common head of every backend's state. */
 struct mbx_dir {
 	const struct mbx_dir_ops *ops;

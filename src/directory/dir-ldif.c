@@ -1,0 +1,1954 @@
+/*
+ * dir-ldif.c: the embedded `ldif` directory backend (design.md "Directory backends",
+ * directory.h; the attributes are those of protocol.md section 8).
+ *
+ * The file is read with libldap's own LDIF reader (ldif_read_record + ldap_parse_ldif_record,
+ * RFC 2849): plain entries and "changetype: add" records. Before libldap sees a record we
+ * walk its lines once more with libldap's ldif_getline/ldif_parse_line2, only to name the
+ * line of a problem ("FILE:LINE: what") and to refuse what a directory file must not contain
+ * (NUL bytes, include: and :< URL values that would read other files, other changetypes).
+ *
+ * Entries are indexed in hash tables: DN (dir_ldif_normalize_dn), legacyExchangeDN, SMTP
+ * address (mail and smtp: proxyAddresses), login (userPrincipalName, sAMAccountName) - these
+ * folded to lower case (ASCII) -, objectSid (binary; several entries may share one, e.g. the
+ * BUILTIN group SIDs of several domains) and member (reverse: member DN -> groups).
+ *
+ * Every answer is computed when the request is made (from copies, so a later modification
+ * or reload does not disturb it) and delivered from a zero-timeout timer on the event loop,
+ * never from inside the call that made the request. (A timer event of our own rather than
+ * event_base_once: once-events can be neither cancelled nor freed with the directory.)
+ *
+ * Modifications are applied to a copy of the entry, swapped in, written back (temporary file
+ * in the same folder, fsync, rename, fsync of the folder) and swapped back out if the write
+ * fails, so memory and file stay as they were. File I/O and password hashing run on the
+ * loop: this backend is meant for small directories and tests; big ones use `ldap`.
+ */
+#include "directory/dir-ldif.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <crypt.h>
+#include <event2/event.h>
+#include <ldap.h>
+#include <ldif.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "mbx/log.h"
+
+/* --- the indexes ------------------------------------------------------------------------- */
+
+enum dl_ix {
+	DL_IX_DN,
+	DL_IX_LEGACY,
+	DL_IX_SMTP,
+	DL_IX_LOGIN,
+	DL_IX_SID,
+	DL_IX_MEMBER,
+	DL_IX_COUNT,
+};
+
+/* One key of one entry in one index. The nodes of an entry are also chained together
+ * (enext), so an entry can be taken out of every index and put back. */
+struct dl_node {
+	struct dl_node *next, **pprev; /* bucket chain */
+	struct dl_node *enext;         /* the entry's other nodes */
+	uint64_t hash;
+	size_t idx; /* position of the entry */
+	enum dl_ix ix;
+	size_t keylen;
+	uint8_t key[]; /* folded key bytes */
+};
+
+struct dl_index {
+	struct dl_node **buckets;
+	size_t nbuckets, count;
+};
+
+#define DL_INDEX_MIN_BUCKETS 64
+
+struct dl_db {
+	struct mbx_dir_entry **ents; /* file order */
+	struct dl_node **enodes;     /* per entry: its index nodes */
+	unsigned long *lines;        /* per entry: first line in the file (for messages) */
+	size_t nents, cap;
+	struct dl_index ix[DL_IX_COUNT];
+};
+
+struct dl_change {
+	struct dl_change *next;
+	char *dn, *legacy;
+};
+
+struct dir_ldif_req {
+	struct mbx_dir_req head;
+	struct dir_ldif *dl;
+	struct dir_ldif_req *prev, *next;
+	struct event *ev;
+	mbx_dir_cb *cb;
+	void *ctx;
+	struct mbx_dir_result res;
+	char *message, *server;
+	bool flush_changes; /* deliver pending change notifications first (modify) */
+	bool firing;
+};
+
+struct dir_ldif {
+	struct mbx_dir head;
+	char *path;
+	struct dl_db *db;
+	struct stat st; /* of the file as loaded or last written */
+	struct dir_ldif_req *reqs;
+	struct dl_change *changes, **changes_tail;
+	struct event *change_ev;
+};
+
+static const struct mbx_dir_ops dir_ldif_ops;
+
+static uint64_t dl_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int dl_index_init(struct dl_index *t)
+{
+	t->buckets = calloc(DL_INDEX_MIN_BUCKETS, sizeof(*t->buckets));
+	t->nbuckets = DL_INDEX_MIN_BUCKETS;
+	t->count = 0;
+	return t->buckets != NULL ? 0 : -1;
+}
+
+static void dl_index_put(struct dl_node **buckets, size_t nbuckets, struct dl_node *n)
+{
+	struct dl_node **b = &buckets[n->hash & (nbuckets - 1)];
+
+	n->next = *b;
+	if (*b != NULL)
+		(*b)->pprev = &n->next;
+	n->pprev = b;
+	*b = n;
+}
+
+/* Growing is best effort: without memory the chains just get longer. */
+static void dl_index_grow(struct dl_index *t)
+{
+	size_t nb = t->nbuckets * 2;
+	struct dl_node **b;
+
+	if (nb < t->nbuckets || nb > SIZE_MAX / sizeof(*b))
+		return;
+	b = calloc(nb, sizeof(*b));
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct dl_node *n = t->buckets[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next;
+			dl_index_put(b, nb, n);
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+}
+
+static void dl_index_link(struct dl_index *t, struct dl_node *n)
+{
+	if (t->count >= t->nbuckets)
+		dl_index_grow(t);
+	dl_index_put(t->buckets, t->nbuckets, n);
+	t->count++;
+}
+
+static void dl_index_unlink(struct dl_index *t, struct dl_node *n)
+{
+	*n->pprev = n->next;
+	if (n->next != NULL)
+		n->next->pprev = n->pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+	t->count--;
+}
+
+/* Positions of the entries holding key, sorted, without repeats. Returns the count, or
+ * (size_t)-1 without memory. */
+static size_t dl_index_find(const struct dl_index *t, const uint8_t *key, size_t len,
+			    size_t **idx_r)
+{
+	uint64_t h = dl_hash(key, len);
+	size_t n = 0, cap = 0, *v = NULL;
+
+	for (struct dl_node *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL; x = x->next) {
+		size_t i;
+
+		if (x->hash != h || x->keylen != len || memcmp(x->key, key, len) != 0)
+			continue;
+		for (i = 0; i < n && v[i] != x->idx; i++)
+			;
+		if (i < n)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 4;
+			size_t *nv = realloc(v, nc * sizeof(*v));
+
+			if (nv == NULL) {
+				free(v);
+				return (size_t)-1;
+			}
+			v = nv;
+			cap = nc;
+		}
+		/* insertion keeps file order */
+		for (i = n; i > 0 && v[i - 1] > x->idx; i--)
+			v[i] = v[i - 1];
+		v[i] = x->idx;
+		n++;
+	}
+	*idx_r = v;
+	return n;
+}
+
+/* --- keys -------------------------------------------------------------------------------- */
+
+char *dir_ldif_normalize_dn(const char *dn, size_t len)
+{
+	struct berval bv;
+	LDAPDN parsed = NULL;
+	char *out = NULL, *copy;
+
+	if (dn == NULL || memchr(dn, '\0', len) != NULL)
+		return NULL;
+	/* ldap_bv2dn reads len bytes; give it its own NUL-terminated copy anyway */
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, dn, len);
+	copy[len] = '\0';
+	bv.bv_val = copy;
+	bv.bv_len = len;
+	if (ldap_bv2dn(&bv, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS) {
+		free(copy);
+		return NULL;
+	}
+	if (ldap_dn2str(parsed, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || out == NULL) {
+		ldap_dnfree(parsed);
+		free(copy);
+		return NULL;
+	}
+	ldap_dnfree(parsed);
+	free(copy);
+	/* into our own allocator's memory, folded */
+	len = strlen(out);
+	copy = malloc(len + 1);
+	if (copy != NULL) {
+		for (size_t i = 0; i <= len; i++) {
+			unsigned char c = (unsigned char)out[i];
+
+			copy[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+		}
+	}
+	ldap_memfree(out);
+	return copy;
+}
+
+static struct dl_node *dl_node_new(enum dl_ix ix, size_t idx, const uint8_t *key, size_t len,
+				   bool fold)
+{
+	struct dl_node *n;
+
+	if (len > SIZE_MAX - sizeof(*n))
+		return NULL;
+	n = malloc(sizeof(*n) + len);
+	if (n == NULL)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->ix = ix;
+	n->idx = idx;
+	n->keylen = len;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = key[i];
+
+		n->key[i] = (uint8_t)(fold && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	n->hash = dl_hash(n->key, len);
+	return n;
+}
+
+static void dl_nodes_free(struct dl_node *n)
+{
+	while (n != NULL) {
+		struct dl_node *next = n->enext;
+
+		free(n);
+		n = next;
+	}
+}
+
+/* Builds the (unlinked) index nodes of entry e at position idx. Fails on memory or when the
+ * DN or a member value is not a DN. */
+static int dl_entry_nodes(const struct mbx_dir_entry *e, size_t idx, struct dl_node **list_r,
+			  char *err, size_t errsize)
+{
+	struct dl_node *list = NULL, *n;
+	char *norm;
+	const struct mbx_dir_attr *a;
+
+#define DL_ADD(ix_, p_, len_, fold_)                                                           \
+	do {                                                                                   \
+		n = dl_node_new((ix_), idx, (const uint8_t *)(p_), (len_), (fold_));           \
+		if (n == NULL)                                                                 \
+			goto nomem;                                                            \
+		n->enext = list;                                                               \
+		list = n;                                                                      \
+	} while (0)
+
+	norm = dir_ldif_normalize_dn(e->dn, strlen(e->dn));
+	if (norm == NULL) {
+		snprintf(err, errsize, "dn \"%s\" is not a DN", e->dn);
+		goto fail;
+	}
+	n = dl_node_new(DL_IX_DN, idx, (const uint8_t *)norm, strlen(norm), false);
+	free(norm);
+	if (n == NULL)
+		goto nomem;
+	list = n;
+
+	a = mbx_dir_entry_attr(e, "legacyExchangeDN");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++)
+		DL_ADD(DL_IX_LEGACY, a->vals[i].data, a->vals[i].len, true);
+	a = mbx_dir_entry_attr(e, "mail");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++)
+		DL_ADD(DL_IX_SMTP, a->vals[i].data, a->vals[i].len, true);
+	a = mbx_dir_entry_attr(e, "proxyAddresses");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++) {
+		const struct mbx_dir_value *v = &a->vals[i];
+
+		if (v->len > 5 && strncasecmp((const char *)v->data, "smtp:", 5) == 0)
+			DL_ADD(DL_IX_SMTP, v->data + 5, v->len - 5, true);
+	}
+	a = mbx_dir_entry_attr(e, "userPrincipalName");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++)
+		DL_ADD(DL_IX_LOGIN, a->vals[i].data, a->vals[i].len, true);
+	a = mbx_dir_entry_attr(e, "sAMAccountName");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++)
+		DL_ADD(DL_IX_LOGIN, a->vals[i].data, a->vals[i].len, true);
+	a = mbx_dir_entry_attr(e, "objectSid");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++)
+		DL_ADD(DL_IX_SID, a->vals[i].data, a->vals[i].len, false);
+	a = mbx_dir_entry_attr(e, "member");
+	for (size_t i = 0; a != NULL && i < a->nvals; i++) {
+		norm = dir_ldif_normalize_dn((const char *)a->vals[i].data, a->vals[i].len);
+		if (norm == NULL) {
+			snprintf(err, errsize, "member value \"%.200s\" is not a DN",
+				 (const char *)a->vals[i].data);
+			goto fail;
+		}
+		n = dl_node_new(DL_IX_MEMBER, idx, (const uint8_t *)norm, strlen(norm), false);
+		free(norm);
+		if (n == NULL)
+			goto nomem;
+		n->enext = list;
+		list = n;
+	}
+#undef DL_ADD
+	*list_r = list;
+	return 0;
+nomem:
+	snprintf(err, errsize, "out of memory");
+fail:
+	dl_nodes_free(list);
+	return -1;
+}
+
+/* --- the in-memory directory ------------------------------------------------------------- */
+
+static void dl_db_free(struct dl_db *db)
+{
+	if (db == NULL)
+		return;
+	for (size_t i = 0; i < db->nents; i++) {
+		mbx_dir_entry_free(&db->ents[i]);
+		dl_nodes_free(db->enodes[i]);
+	}
+	for (int i = 0; i < DL_IX_COUNT; i++)
+		free(db->ix[i].buckets);
+	free(db->ents);
+	free(db->enodes);
+	free(db->lines);
+	free(db);
+}
+
+static struct dl_db *dl_db_new(void)
+{
+	struct dl_db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL)
+		return NULL;
+	for (int i = 0; i < DL_IX_COUNT; i++) {
+		if (dl_index_init(&db->ix[i]) < 0) {
+			dl_db_free(db);
+			return NULL;
+		}
+	}
+	return db;
+}
+
+static void dl_db_link(struct dl_db *db, struct dl_node *list)
+{
+	for (struct dl_node *n = list; n != NULL; n = n->enext)
+		dl_index_link(&db->ix[n->ix], n);
+}
+
+static void dl_db_unlink(struct dl_db *db, struct dl_node *list)
+{
+	for (struct dl_node *n = list; n != NULL; n = n->enext)
+		dl_index_unlink(&db->ix[n->ix], n);
+}
+
+/* Position of the entry with this DN, or -1 if none; -2 if dn is not a DN, -3 without
+ * memory. */
+static long dl_db_find_dn(const struct dl_db *db, const char *dn, size_t len)
+{
+	char *norm = dir_ldif_normalize_dn(dn, len);
+	size_t *v = NULL, n;
+	long pos;
+
+	if (norm == NULL)
+		return -2;
+	n = dl_index_find(&db->ix[DL_IX_DN], (const uint8_t *)norm, strlen(norm), &v);
+	free(norm);
+	if (n == (size_t)-1)
+		return -3;
+	pos = n > 0 ? (long)v[0] : -1;
+	free(v);
+	return pos;
+}
+
+/* Appends entry e (taking it) found at line; indexes it. */
+static int dl_db_append(struct dl_db *db, struct mbx_dir_entry *e, unsigned long line,
+			char *err, size_t errsize)
+{
+	struct dl_node *list;
+	long dup;
+
+	if (db->nents == db->cap) {
+		size_t nc = db->cap ? db->cap * 2 : 64;
+		struct mbx_dir_entry **ne = realloc(db->ents, nc * sizeof(*ne));
+		struct dl_node **nn;
+		unsigned long *nl;
+
+		if (ne == NULL)
+			goto nomem;
+		db->ents = ne;
+		nn = realloc(db->enodes, nc * sizeof(*nn));
+		if (nn == NULL)
+			goto nomem;
+		db->enodes = nn;
+		nl = realloc(db->lines, nc * sizeof(*nl));
+		if (nl == NULL)
+			goto nomem;
+		db->lines = nl;
+		db->cap = nc;
+	}
+	dup = dl_db_find_dn(db, e->dn, strlen(e->dn));
+	if (dup == -3)
+		goto nomem;
+	if (dup >= 0) {
+		snprintf(err, errsize, "duplicate dn \"%.200s\" (first at line %lu)", e->dn,
+			 db->lines[dup]);
+		mbx_dir_entry_free(&e);
+		return -1;
+	}
+	if (dl_entry_nodes(e, db->nents, &list, err, errsize) < 0) {
+		mbx_dir_entry_free(&e);
+		return -1;
+	}
+	dl_db_link(db, list);
+	db->ents[db->nents] = e;
+	db->enodes[db->nents] = list;
+	db->lines[db->nents] = line;
+	db->nents++;
+	return 0;
+nomem:
+	snprintf(err, errsize, "out of memory");
+	mbx_dir_entry_free(&e);
+	return -1;
+}
+
+/* --- entry helpers ----------------------------------------------------------------------- */
+
+static bool dl_value_eq(const struct mbx_dir_value *a, const struct mbx_dir_value *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+static int dl_value_cmp(const void *pa, const void *pb)
+{
+	const struct mbx_dir_value *a = *(const struct mbx_dir_value *const *)pa;
+	const struct mbx_dir_value *b = *(const struct mbx_dir_value *const *)pb;
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = n > 0 ? memcmp(a->data, b->data, n) : 0;
+
+	if (c != 0)
+		return c;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Pointers to the n values, sorted bytewise (NULL without memory). */
+static const struct mbx_dir_value **dl_values_sorted(const struct mbx_dir_value *vals, size_t n)
+{
+	const struct mbx_dir_value **p = malloc((n ? n : 1) * sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		p[i] = &vals[i];
+	qsort(p, n, sizeof(*p), dl_value_cmp);
+	return p;
+}
+
+/* 1 if two values are byte-equal, 0 if not, -1 without memory. */
+static int dl_values_have_dup(const struct mbx_dir_value *vals, size_t n)
+{
+	const struct mbx_dir_value **p;
+	int dup = 0;
+
+	if (n < 16) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++)
+				if (dl_value_eq(&vals[i], &vals[j]))
+					return 1;
+		return 0;
+	}
+	p = dl_values_sorted(vals, n);
+	if (p == NULL)
+		return -1;
+	for (size_t i = 1; i < n && !dup; i++)
+		dup = dl_value_eq(p[i - 1], p[i]);
+	free(p);
+	return dup;
+}
+
+/* Same value sets (order does not matter). -1 without memory. */
+static int dl_attr_same_values(const struct mbx_dir_attr *a, const struct mbx_dir_attr *b)
+{
+	const struct mbx_dir_value **pa, **pb;
+	size_t i;
+	int same;
+
+	if (a->nvals != b->nvals)
+		return 0;
+	for (i = 0; i < a->nvals && dl_value_eq(&a->vals[i], &b->vals[i]); i++)
+		;
+	if (i == a->nvals)
+		return 1;
+	pa = dl_values_sorted(a->vals, a->nvals);
+	pb = dl_values_sorted(b->vals, b->nvals);
+	if (pa == NULL || pb == NULL) {
+		free(pa);
+		free(pb);
+		return -1;
+	}
+	same = 1;
+	for (i = 0; i < a->nvals && same; i++)
+		same = dl_value_eq(pa[i], pb[i]);
+	free(pa);
+	free(pb);
+	return same;
+}
+
+/* Same DN spelling and same attributes with the same values (attribute and value order do
+ * not matter; values compare bytewise). Without memory, "different". */
+static bool dl_entry_same(const struct mbx_dir_entry *a, const struct mbx_dir_entry *b)
+{
+	if (strcmp(a->dn, b->dn) != 0 || a->nattrs != b->nattrs)
+		return false;
+	for (size_t i = 0; i < a->nattrs; i++) {
+		const struct mbx_dir_attr *bb = mbx_dir_entry_attr(b, a->attrs[i].name);
+
+		if (bb == NULL || dl_attr_same_values(&a->attrs[i], bb) != 1)
+			return false;
+	}
+	return true;
+}
+
+static const char *dl_entry_legacy(const struct mbx_dir_entry *e)
+{
+	return mbx_dir_entry_str(e, "legacyExchangeDN");
+}
+
+static uint8_t *dl_memdup0(const void *p, size_t len)
+{
+	uint8_t *q = malloc(len + 1);
+
+	if (q == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(q, p, len);
+	q[len] = '\0';
+	return q;
+}
+
+/* An attribute description as RFC 4512 allows it: a name or an OID, options after ';'. */
+static bool dl_attr_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 256)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(isascii(c) && (isalnum(c) || c == '-' || c == ';' || c == '.')))
+			return false;
+	}
+	return true;
+}
+
+/* --- loading ----------------------------------------------------------------------------- */
+
+struct dl_load {
+	struct dir_ldif *dl;
+	const char *path;
+	char *err;
+	size_t errsize;
+};
+
+#define DL_ERR(ld, line, ...)                                                                  \
+	dl_load_err((ld), (line), __VA_ARGS__)
+
+static void dl_load_err(struct dl_load *ld, unsigned long line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void dl_load_err(struct dl_load *ld, unsigned long line, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(ld->err, ld->errsize, "%s:%lu: %s", ld->path, line, what);
+	else
+		snprintf(ld->err, ld->errsize, "%s: %s", ld->path, what);
+}
+
+/* Reads the whole file; remembers its identity in *st. */
+static char *dl_read_file(struct dl_load *ld, size_t *len_r, struct stat *st)
+{
+	int fd = open(ld->path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	size_t off = 0;
+
+	if (fd < 0) {
+		DL_ERR(ld, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, st) < 0) {
+		DL_ERR(ld, 0, "cannot stat: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		DL_ERR(ld, 0, "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if (st->st_size < 0 || (unsigned long long)st->st_size > DIR_LDIF_MAX_FILE) {
+		DL_ERR(ld, 0, "larger than %u bytes", DIR_LDIF_MAX_FILE);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (buf == NULL) {
+		DL_ERR(ld, 0, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	while (off < (size_t)st->st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st->st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			DL_ERR(ld, 0, "cannot read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break; /* shrank meanwhile: take what is there */
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*len_r = off;
+	return buf;
+}
+
+/* What libldap's reader must never see: NUL bytes (it reads lines with fgets and strlen),
+ * include: at the start of a record (it would open another file or URL), a number at the start
+ * of a record (it silently skips it, as in slapcat -n output), over-long lines. The state
+ * machine follows ldif_read_record's notion of a record start. */
+static int dl_prescan(struct dl_load *ld, const char *buf, size_t len)
+{
+	unsigned long line = 1;
+	bool rec_start = true, top_comment = false;
+
+	for (size_t off = 0; off < len; line++) {
+		const char *p = buf + off;
+		const char *nl = memchr(p, '\n', len - off);
+		size_t ll = nl != NULL ? (size_t)(nl - p) : len - off;
+		const char *nul = memchr(p, '\0', ll);
+
+		if (nul != NULL) {
+			DL_ERR(ld, line, "NUL byte in the file");
+			return -1;
+		}
+		if (ll > DIR_LDIF_MAX_LINE) {
+			DL_ERR(ld, line, "line longer than %u bytes", DIR_LDIF_MAX_LINE);
+			return -1;
+		}
+		if (ll == 0 || (ll == 1 && p[0] == '\r')) {
+			rec_start = true;
+			top_comment = false;
+		} else if (rec_start) {
+			if (p[0] == '#') {
+				top_comment = true;
+			} else if (!(top_comment && p[0] == ' ')) {
+				rec_start = false;
+				if (ll >= 8 && strncasecmp(p, "include:", 8) == 0) {
+					DL_ERR(ld, line, "include: is not supported");
+					return -1;
+				}
+				if (isdigit((unsigned char)p[0])) {
+					DL_ERR(ld, line, "record does not start with dn:");
+					return -1;
+				}
+			}
+		}
+		off += ll + (nl != NULL);
+	}
+	return 0;
+}
+
+/* A base64 value as RFC 4648 has it (padded), after the spaces that follow "::" and with the
+ * continuation markers ('\r') that ldif_getline leaves. Checked before libldap decodes it:
+ * its decoder prints to stderr on bad input and ignores what follows an early '='. */
+static bool dl_base64_ok(const char *s)
+{
+	size_t n = 0, pad = 0;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\r')
+			continue;
+		if (c == '=') {
+			pad++;
+		} else if (pad > 0 || !(isascii(c) && (isalnum(c) || c == '+' || c == '/'))) {
+			return false;
+		}
+		n++;
+	}
+	return n > 0 && n % 4 == 0 && pad <= 2;
+}
+
+/* Walks the logical lines of one record (as libldap will) to find and name problems.
+ * Returns 0 if the record is an entry to parse, 1 if it holds only "version: 1", -1 on error.
+ * first_line is the file line of the record's first byte. */
+static int dl_check_record(struct dl_load *ld, const char *rec, size_t reclen,
+			   unsigned long first_line, bool first_record)
+{
+	char *copy = malloc(reclen + 1), *next, *line;
+	const char *cnt = rec; /* newlines counted up to here */
+	unsigned long lineno = first_line;
+	size_t k = 0; /* logical lines seen, "version" not counted */
+	bool version = false;
+	int rc = -1;
+
+	if (copy == NULL) {
+		DL_ERR(ld, first_line, "out of memory");
+		return -1;
+	}
+	memcpy(copy, rec, reclen + 1);
+	next = copy;
+	while ((line = ldif_getline(&next)) != NULL) {
+		const char *at = rec + (line - copy);
+		struct berval type, value;
+		char *colon, *tname;
+		int freeval = 0;
+
+		for (; cnt < at; cnt++)
+			lineno += *cnt == '\n';
+		if (*line == '\0')
+			break;
+		if (line[0] == ' ') {
+			DL_ERR(ld, lineno, "continuation line without a line to continue");
+			goto out;
+		}
+		if (line[0] == '-' && line[1] == '\0') {
+			DL_ERR(ld, lineno, "\"-\" line: only entries and changetype: add are "
+					   "supported");
+			goto out;
+		}
+		colon = strchr(line, ':');
+		if (colon == NULL) {
+			DL_ERR(ld, lineno, "line without ':'");
+			goto out;
+		}
+		if (colon[1] == '<') {
+			DL_ERR(ld, lineno, "URL values (:<) are not supported");
+			goto out;
+		}
+		if (colon[1] == ':' && !dl_base64_ok(colon + 2)) {
+			DL_ERR(ld, lineno, "bad base64 value");
+			goto out;
+		}
+		if (ldif_parse_line2(line, &type, &value, &freeval) < 0) {
+			if (colon[1] == ':')
+				DL_ERR(ld, lineno, "bad base64 value");
+			else
+				DL_ERR(ld, lineno, "cannot parse line");
+			goto out;
+		}
+		if (freeval)
+			ber_memfree(value.bv_val); /* not reached: no URL values */
+		tname = type.bv_val;
+		if (!dl_attr_name_ok(tname, type.bv_len)) {
+			char esc[128];
+
+			DL_ERR(ld, lineno, "bad attribute name \"%s\"",
+			       mbx_log_escape(tname, type.bv_len, esc, sizeof(esc)));
+			goto out;
+		}
+		if (k == 0 && !version && first_record && strcasecmp(tname, "version") == 0) {
+			if (value.bv_len != 1 || value.bv_val[0] != '1') {
+				DL_ERR(ld, lineno, "unsupported LDIF version");
+				goto out;
+			}
+			version = true;
+			continue;
+		}
+		if (k == 0) {
+			char *norm;
+
+			if (strcasecmp(tname, "dn") != 0) {
+				DL_ERR(ld, lineno, "record does not start with dn:");
+				goto out;
+			}
+			if (value.bv_len == 0) {
+				DL_ERR(ld, lineno, "empty dn");
+				goto out;
+			}
+			norm = dir_ldif_normalize_dn(value.bv_val, value.bv_len);
+			if (norm == NULL) {
+				DL_ERR(ld, lineno, "dn is not a DN");
+				goto out;
+			}
+			free(norm);
+		} else if (strcasecmp(tname, "dn") == 0) {
+			DL_ERR(ld, lineno, "second dn: line (no blank line between entries?)");
+			goto out;
+		} else if (strcasecmp(tname, "control") == 0 && k == 1) {
+			DL_ERR(ld, lineno, "controls are not supported");
+			goto out;
+		} else if (strcasecmp(tname, "changetype") == 0) {
+			if (k != 1 || value.bv_len != 3 || strcasecmp(value.bv_val, "add") != 0) {
+				char esc[64];
+
+				DL_ERR(ld, lineno, "changetype: %s is not supported (only add)",
+				       mbx_log_escape(value.bv_val, value.bv_len, esc,
+						      sizeof(esc)));
+				goto out;
+			}
+		} else {
+			const char *canon = mbx_dir_canonical_attr(&ld->dl->head, tname);
+
+			if (strcasecmp(canon, "member") == 0) {
+				char *norm = dir_ldif_normalize_dn(value.bv_val, value.bv_len);
+
+				if (norm == NULL) {
+					DL_ERR(ld, lineno, "member value is not a DN");
+					goto out;
+				}
+				free(norm);
+			}
+		}
+		k++;
+	}
+	rc = k == 0 ? 1 : 0;
+	if (k == 0 && !version) {
+		DL_ERR(ld, first_line, "record without dn:");
+		rc = -1;
+	}
+out:
+	free(copy);
+	return rc;
+}
+
+/* Turns one LDAPMod array into an entry with canonical attribute names. */
+static struct mbx_dir_entry *dl_entry_from_record(struct dl_load *ld, const LDIFRecord *lr,
+						  unsigned long line)
+{
+	struct mbx_dir_entry *e = calloc(1, sizeof(*e));
+	size_t nmods = 0;
+
+	if (e == NULL)
+		goto nomem;
+	e->dn = (char *)dl_memdup0(lr->lr_dn.bv_val, lr->lr_dn.bv_len);
+	if (e->dn == NULL)
+		goto nomem;
+	for (LDAPMod **m = lr->lrop_mods; m != NULL && m[nmods] != NULL; nmods++)
+		;
+	if (nmods > 0) {
+		e->attrs = calloc(nmods, sizeof(*e->attrs));
+		if (e->attrs == NULL)
+			goto nomem;
+	}
+	for (size_t i = 0; i < nmods; i++) {
+		const LDAPMod *m = lr->lrop_mods[i];
+		const char *canon = mbx_dir_canonical_attr(&ld->dl->head, m->mod_type);
+		const struct mbx_dir_attr *prev = mbx_dir_entry_attr(e, canon);
+		struct mbx_dir_attr *a = &e->attrs[e->nattrs];
+		size_t nv = 0;
+		int dup;
+
+		if (prev != NULL) {
+			size_t j = (size_t)(prev - e->attrs);
+
+			DL_ERR(ld, line, "entry \"%.200s\": attributes %s and %s are both %s",
+			       e->dn, lr->lrop_mods[j]->mod_type, m->mod_type, canon);
+			goto fail;
+		}
+		e->nattrs++;
+		a->name = (char *)dl_memdup0(canon, strlen(canon));
+		if (a->name == NULL)
+			goto nomem;
+		while (m->mod_bvalues != NULL && m->mod_bvalues[nv] != NULL)
+			nv++;
+		if (nv == 0)
+			continue;
+		a->vals = calloc(nv, sizeof(*a->vals));
+		if (a->vals == NULL)
+			goto nomem;
+		for (size_t j = 0; j < nv; j++) {
+			const struct berval *bv = m->mod_bvalues[j];
+
+			a->vals[j].data = dl_memdup0(bv->bv_val, bv->bv_len);
+			if (a->vals[j].data == NULL)
+				goto nomem;
+			a->vals[j].len = bv->bv_len;
+			a->nvals = j + 1;
+		}
+		dup = dl_values_have_dup(a->vals, a->nvals);
+		if (dup < 0)
+			goto nomem;
+		if (dup) {
+			DL_ERR(ld, line, "entry \"%.200s\": attribute %s has a value twice", e->dn,
+			       m->mod_type);
+			goto fail;
+		}
+	}
+	return e;
+nomem:
+	DL_ERR(ld, line, "out of memory");
+fail:
+	mbx_dir_entry_free(&e);
+	return NULL;
+}
+
+/* True if the record just read ended with a blank line (rather than at the end of the file):
+ * pos is where the reader stopped. */
+static bool dl_ended_by_blank(const char *buf, size_t pos)
+{
+	if (pos == 0 || buf[pos - 1] != '\n')
+		return false;
+	pos--;
+	if (pos > 0 && buf[pos - 1] == '\r')
+		pos--;
+	return pos == 0 || buf[pos - 1] == '\n';
+}
+
+static struct dl_db *dl_load(struct dir_ldif *dl, struct stat *st, char *err, size_t errsize)
+{
+	struct dl_load ld = {.dl = dl, .path = dl->path, .err = err, .errsize = errsize};
+	struct dl_db *db = dl_db_new();
+	char *buf = NULL, *rbuf = NULL;
+	size_t len = 0;
+	int rbuflen = 0;
+	unsigned long lno = 0;
+	LDIFFP *lfp = NULL;
+	bool first = true;
+
+	if (db == NULL) {
+		DL_ERR(&ld, 0, "out of memory");
+		return NULL;
+	}
+	buf = dl_read_file(&ld, &len, st);
+	if (buf == NULL)
+		goto fail;
+	if (dl_prescan(&ld, buf, len) < 0)
+		goto fail;
+	if (len == 0)
+		goto done;
+	lfp = ldif_open_mem(buf, len, "r");
+	if (lfp == NULL) {
+		DL_ERR(&ld, 0, "cannot open the LDIF reader");
+		goto fail;
+	}
+	for (;;) {
+		unsigned long first_line, nl = 0;
+		size_t reclen;
+		long pos;
+		LDIFRecord lr;
+		struct berval bv;
+		struct mbx_dir_entry *e;
+		int rc = ldif_read_record(lfp, &lno, &rbuf, &rbuflen);
+
+		if (rc < 0) {
+			DL_ERR(&ld, lno, "cannot read record");
+			goto fail;
+		}
+		pos = ftell(lfp->fp);
+		if (rc == 0) {
+			if (pos >= 0 && (size_t)pos < len && !feof(lfp->fp)) {
+				DL_ERR(&ld, lno, "out of memory reading a record");
+				goto fail;
+			}
+			break;
+		}
+		if (pos < 0) {
+			DL_ERR(&ld, lno, "cannot read record");
+			goto fail;
+		}
+		reclen = strlen(rbuf);
+		if (reclen > DIR_LDIF_MAX_RECORD) {
+			DL_ERR(&ld, lno, "record longer than %u bytes", DIR_LDIF_MAX_RECORD);
+			goto fail;
+		}
+		/* The record's lines are contiguous and end at line lno, or lno - 1 when a blank
+		 * line ended it. */
+		for (size_t i = 0; i < reclen; i++)
+			nl += rbuf[i] == '\n';
+		first_line = lno - dl_ended_by_blank(buf, (size_t)pos) + 1 - nl;
+		if (first_line < 1 || first_line > lno)
+			first_line = lno; /* cannot happen; keep messages sane anyway */
+		rc = dl_check_record(&ld, rbuf, reclen, first_line, first);
+		first = false;
+		if (rc < 0)
+			goto fail;
+		if (rc == 1)
+			continue;
+		bv.bv_val = rbuf;
+		bv.bv_len = reclen;
+		rc = ldap_parse_ldif_record(&bv, first_line, &lr, "mbxstore", LDIF_DEFAULT_ADD);
+		if (rc != LDAP_SUCCESS) {
+			DL_ERR(&ld, first_line, "invalid record (%s)", ldap_err2string(rc));
+			goto fail;
+		}
+		if (lr.lr_op != LDAP_REQ_ADD || lr.lr_dn.bv_val == NULL || lr.lr_ctrls != NULL) {
+			ldap_ldif_record_done(&lr);
+			DL_ERR(&ld, first_line, "not an entry");
+			goto fail;
+		}
+		e = dl_entry_from_record(&ld, &lr, first_line);
+		ldap_ldif_record_done(&lr);
+		if (e == NULL)
+			goto fail;
+		if (dl_db_append(db, e, first_line, err, errsize) < 0) {
+			char what[512];
+
+			snprintf(what, sizeof(what), "%s", err);
+			DL_ERR(&ld, first_line, "%s", what);
+			goto fail;
+		}
+	}
+done:
+	if (lfp != NULL)
+		ldif_close(lfp);
+	ber_memfree(rbuf);
+	free(buf);
+	return db;
+fail:
+	if (lfp != NULL)
+		ldif_close(lfp);
+	ber_memfree(rbuf);
+	free(buf);
+	dl_db_free(db);
+	return NULL;
+}
+
+/* --- writing back ------------------------------------------------------------------------ */
+
+static int dl_put(FILE *f, const char *name, const void *val, size_t len)
+{
+	char *s = ldif_put_wrap(LDIF_PUT_VALUE, name, val, len, 0);
+	int rc;
+
+	if (s == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = fputs(s, f) < 0 ? -1 : 0;
+	ber_memfree(s);
+	return rc;
+}
+
+static int dl_write_entries(struct dir_ldif *dl, const struct dl_db *db, FILE *f)
+{
+	for (size_t i = 0; i < db->nents; i++) {
+		const struct mbx_dir_entry *e = db->ents[i];
+
+		if (i > 0 && fputc('\n', f) == EOF)
+			return -1;
+		if (dl_put(f, "dn", e->dn, strlen(e->dn)) < 0)
+			return -1;
+		for (size_t j = 0; j < e->nattrs; j++) {
+			const struct mbx_dir_attr *a = &e->attrs[j];
+			const char *name = mbx_dir_server_attr(&dl->head, a->name);
+
+			for (size_t k = 0; k < a->nvals; k++) {
+				if (dl_put(f, name, a->vals[k].data, a->vals[k].len) < 0)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static bool dl_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Writes db over the file: temporary file beside it, fsync, rename, fsync of the folder. A
+ * symbolic link is followed (the file it points to is replaced). On failure the file is as it
+ * was and err says why. */
+static int dl_write(struct dir_ldif *dl, const struct dl_db *db, char *err, size_t errsize)
+{
+	char *real = realpath(dl->path, NULL), *dir = NULL, *tmp = NULL, *slash;
+	struct stat now;
+	FILE *f = NULL;
+	int fd = -1, dfd, rc = -1;
+	size_t n;
+
+	if (real == NULL) {
+		snprintf(err, errsize, "%s: %s", dl->path, strerror(errno));
+		return -1;
+	}
+	if (stat(real, &now) < 0) {
+		snprintf(err, errsize, "%s: %s", dl->path, strerror(errno));
+		goto out;
+	}
+	if (!dl_same_file(&now, &dl->st)) {
+		snprintf(err, errsize, "%s: changed on disk since it was loaded (reload first)",
+			 dl->path);
+		goto out;
+	}
+	n = strlen(real) + 16;
+	dir = strdup(real);
+	tmp = malloc(n);
+	if (dir == NULL || tmp == NULL) {
+		snprintf(err, errsize, "out of memory");
+		goto out;
+	}
+	slash = strrchr(dir, '/'); /* realpath gives an absolute path */
+	*slash = '\0';
+	snprintf(tmp, n, "%s/.%s.XXXXXX", dir, slash + 1);
+	if (dir[0] == '\0')
+		strcpy(dir, "/");
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot create a temporary file in %s: %s", dir,
+			 strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (fchmod(fd, now.st_mode & 07777) < 0 ||
+	    (geteuid() == 0 && fchown(fd, now.st_uid, now.st_gid) < 0)) {
+		snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		snprintf(err, errsize, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	errno = 0;
+	if (dl_write_entries(dl, db, f) < 0 || fflush(f) != 0 || ferror(f)) {
+		snprintf(err, errsize, "cannot write %s: %s", tmp, strerror(errno ? errno : EIO));
+		goto out;
+	}
+	if (fsync(fileno(f)) < 0) {
+		snprintf(err, errsize, "cannot fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = fclose(f);
+	f = NULL;
+	if (rc != 0) {
+		rc = -1;
+		snprintf(err, errsize, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	rc = -1;
+	if (rename(tmp, real) < 0) {
+		snprintf(err, errsize, "cannot rename %s to %s: %s", tmp, real, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	/* The new content is in place; if the folder cannot be synced the rename may not survive
+	 * a crash, but memory and file agree, so this is only worth a warning. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		mbx_log(MBX_LOG_WARNING, "directory %s: cannot fsync folder %s: %s", dl->path, dir,
+			strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	if (stat(real, &now) == 0)
+		dl->st = now;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (tmp != NULL && rc < 0)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
+	free(real);
+	return rc;
+}
+
+/* --- requests and notifications ---------------------------------------------------------- */
+
+static void dl_changes_flush(struct dir_ldif *dl)
+{
+	struct dl_change *c;
+
+	while ((c = dl->changes) != NULL) {
+		dl->changes = c->next;
+		if (dl->changes == NULL)
+			dl->changes_tail = &dl->changes;
+		mbx_dir_notify_change(&dl->head, c->dn, c->legacy);
+		free(c->dn);
+		free(c->legacy);
+		free(c);
+	}
+}
+
+static void dl_change_fire(evutil_socket_t fd, short what, void *arg)
+{
+	dl_changes_flush(arg);
+}
+
+/* Queues a change notification (delivered from the loop). Without memory it is dropped with
+ * a log line: the caller has already changed the directory. */
+static void dl_change_queue(struct dir_ldif *dl, const char *dn, const char *legacy)
+{
+	static const struct timeval zero;
+	struct dl_change *c = calloc(1, sizeof(*c));
+
+	if (c != NULL) {
+		c->dn = strdup(dn);
+		c->legacy = legacy != NULL ? strdup(legacy) : NULL;
+	}
+	if (c == NULL || c->dn == NULL || (legacy != NULL && c->legacy == NULL)) {
+		mbx_log(MBX_LOG_ERROR, "directory %s: out of memory: change notification lost",
+			dl->path);
+		if (c != NULL) {
+			free(c->dn);
+			free(c->legacy);
+			free(c);
+		}
+		return;
+	}
+	*dl->changes_tail = c;
+	dl->changes_tail = &c->next;
+	event_add(dl->change_ev, &zero);
+}
+
+/* Notifications for an entry that went from old to new (either may be NULL). */
+static void dl_change_entry(struct dir_ldif *dl, const struct mbx_dir_entry *old,
+			    const struct mbx_dir_entry *new)
+{
+	const char *lo = old != NULL ? dl_entry_legacy(old) : NULL;
+	const char *ln = new != NULL ? dl_entry_legacy(new) : NULL;
+
+	if (old != NULL)
+		dl_change_queue(dl, old->dn, lo);
+	if (new != NULL &&
+	    (old == NULL || strcmp(old->dn, new->dn) != 0 ||
+	     (lo == NULL) != (ln == NULL) || (lo != NULL && strcasecmp(lo, ln) != 0)))
+		dl_change_queue(dl, new->dn, ln);
+}
+
+static void dl_req_unlink(struct dir_ldif_req *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else if (r->dl != NULL && r->dl->reqs == r)
+		r->dl->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static void dl_req_free(struct dir_ldif_req *r)
+{
+	for (size_t i = 0; i < r->res.nentries; i++)
+		mbx_dir_entry_free(&r->res.entries[i]);
+	free(r->res.entries);
+	if (r->ev != NULL)
+		event_free(r->ev);
+	free(r->message);
+	free(r->server);
+	free(r);
+}
+
+static void dl_req_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldif_req *r = arg;
+
+	dl_req_unlink(r);
+	if (r->flush_changes)
+		dl_changes_flush(r->dl);
+	r->firing = true;
+	r->cb(r->ctx, &r->res);
+	dl_req_free(r);
+}
+
+static struct dir_ldif_req *dl_req_new(struct dir_ldif *dl, mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldif_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->head.dir = &dl->head;
+	r->dl = dl;
+	r->cb = cb;
+	r->ctx = ctx;
+	r->server = strdup(dl->path);
+	r->ev = event_new(dl->head.base, -1, 0, dl_req_fire, r);
+	if (r->server == NULL || r->ev == NULL) {
+		dl_req_free(r);
+		return NULL;
+	}
+	r->res.server = r->server;
+	return r;
+}
+
+/* Sets the outcome; message is copied. */
+static void dl_req_set(struct dir_ldif_req *r, enum mbx_dir_status st, const char *message)
+{
+	r->res.status = st;
+	free(r->message);
+	r->message = message != NULL ? strdup(message) : NULL;
+	if (message != NULL && r->message == NULL)
+		r->res.message = "out of memory";
+	else
+		r->res.message = r->message;
+}
+
+/* Copies the entries at positions idx[0..n) into the result: FOUND (NOT_FOUND if n is 0). */
+static void dl_req_found(struct dir_ldif_req *r, const struct dl_db *db, const size_t *idx,
+			 size_t n)
+{
+	if (n == 0) {
+		dl_req_set(r, MBX_DIR_NOT_FOUND, NULL);
+		return;
+	}
+	r->res.entries = calloc(n, sizeof(*r->res.entries));
+	if (r->res.entries == NULL) {
+		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r->res.entries[i] = mbx_dir_entry_dup(db->ents[idx[i]]);
+		if (r->res.entries[i] == NULL) {
+			dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+			return;
+		}
+		r->res.nentries = i + 1;
+	}
+	dl_req_set(r, MBX_DIR_FOUND, NULL);
+}
+
+/* Queues the request for delivery; NULL (and nothing called back) if that fails. */
+static struct mbx_dir_req *dl_req_start(struct dir_ldif_req *r)
+{
+	static const struct timeval zero;
+	struct dir_ldif *dl = r->dl;
+
+	if (event_add(r->ev, &zero) < 0) {
+		dl_req_free(r);
+		return NULL;
+	}
+	r->next = dl->reqs;
+	if (dl->reqs != NULL)
+		dl->reqs->prev = r;
+	dl->reqs = r;
+	return &r->head;
+}
+
+static void dir_ldif_cancel(struct mbx_dir_req *req)
+{
+	struct dir_ldif_req *r = (struct dir_ldif_req *)req;
+
+	if (r->firing)
+		return; /* its callback is running: freed when it returns */
+	dl_req_unlink(r);
+	dl_req_free(r);
+}
+
+/* --- lookups ----------------------------------------------------------------------------- */
+
+static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key kind,
+					   const void *key, size_t keylen, mbx_dir_cb *cb,
+					   void *ctx)
+{
+	struct dir_ldif *dl = (struct dir_ldif *)d;
+	struct dir_ldif_req *r = dl_req_new(dl, cb, ctx);
+	struct dl_node *k = NULL;
+	char *norm = NULL;
+	size_t *idx = NULL, n;
+	enum dl_ix ix;
+
+	if (r == NULL)
+		return NULL;
+	switch (kind) {
+	case MBX_DIR_BY_DN:
+	case MBX_DIR_BY_MEMBER:
+		ix = kind == MBX_DIR_BY_DN ? DL_IX_DN : DL_IX_MEMBER;
+		norm = dir_ldif_normalize_dn(key, strlen(key));
+		if (norm == NULL) {
+			dl_req_set(r, MBX_DIR_ERROR, "invalid DN syntax");
+			return dl_req_start(r);
+		}
+		k = dl_node_new(ix, 0, (const uint8_t *)norm, strlen(norm), false);
+		free(norm);
+		break;
+	case MBX_DIR_BY_LEGACYDN:
+	case MBX_DIR_BY_SMTP:
+	case MBX_DIR_BY_LOGIN:
+		ix = kind == MBX_DIR_BY_LEGACYDN ? DL_IX_LEGACY
+		     : kind == MBX_DIR_BY_SMTP	 ? DL_IX_SMTP
+						 : DL_IX_LOGIN;
+		k = dl_node_new(ix, 0, key, strlen(key), true);
+		break;
+	case MBX_DIR_BY_SID:
+		if (keylen == 0) {
+			dl_req_set(r, MBX_DIR_ERROR, "empty SID");
+			return dl_req_start(r);
+		}
+		ix = DL_IX_SID;
+		k = dl_node_new(ix, 0, key, keylen, false);
+		break;
+	default:
+		dl_req_free(r);
+		return NULL;
+	}
+	if (k == NULL) {
+		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+		return dl_req_start(r);
+	}
+	n = dl_index_find(&dl->db->ix[ix], k->key, k->keylen, &idx);
+	free(k);
+	if (n == (size_t)-1)
+		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+	else
+		dl_req_found(r, dl->db, idx, n);
+	free(idx);
+	return dl_req_start(r);
+}
+
+/* --- passwords --------------------------------------------------------------------------- */
+
+static const struct {
+	const char *scheme;
+	const EVP_MD *(*md)(void);
+} dl_salted[] = {
+	{"SSHA", EVP_sha1},
+	{"SSHA256", EVP_sha256},
+	{"SSHA512", EVP_sha512},
+};
+
+/* {SSHA*}: base64 of digest(password || salt) || salt. */
+static bool dl_check_salted(const EVP_MD *md, const char *b64, const char *password)
+{
+	size_t inlen = strlen(b64), dlen = (size_t)EVP_MD_get_size(md);
+	unsigned char *raw = NULL, digest[EVP_MAX_MD_SIZE];
+	EVP_ENCODE_CTX *dc = NULL;
+	EVP_MD_CTX *mc = NULL;
+	int n1 = 0, n2 = 0;
+	bool ok = false;
+
+	if (inlen > 4096 || dlen == 0 || dlen > sizeof(digest))
+		return false;
+	raw = malloc(inlen / 4 * 3 + 4);
+	dc = EVP_ENCODE_CTX_new();
+	mc = EVP_MD_CTX_new();
+	if (raw == NULL || dc == NULL || mc == NULL)
+		goto out;
+	EVP_DecodeInit(dc);
+	if (EVP_DecodeUpdate(dc, raw, &n1, (const unsigned char *)b64, (int)inlen) < 0 ||
+	    EVP_DecodeFinal(dc, raw + n1, &n2) < 0)
+		goto out;
+	if ((size_t)(n1 + n2) < dlen)
+		goto out;
+	if (EVP_DigestInit_ex(mc, md, NULL) != 1 ||
+	    EVP_DigestUpdate(mc, password, strlen(password)) != 1 ||
+	    EVP_DigestUpdate(mc, raw + dlen, (size_t)(n1 + n2) - dlen) != 1 ||
+	    EVP_DigestFinal_ex(mc, digest, NULL) != 1)
+		goto out;
+	ok = CRYPTO_memcmp(digest, raw, dlen) == 0;
+out:
+	EVP_MD_CTX_free(mc);
+	EVP_ENCODE_CTX_free(dc);
+	free(raw);
+	return ok;
+}
+
+/* {CRYPT}: crypt(3) of the password with the stored hash as setting. */
+static bool dl_check_crypt(const char *hash, const char *password)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *out;
+	bool ok = false;
+
+	if (cd == NULL)
+		return false;
+	out = crypt_r(password, hash, cd);
+	if (out != NULL && out[0] != '*' && strlen(out) == strlen(hash))
+		ok = CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ok;
+}
+
+/* Whether one userPassword value accepts password. Unknown schemes and plain text are
+ * refused with a log line. */
+static bool dl_password_value_ok(struct dir_ldif *dl, const char *dn,
+				 const struct mbx_dir_value *v, const char *password)
+{
+	const char *s = (const char *)v->data, *close;
+	char scheme[32], esc[300], escs[80];
+	size_t slen;
+
+	mbx_log_escape(dn, strlen(dn), esc, sizeof(esc));
+	if (v->len == 0 || s[0] != '{' || (close = memchr(s, '}', v->len)) == NULL ||
+	    (slen = (size_t)(close - s - 1)) == 0 || slen >= sizeof(scheme)) {
+		mbx_log(MBX_LOG_WARNING,
+			"directory %s: userPassword of \"%s\" has no {scheme} (plain text?): "
+			"refused",
+			dl->path, esc);
+		return false;
+	}
+	memcpy(scheme, s + 1, slen);
+	scheme[slen] = '\0';
+	if (memchr(s, '\0', v->len) != NULL) {
+		mbx_log(MBX_LOG_WARNING, "directory %s: userPassword of \"%s\" holds a NUL byte",
+			dl->path, esc);
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(dl_salted) / sizeof(dl_salted[0]); i++) {
+		if (strcasecmp(scheme, dl_salted[i].scheme) == 0)
+			return dl_check_salted(dl_salted[i].md(), close + 1, password);
+	}
+	if (strcasecmp(scheme, "CRYPT") == 0)
+		return dl_check_crypt(close + 1, password);
+	mbx_log(MBX_LOG_WARNING,
+		"directory %s: userPassword of \"%s\" uses unsupported scheme {%s}: refused",
+		dl->path, esc, mbx_log_escape(scheme, slen, escs, sizeof(escs)));
+	return false;
+}
+
+static struct mbx_dir_req *dir_ldif_check_password(struct mbx_dir *d, const char *dn,
+						   const char *password, mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldif *dl = (struct dir_ldif *)d;
+	struct dir_ldif_req *r = dl_req_new(dl, cb, ctx);
+	long pos;
+	size_t idx;
+	const struct mbx_dir_attr *a;
+	bool ok = false;
+
+	if (r == NULL)
+		return NULL;
+	pos = dl_db_find_dn(dl->db, dn, strlen(dn));
+	if (pos == -2) {
+		dl_req_set(r, MBX_DIR_ERROR, "invalid DN syntax");
+		return dl_req_start(r);
+	}
+	if (pos == -3) {
+		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+		return dl_req_start(r);
+	}
+	if (pos < 0) {
+		dl_req_set(r, MBX_DIR_NOT_FOUND, NULL);
+		return dl_req_start(r);
+	}
+	idx = (size_t)pos;
+	a = mbx_dir_entry_attr(dl->db->ents[idx], "userPassword");
+	/* An empty password never authenticates (an LDAP "unauthenticated bind"). */
+	for (size_t i = 0; a != NULL && password[0] != '\0' && i < a->nvals && !ok; i++)
+		ok = dl_password_value_ok(dl, dl->db->ents[idx]->dn, &a->vals[i], password);
+	if (ok)
+		dl_req_found(r, dl->db, &idx, 1);
+	else
+		dl_req_set(r, MBX_DIR_NOT_FOUND, NULL);
+	return dl_req_start(r);
+}
+
+/* --- modifications ----------------------------------------------------------------------- */
+
+static void dl_attr_clear(struct mbx_dir_attr *a)
+{
+	for (size_t i = 0; i < a->nvals; i++)
+		free(a->vals[i].data);
+	free(a->vals);
+	a->vals = NULL;
+	a->nvals = 0;
+}
+
+static void dl_entry_remove_attr(struct mbx_dir_entry *e, struct mbx_dir_attr *a)
+{
+	size_t i = (size_t)(a - e->attrs);
+
+	dl_attr_clear(a);
+	free(a->name);
+	memmove(&e->attrs[i], &e->attrs[i + 1], (e->nattrs - i - 1) * sizeof(*e->attrs));
+	e->nattrs--;
+}
+
+/* Appends vals to a (or a new attribute name); values already there are an error. */
+static int dl_entry_add_values(struct mbx_dir_entry *e, const char *name,
+			       const struct mbx_dir_value *vals, size_t nvals, char *err,
+			       size_t errsize)
+{
+	struct mbx_dir_attr *a = (struct mbx_dir_attr *)mbx_dir_entry_attr(e, name);
+	struct mbx_dir_value *nv;
+	size_t have;
+
+	if (a == NULL) {
+		struct mbx_dir_attr *na = realloc(e->attrs, (e->nattrs + 1) * sizeof(*na));
+
+		if (na == NULL)
+			goto nomem;
+		e->attrs = na;
+		a = &e->attrs[e->nattrs];
+		memset(a, 0, sizeof(*a));
+		a->name = strdup(name);
+		if (a->name == NULL)
+			goto nomem;
+		e->nattrs++;
+	}
+	for (size_t i = 0; i < nvals; i++) {
+		for (size_t j = 0; j < a->nvals; j++) {
+			if (dl_value_eq(&vals[i], &a->vals[j])) {
+				snprintf(err, errsize, "%s: value already present", name);
+				return -1;
+			}
+		}
+	}
+	if (nvals > SIZE_MAX / sizeof(*nv) - a->nvals)
+		goto nomem;
+	nv = realloc(a->vals, (a->nvals + nvals) * sizeof(*nv));
+	if (nv == NULL)
+		goto nomem;
+	a->vals = nv;
+	have = a->nvals;
+	for (size_t i = 0; i < nvals; i++) {
+		a->vals[have + i].data = dl_memdup0(vals[i].data, vals[i].len);
+		if (a->vals[have + i].data == NULL)
+			goto nomem;
+		a->vals[have + i].len = vals[i].len;
+		a->nvals++;
+	}
+	return 0;
+nomem:
+	snprintf(err, errsize, "out of memory");
+	return -1;
+}
+
+/* Applies one modification to e (a private copy: on failure the caller drops it). */
+static int dl_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, char *err,
+			size_t errsize)
+{
+	struct mbx_dir_attr *a;
+	int dup;
+
+	if (m->attr == NULL || !dl_attr_name_ok(m->attr, strlen(m->attr)) ||
+	    strcasecmp(m->attr, "dn") == 0) {
+		snprintf(err, errsize, "bad attribute name in modification");
+		return -1;
+	}
+	if (m->nvals > 0 && m->vals == NULL) {
+		snprintf(err, errsize, "%s: values missing", m->attr);
+		return -1;
+	}
+	for (size_t i = 0; i < m->nvals; i++) {
+		if (m->vals[i].data == NULL && m->vals[i].len > 0) {
+			snprintf(err, errsize, "%s: value %zu missing", m->attr, i + 1);
+			return -1;
+		}
+	}
+	dup = dl_values_have_dup(m->vals, m->nvals);
+	if (dup != 0) {
+		snprintf(err, errsize, dup < 0 ? "out of memory" : "%s: a value is given twice",
+			 m->attr);
+		return -1;
+	}
+	a = (struct mbx_dir_attr *)mbx_dir_entry_attr(e, m->attr);
+	switch (m->op) {
+	case MBX_DIR_MOD_REPLACE:
+		/* in place: the attribute keeps its position (and spelling) in the file */
+		if (a != NULL && m->nvals == 0)
+			dl_entry_remove_attr(e, a);
+		else if (a != NULL)
+			dl_attr_clear(a);
+		if (m->nvals == 0)
+			return 0;
+		return dl_entry_add_values(e, m->attr, m->vals, m->nvals, err, errsize);
+	case MBX_DIR_MOD_ADD:
+		if (m->nvals == 0) {
+			snprintf(err, errsize, "%s: add without values", m->attr);
+			return -1;
+		}
+		return dl_entry_add_values(e, m->attr, m->vals, m->nvals, err, errsize);
+	case MBX_DIR_MOD_DELETE:
+		if (a == NULL) {
+			snprintf(err, errsize, "%s: no such attribute", m->attr);
+			return -1;
+		}
+		if (m->nvals == 0) {
+			dl_entry_remove_attr(e, a);
+			return 0;
+		}
+		for (size_t i = 0; i < m->nvals; i++) {
+			size_t j;
+
+			for (j = 0; j < a->nvals && !dl_value_eq(&m->vals[i], &a->vals[j]); j++)
+				;
+			if (j == a->nvals) {
+				snprintf(err, errsize, "%s: no such value", m->attr);
+				return -1;
+			}
+			free(a->vals[j].data);
+			memmove(&a->vals[j], &a->vals[j + 1],
+				(a->nvals - j - 1) * sizeof(*a->vals));
+			a->nvals--;
+		}
+		if (a->nvals == 0)
+			dl_entry_remove_attr(e, a);
+		return 0;
+	}
+	snprintf(err, errsize, "unknown modification %d", (int)m->op);
+	return -1;
+}
+
+static struct mbx_dir_req *dir_ldif_modify(struct mbx_dir *d, const char *dn,
+					   const struct mbx_dir_mod *mods, size_t nmods,
+					   mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldif *dl = (struct dir_ldif *)d;
+	struct dl_db *db = dl->db;
+	struct dir_ldif_req *r = dl_req_new(dl, cb, ctx);
+	struct mbx_dir_entry *old, *new = NULL;
+	struct dl_node *old_nodes, *new_nodes = NULL;
+	char err[512];
+	long pos;
+	size_t idx;
+
+	if (r == NULL)
+		return NULL;
+	r->flush_changes = true;
+	pos = dl_db_find_dn(db, dn, strlen(dn));
+	if (pos < 0) {
+		if (pos == -1)
+			dl_req_set(r, MBX_DIR_NOT_FOUND, NULL);
+		else
+			dl_req_set(r, MBX_DIR_ERROR,
+				   pos == -2 ? "invalid DN syntax" : "out of memory");
+		return dl_req_start(r);
+	}
+	idx = (size_t)pos;
+	old = db->ents[idx];
+	old_nodes = db->enodes[idx];
+	/* validate everything on a copy first */
+	new = mbx_dir_entry_dup(old);
+	if (new == NULL) {
+		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+		return dl_req_start(r);
+	}
+	for (size_t i = 0; i < nmods; i++) {
+		if (dl_apply_mod(new, &mods[i], err, sizeof(err)) < 0)
+			goto fail;
+	}
+	if (dl_entry_same(old, new)) {
+		mbx_dir_entry_free(&new);
+		dl_req_found(r, db, &idx, 1);
+		return dl_req_start(r);
+	}
+	if (dl_entry_nodes(new, idx, &new_nodes, err, sizeof(err)) < 0)
+		goto fail;
+	/* swap in, write, swap back on failure */
+	dl_db_unlink(db, old_nodes);
+	dl_db_link(db, new_nodes);
+	db->ents[idx] = new;
+	db->enodes[idx] = new_nodes;
+	if (dl_write(dl, db, err, sizeof(err)) < 0) {
+		dl_db_unlink(db, new_nodes);
+		dl_db_link(db, old_nodes);
+		db->ents[idx] = old;
+		db->enodes[idx] = old_nodes;
+		dl_nodes_free(new_nodes);
+		mbx_log(MBX_LOG_ERROR, "directory %s: modification not saved: %s", dl->path, err);
+		goto fail;
+	}
+	dl_change_entry(dl, old, new);
+	dl_nodes_free(old_nodes);
+	mbx_dir_entry_free(&old);
+	dl_req_found(r, db, &idx, 1);
+	return dl_req_start(r);
+fail:
+	mbx_dir_entry_free(&new);
+	dl_req_set(r, MBX_DIR_ERROR, err);
+	return dl_req_start(r);
+}
+
+/* --- reload, free, new ------------------------------------------------------------------- */
+
+static int dir_ldif_reload(struct mbx_dir *d, char *err, size_t errsize)
+{
+	struct dir_ldif *dl = (struct dir_ldif *)d;
+	struct dl_db *old = dl->db, *new;
+	struct stat st;
+
+	new = dl_load(dl, &st, err, errsize);
+	if (new == NULL)
+		return -1;
+	for (size_t i = 0; i < new->nents; i++) {
+		const struct mbx_dir_entry *e = new->ents[i];
+		long pos = dl_db_find_dn(old, e->dn, strlen(e->dn));
+
+		if (pos < 0)
+			dl_change_entry(dl, NULL, e);
+		else if (!dl_entry_same(old->ents[pos], e))
+			dl_change_entry(dl, old->ents[pos], e);
+	}
+	for (size_t i = 0; i < old->nents; i++) {
+		const struct mbx_dir_entry *e = old->ents[i];
+
+		if (dl_db_find_dn(new, e->dn, strlen(e->dn)) < 0)
+			dl_change_entry(dl, e, NULL);
+	}
+	dl->db = new;
+	dl->st = st;
+	dl_db_free(old);
+	return 0;
+}
+
+static void dir_ldif_free(struct mbx_dir *d)
+{
+	struct dir_ldif *dl = (struct dir_ldif *)d;
+	struct dl_change *c, *next;
+
+	while (dl->reqs != NULL) {
+		struct dir_ldif_req *r = dl->reqs;
+
+		dl_req_unlink(r);
+		dl_req_free(r);
+	}
+	for (c = dl->changes; c != NULL; c = next) {
+		next = c->next;
+		free(c->dn);
+		free(c->legacy);
+		free(c);
+	}
+	if (dl->change_ev != NULL)
+		event_free(dl->change_ev);
+	dl_db_free(dl->db);
+	free(dl->path);
+	free(dl);
+}
+
+static const struct mbx_dir_ops dir_ldif_ops = {
+	.name = "ldif",
+	.lookup = dir_ldif_lookup,
+	.check_password = dir_ldif_check_password,
+	.modify = dir_ldif_modify,
+	.cancel = dir_ldif_cancel,
+	.reload = dir_ldif_reload,
+	.free = dir_ldif_free,
+};
+
+struct mbx_dir *dir_ldif_new(struct event_base *base, const struct mbx_dir_config *cfg,
+			     char *err, size_t errsize)
+{
+	struct dir_ldif *dl;
+
+	if (cfg->ldif_path == NULL || cfg->ldif_path[0] == '\0') {
+		snprintf(err, errsize, "ldif backend: no file configured");
+		return NULL;
+	}
+	dl = calloc(1, sizeof(*dl));
+	if (dl == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	dl->head.ops = &dir_ldif_ops;
+	dl->head.base = base;
+	dl->head.attrmap = cfg->attrmap;
+	dl->head.nattrmap = cfg->nattrmap;
+	dl->head.group_depth = cfg->group_depth;
+	dl->changes_tail = &dl->changes;
+	dl->path = strdup(cfg->ldif_path);
+	dl->change_ev = event_new(base, -1, 0, dl_change_fire, dl);
+	if (dl->path == NULL || dl->change_ev == NULL) {
+		snprintf(err, errsize, "out of memory");
+		dir_ldif_free(&dl->head);
+		return NULL;
+	}
+	dl->db = dl_load(dl, &dl->st, err, errsize);
+	if (dl->db == NULL) {
+		dir_ldif_free(&dl->head);
+		return NULL;
+	}
+	return &dl->head;
+}
+
+size_t dir_ldif_count(const struct mbx_dir *d)
+{
+	if (d == NULL || d->ops != &dir_ldif_ops)
+		return 0;
+	return ((const struct dir_ldif *)d)->db->nents;
+}
+
+const struct mbx_dir_entry *dir_ldif_entry(const struct mbx_dir *d, size_t i)
+{
+	if (i >= dir_ldif_count(d))
+		return NULL;
+	return ((const struct dir_ldif *)d)->db->ents[i];
+}
