@@ -965,7 +965,7 @@ static void test_modify_roundtrip(void **state)
 {
 	struct fx *fx = fx_new("basic.ldif");
 	struct changes ch = {0};
-	static const uint8_t binv[] = {0x00, 0x0a, ' ', ':', 0xff, 'x', ' '};
+	static const uint8_t binv[] = {0x00, 0x0a, 0x0d, ' ', ':', 0xff, 'x', ' '};
 	const struct mbx_dir_value mdb = {(uint8_t *)"CN=DB02,CN=Databases,DC=contoso,DC=example",
 					  42};
 	const struct mbx_dir_value leg = {(uint8_t *)LEG "alice2", sizeof(LEG "alice2") - 1};
@@ -1035,7 +1035,7 @@ static void test_modify_roundtrip(void **state)
 	assert_non_null(strstr(file, "proxyAddresses:: OmNvbG9u\n"));
 	assert_non_null(strstr(file, "proxyAddresses:: PGxlc3M=\n"));
 	assert_non_null(strstr(file, "proxyAddresses:\n"));
-	assert_non_null(strstr(file, "msExchMailboxGuid:: AAogOv94IA==\n"));
+	assert_non_null(strstr(file, "msExchMailboxGuid:: AAoNIDr/eCA=\n"));
 	free(file);
 	assert_int_equal(fx_stray_files(fx), 0);
 
