@@ -109,9 +109,9 @@ struct mbx_rop_exec;
  * processing this list (the executor then fails the whole call with ex->ec as set by the
  * handler through mbx_rop_exec_fail; ecError if it did not). w's capacity is exactly the
  * handler's resp_max: a write past it overflows w, and the executor then drops what the
- * handler wrote and answers with a 6-byte ecError failure (a handler bug, counted in
- * ex->handler_overflows). The executor has already checked that every handle index of req is
- * below ex->nhandles. */
+ * handler wrote and answers with an ecError failure (a handler bug, counted in
+ * ex->handler_bugs; so is returning 0 without a response for a ROP that has one). The
+ * executor has already checked that every handle index of req is below ex->nhandles. */
 typedef int mbx_rop_handler_fn(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
                                struct wr *w);
 
@@ -129,17 +129,17 @@ typedef const struct mbx_rop_handler *mbx_rop_lookup_fn(void *ctx, uint8_t rop_i
 
 struct mbx_rop_exec {
 	uint32_t handles[MBX_ROP_MAX_HANDLES]; /* the table, updated by handlers */
-	unsigned nhandles;          /* as in the request; the output table has the same count */
-	uint32_t ec;                /* whole-call error (0 when the list was processed) */
-	unsigned nrops;             /* requests that got a response (error responses included) or
-	                             * were released */
-	bool too_small;             /* RopBufferTooSmall was appended */
-	uint16_t size_needed;       /* its SizeNeeded */
-	bool stopped_unknown;       /* a ROP with an unknown request layout ended the walk */
-	bool stopped_malformed;     /* a truncated or malformed request ended the walk */
-	unsigned handler_overflows; /* handlers that wrote past their resp_max (our bugs) */
-	struct rd err;              /* when the walk stopped on a request: the parse error (err_off,
-	                             * err_msg), for the log line */
+	unsigned nhandles;      /* as in the request; the output table has the same count */
+	uint32_t ec;            /* whole-call error (0 when the list was processed) */
+	unsigned nrops;         /* requests that got a response (error responses included) or
+	                         * were released */
+	bool too_small;         /* RopBufferTooSmall was appended */
+	uint16_t size_needed;   /* its SizeNeeded */
+	bool stopped_unknown;   /* a ROP with an unknown request layout ended the walk */
+	bool stopped_malformed; /* a truncated or malformed request ended the walk */
+	unsigned handler_bugs;  /* handlers that wrote past their resp_max or no response */
+	struct rd err;          /* when the walk stopped on a request: the parse error (err_off,
+	                         * err_msg), for the log line */
 };
 
 /* Processes rb's requests in order and writes the response payload (RopSize, responses, handle

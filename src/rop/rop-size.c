@@ -133,6 +133,11 @@ static void walk_str16(struct rd *r, const char *what)
 
 	if (!rd_ok(r))
 		return;
+	if (left < 2) { /* (and r->buf may be NULL) */
+		rd_fail(r, "%s: no 16-bit NUL before the end of the buffer (%zu bytes left)", what,
+		        left);
+		return;
+	}
 	p = r->buf + r->off;
 	for (size_t i = 0; left - i >= 2; i += 2) {
 		if (p[i] == 0 && p[i + 1] == 0) {

@@ -151,9 +151,10 @@ static int run_handler(struct exec_run *x, const struct mbx_rop_handler *h,
 			x->ex->ec = ecError;
 		return -1;
 	}
-	if (!wr_ok(&hw)) {
-		/* the handler broke its resp_max promise: drop its bytes */
-		x->ex->handler_overflows++;
+	if (!wr_ok(&hw) || (hw.len == 0 && req->rop_id != MBX_ROP_Release)) {
+		/* the handler broke its contract (wrote past resp_max, or no response): drop
+		 * its bytes */
+		x->ex->handler_bugs++;
 		if (req->rop_id != MBX_ROP_Release)
 			mbx_rop_write_failure(x->out, req->rop_id, (uint8_t)req->resp_idx, ecError);
 		return 0;

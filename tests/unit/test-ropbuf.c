@@ -175,6 +175,16 @@ static int fake_fn(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req 
 	return 0;
 }
 
+static int fake_silent(void *ctx, struct mbx_rop_exec *ex, const struct mbx_rop_req *req,
+                       struct wr *w)
+{
+	(void)ctx;
+	(void)ex;
+	(void)req;
+	(void)w;
+	return 0;
+}
+
 static const struct mbx_rop_handler *fake_lookup(void *ctx, uint8_t id)
 {
 	struct fake *f = ctx;
@@ -473,7 +483,17 @@ static void test_exec_handler_failures(void **state)
 	expect_out(out, len,
 	           "14 00 7b 00 05 40 00 80  02 01 02 01 04 80  7b 01 05 40 00 80"
 	           "11 00 00 00 22 00 00 00");
-	assert_int_equal(ex.handler_overflows, 2);
+	assert_int_equal(ex.handler_bugs, 2);
+	/* a handler that writes nothing for a ROP with a response */
+	fake_init(&f);
+	fake_add(&f, 0x7B, 10, 0);
+	f.write_len[0x7B] = 0;
+	f.h[0x7B].fn = fake_silent;
+	assert_int_equal(run(&l, &f, 200, out, &len, &ex), 0);
+	expect_out(out, len,
+	           "14 00 7b 00 05 40 00 80  02 01 02 01 04 80  7b 01 05 40 00 80"
+	           "11 00 00 00 22 00 00 00");
+	assert_int_equal(ex.handler_bugs, 2);
 	free(l.rops);
 }
 
