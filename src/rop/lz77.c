@@ -461,9 +461,10 @@ size_t mbx_lz77_compress(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
 		}
 		if (len == 0) {
 			/* After a long stretch without matches (already compressed or random
-			 * data), search only every 2nd, 3rd... position (up to every 16th, so a
-			 * match of 16 bytes or more is still found); the skipped ones are
-			 * literals and stay out of the chains. Resets at the next match. */
+			 * data), search only every 2nd, 3rd... position, up to every 16th. The
+			 * skipped positions are literals but still go into the chains, so a match
+			 * of 18 bytes or more is still found, at most 15 bytes late. Resets at
+			 * the next match. */
 			size_t step = 1 + (misses++ >> LZ77_SKIP_SHIFT);
 
 			if (step > LZ77_SKIP_MAX)
@@ -474,8 +475,8 @@ size_t mbx_lz77_compress(const uint8_t *in, size_t in_len, uint8_t *out, size_t 
 				if (!lz77_literal(&e, in[p + k]))
 					return 0;
 			p += step;
-			if (step > 1 && ins < p)
-				ins = p;
+			for (size_t end = p < last_ins ? p : last_ins; ins < end; ins++)
+				lz77_insert(&e, ins);
 			continue;
 		}
 		misses = 0;
