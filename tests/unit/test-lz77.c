@@ -763,6 +763,18 @@ static void test_round_trips(void **state)
 	/* Longer than a u16 length: the u16 0 + u32 form. */
 	memset(buf, 'z', 70000);
 	assert_true(check_round_trip(buf, 70000) < 24);
+	/* After 12000 random bytes the encoder searches only every 16th position, yet a
+	 * 100-byte repeat of earlier data still costs a few bytes, not 100. */
+	{
+		size_t c0, c1;
+
+		fill_random(buf, 12000);
+		c0 = check_round_trip(buf, 12000);
+		memcpy(buf + 12000, buf + 5003, 100);
+		c1 = check_round_trip(buf, 12100);
+		if (c1 - c0 > 24)
+			fail_msg("a 100-byte repeat after random data cost %zu bytes", c1 - c0);
+	}
 	/* Text-like data right at the window edge: matches of distance 8192 exactly. */
 	fill_random(buf, 8192);
 	memcpy(buf + 8192, buf, 8192);
