@@ -107,18 +107,19 @@ static bool idx_ok(int idx, unsigned n)
 	return idx < 0 || (unsigned)idx < n;
 }
 
-/* What a ROP needs in the output besides the handle table: its response bound (at least a
- * failure response unless it is RopRelease) and, when requests follow, a RopBufferTooSmall
- * carrying them. */
-static size_t run_need(uint8_t rop_id, size_t resp_max, size_t rest_after)
+/* The room a ROP's response needs: its bound, and at least a failure response unless it is
+ * RopRelease. */
+static size_t resp_need(uint8_t rop_id, size_t resp_max)
 {
-	size_t n = resp_max;
+	if (rop_id != MBX_ROP_Release && resp_max < mbx_rop_failure_len(rop_id))
+		return mbx_rop_failure_len(rop_id);
+	return resp_max;
+}
 
-	if (rop_id != MBX_ROP_Release && n < mbx_rop_failure_len(rop_id))
-		n = mbx_rop_failure_len(rop_id);
-	if (rest_after > 0)
-		n += MBX_ROP_TOO_SMALL_HDR + rest_after;
-	return n;
+/* The room a RopBufferTooSmall needs to carry rest request bytes (none when nothing is left). */
+static size_t cut_need(size_t rest)
+{
+	return rest > 0 ? MBX_ROP_TOO_SMALL_HDR + rest : 0;
 }
 
 /* Cuts the list at start: RopBufferTooSmall with the requests from start on. Returns 0, or -1
@@ -127,7 +128,7 @@ static int run_too_small(struct exec_run *x, size_t start, uint16_t size_needed)
 {
 	size_t rest = x->rb->rops_len - start;
 
-	if (run_room(x) < MBX_ROP_TOO_SMALL_HDR + rest + x->tail)
+	if (run_room(x) < cut_need(rest) + x->tail)
 		return -1;
 	wr_u8(x->out, MBX_ROP_BufferTooSmall);
 	wr_u16le(x->out, size_needed);
@@ -232,8 +233,8 @@ int mbx_ropbuf_execute(const struct mbx_ropbuf *rb, struct wr *out, mbx_rop_look
 		bad_idx = !idx_ok(req.in_idx, rb->nhandles) || !idx_ok(req.out_idx, rb->nhandles) ||
 		          !idx_ok(req.dst_idx, rb->nhandles) || !idx_ok(req.resp_idx, rb->nhandles);
 		resp_max = h != NULL && !bad_idx ? h->resp_max : 0;
-		need = run_need(req.rop_id, resp_max, 0);
-		if (run_room(&x) < need + run_need(MBX_ROP_Release, 0, rest_after) + x.tail) {
+		need = resp_need(req.rop_id, resp_max);
+		if (run_room(&x) < need + cut_need(rest_after) + x.tail) {
 			uint16_t sn = mbx_ropbuf_size_needed(need, rest_after, rb->nhandles);
 			bool never = (size_t)sn - MBX_RHE_HDRLEN > MBX_RHE_MAX_PAYLOAD;
 
