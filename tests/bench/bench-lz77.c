@@ -4,7 +4,7 @@
  * compresses RopQueryRows / FastTransfer responses and decompresses requests.
  *
  * Payloads (deterministic, xorshift PRNG with a fixed seed; see build_* below):
- *   queryrows   a RopQueryRows response: 60-odd rows of a contents table, each with a 70-byte
+ *   queryrows   a RopQueryRows response: ~140 rows of a contents table, each with a 70-byte
  *               PidTagEntryId (fixed store/folder GUIDs + a growing GLOBCNT), a UTF-16 subject
  *               and sender drawn from word lists, FILETIMEs a few minutes apart, sizes, flags,
  *               an 8-byte instance key, a random 16-byte search key and "IPM.Note"
