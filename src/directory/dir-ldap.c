@@ -1,0 +1,2726 @@
+/*
+ * dir-ldap.c: the `ldap` directory backend (design.md "Directory backends", directory.h):
+ * OpenLDAP's libldap on the daemon's libevent loop.
+ *
+ * Connections. Each connection attempt runs in a short-lived worker thread: ldap_initialize,
+ * the options (network timeout, API timeout, TLS CA file, REQUIRE_CERT demand, a new TLS
+ * context), ldap_connect (TCP, and the TLS handshake for ldaps://) and, with StartTLS,
+ * ldap_start_tls_s. LDAP_OPT_CONNECT_ASYNC (libldap 2.5 has it) would only make the TCP
+ * connect asynchronous: libldap still resolves the host name with a blocking getaddrinfo() and
+ * waits inside the library for the TLS handshake (ldaps) and for the StartTLS response and
+ * handshake, so on the loop it could still stall for a network timeout or, with a resolver
+ * that hangs, longer. In a worker all of that may block; the loop gives up on the worker after
+ * its own deadline. The worker hands the connected LDAP* back through a pipe, and from then on
+ * everything runs on the loop: the socket is made non-blocking, the binds (ldap_sasl_bind,
+ * simple), searches (ldap_search_ext), modifies, abandons and the Content Sync search are
+ * asynchronous calls, and when the socket is readable ldap_result(LDAP_RES_ANY, LDAP_MSG_ONE,
+ * zero timeout) is called until it has nothing more; each message goes to the request its
+ * msgid maps to.
+ *
+ * Servers and failover. The configured URIs are tried in order; the first is the primary.
+ * A server is "down" when a connection to it fails, when its connection closes, or when a
+ * request on it got no byte back for a network timeout (our own watchdog: a silent server is
+ * found within about a second, not after TCP's back-off). Requests in flight on a connection
+ * that dies are re-sent once on the next server (lookups only: they are idempotent; a modify
+ * is answered TEMPFAIL, it may or may not have been applied). A down server is retried with
+ * exponential back-off (retry_min_ms .. retry_max_ms) by a probe connection; when a server
+ * before the current one answers again, lookups move back to it and the old connection is
+ * closed once its requests are answered. With every server down, lookups are answered TEMPFAIL
+ * at once, not after a timeout each. Transitions are logged once: MBX_EV_DIR_SERVER_DOWN,
+ * MBX_EV_DIR_FAILOVER, MBX_EV_DIR_RECOVERED, MBX_EV_DIR_ALL_DOWN.
+ *
+ * Identity. Lookups, modifies and the sync always run as the configured service account (seed
+ * 004: a directory client must never fall back to a user's credentials). A password check
+ * binds as the user on a connection of its own, closed afterwards, so the service connection's
+ * identity never changes; an empty password is refused before any bind (RFC 4513 5.1.2: a
+ * simple bind with a DN and no password is an unauthenticated bind that "succeeds").
+ *
+ * Content Sync (RFC 4533). When the server lists 1.3.6.1.4.1.4203.1.9.1.1 in the root DSE's
+ * supportedControl, a third connection runs a refreshAndPersist search of the base, asking
+ * only for legacyExchangeDN, and every entry added, modified, renamed or deleted is passed to
+ * mbx_dir_notify_change with its legacyExchangeDN before and after. This is our own client of
+ * the protocol over ldap_search_ext, not libldap's ldap_sync_init/ldap_sync_poll: ldap_sync_init
+ * runs the whole refresh phase in a blocking loop (ldap_result with 100 ms waits until
+ * refreshDone), which would stall the event loop for as long as the server takes to send the
+ * directory, and ldap_sync_poll reads with LDAP_MSG_RECEIVED, which chains every message that
+ * is already buffered and then passes the head of the chain, not each message, to its
+ * handlers, so two changes arriving together lose one (ldap_sync.c in 2.5 and later). The
+ * entryUUID -> (DN, legacyExchangeDN) map kept here also gives the old legacyExchangeDN of a
+ * changed or deleted entry, which a delete message does not carry. The cookie survives
+ * reconnections: after a failover the sync restarts on the new server with it.
+ */
+#include "directory/dir-ldap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <lber.h>
+#include <ldap.h>
+
+#include "directory/dir-ldif.h"
+#include "mbx/ldap-filter.h"
+#include "mbx/log.h"
+
+/* Requests sent on one connection and not yet answered; more wait in the queue (so a stalled
+ * server can never fill the socket's send buffer). */
+#define DIR_LDAP_MAX_INFLIGHT 256
+#define DIR_LDAP_HASH 256 /* buckets of the msgid -> request map of a connection */
+#define DIR_LDAP_NONE SIZE_MAX
+
+struct dir_ldap;
+struct dir_ldap_conn;
+
+/* --- requests ---------------------------------------------------------------------------- */
+
+enum dir_ldap_req_kind { DLR_LOOKUP, DLR_MODIFY, DLR_PASSWORD };
+enum dir_ldap_req_state { DLR_NEW, DLR_QUEUED, DLR_SENT, DLR_DONE };
+
+struct dir_ldap_list {
+	struct dir_ldap_req *head, *tail;
+	size_t n;
+};
+
+struct dir_ldap_req {
+	struct mbx_dir_req head;
+	struct dir_ldap *dl;
+	enum dir_ldap_req_kind kind;
+	enum dir_ldap_req_state state;
+	mbx_dir_cb *cb;
+	void *ctx;
+	struct dir_ldap_req *aprev, *anext; /* dl->reqs: every live request */
+	struct dir_ldap_list *list;         /* the queue or a connection's in-flight list */
+	struct dir_ldap_req *lprev, *lnext;
+	struct dir_ldap_req *hnext; /* msgid map bucket chain */
+	struct dir_ldap_conn *conn; /* sent on (or, password: its own connection) */
+	int msgid;
+	bool resent, firing;
+	uint64_t sent_us;
+	struct event *timer_ev; /* the request's deadline */
+	struct event *fire_ev;  /* delivery of the result, from the loop */
+	/* the operation */
+	enum mbx_dir_key key;
+	char *base, *filter; /* lookup */
+	int scope;
+	char *dn;       /* modify, password */
+	LDAPMod **mods; /* modify */
+	char *password;
+	char *change_legacy; /* modify: the new legacyExchangeDN, if the mods set one */
+	/* the answer */
+	struct mbx_dir_result res;
+	size_t cap;
+	char message[320];
+};
+
+/* --- connections ------------------------------------------------------------------------- */
+
+enum dir_ldap_conn_kind { DLC_SERVICE, DLC_PROBE, DLC_SYNC, DLC_PASSWORD };
+enum dir_ldap_conn_state { DLC_CONNECTING, DLC_BINDING, DLC_READY };
+
+/* One connection attempt in a worker thread. Shared by the loop and the worker under mu;
+ * freed by whichever drops the last reference. */
+struct dir_ldap_job {
+	pthread_mutex_t mu;
+	int refs;
+	bool done, abandoned;
+	int pipefd[2];
+	char *uri, *ca_file;
+	bool starttls;
+	unsigned net_ms;
+	LDAP *ld;
+	int rc;
+	char err[256];
+};
+
+struct dir_ldap_conn {
+	struct dir_ldap *dl;
+	struct dir_ldap_conn *prev, *next; /* dl->conns */
+	enum dir_ldap_conn_kind kind;
+	enum dir_ldap_conn_state state;
+	size_t server;
+	LDAP *ld;
+	int fd;
+	struct event *io_ev;    /* socket readable (persistent) */
+	struct event *wr_ev;    /* socket writable: only while libldap holds a partial write */
+	struct event *done_ev;  /* the worker's pipe */
+	struct event *timer_ev; /* connect or bind deadline, then the watchdog */
+	struct dir_ldap_job *job;
+	int bind_msgid, dse_msgid;
+	struct dir_ldap_list inflight;
+	struct dir_ldap_req *byid[DIR_LDAP_HASH];
+	struct dir_ldap_req *pwreq; /* DLC_PASSWORD: the check it serves */
+	uint64_t last_rx_us;
+	bool draining, write_blocked, in_read, closed;
+};
+
+/* --- servers, sync, changes -------------------------------------------------------------- */
+
+enum dir_ldap_server_state { DLS_UNKNOWN, DLS_UP, DLS_DOWN };
+
+struct dir_ldap_server {
+	struct dir_ldap *dl;
+	char *uri;
+	enum dir_ldap_server_state state;
+	unsigned backoff_ms;
+	struct event *retry_ev;
+	struct dir_ldap_conn *probe;
+};
+
+struct dir_ldap_uuid {
+	struct dir_ldap_uuid *next;
+	uint8_t uuid[16];
+	char *dn, *legacy;
+	bool seen;
+};
+
+struct dir_ldap_sync {
+	struct dir_ldap_conn *conn;
+	int msgid;
+	bool supported, refreshing, persisting, quiet, logged_unsupported;
+	struct berval cookie;
+	struct dir_ldap_uuid **buckets;
+	size_t nbuckets, count;
+	struct event *retry_ev;
+	unsigned backoff_ms;
+};
+
+struct dir_ldap_change {
+	struct dir_ldap_change *next;
+	char *dn, *legacy;
+};
+
+struct dir_ldap {
+	struct mbx_dir head;
+	struct dir_ldap_server *servers;
+	size_t nservers;
+	char *base_dn, *base_norm, *bind_dn, *pwfile, *ca_file, *password;
+	size_t base_rdns;
+	bool starttls, content_sync, all_down;
+	unsigned net_ms, req_ms, retry_min_ms, retry_max_ms;
+	struct dir_ldap_conn *conns;  /* every connection */
+	struct dir_ldap_conn *svc;    /* the service connection lookups go to (maybe connecting) */
+	size_t active;                /* server lookups last went to, or DIR_LDAP_NONE */
+	struct dir_ldap_list queue;   /* lookups and modifies waiting for the service connection */
+	struct dir_ldap_list pwqueue; /* password checks waiting for a free slot */
+	size_t npw;                   /* password connections open */
+	struct dir_ldap_req *reqs;
+	struct dir_ldap_sync sync;
+	struct dir_ldap_change *changes, **changes_tail;
+	struct event *change_ev;
+	const char *legacy_attr; /* the server's name of legacyExchangeDN */
+};
+
+static const struct mbx_dir_ops dir_ldap_ops;
+
+static void dir_ldap_connect_service(struct dir_ldap *dl);
+static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why);
+static void dir_ldap_conn_close(struct dir_ldap_conn *c);
+static void dir_ldap_queue_pump(struct dir_ldap *dl);
+static void dir_ldap_pw_pump(struct dir_ldap *dl);
+static void dir_ldap_sync_stop(struct dir_ldap *dl);
+static void dir_ldap_sync_restart(struct dir_ldap *dl);
+static void dir_ldap_sync_schedule(struct dir_ldap *dl);
+static void dir_ldap_conn_destroy(struct dir_ldap_conn *c);
+
+/* --- small helpers ----------------------------------------------------------------------- */
+
+static uint64_t dir_ldap_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct timeval dir_ldap_tv(unsigned ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000u);
+	tv.tv_usec = (suseconds_t)((ms % 1000u) * 1000u);
+	return tv;
+}
+
+static char *dir_ldap_strdup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void dir_ldap_wipe_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static const char *dir_ldap_uri(const struct dir_ldap *dl, size_t server)
+{
+	return server < dl->nservers ? dl->servers[server].uri : "(no server)";
+}
+
+/* The message of an LDAP handle's last error: the diagnostic text if there is one. */
+static void dir_ldap_ld_error(LDAP *ld, int rc, char *buf, size_t size)
+{
+	char *diag = NULL;
+
+	if (ld != NULL)
+		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	if (diag != NULL && diag[0] != '\0')
+		snprintf(buf, size, "%s (%s)", ldap_err2string(rc), diag);
+	else
+		snprintf(buf, size, "%s", ldap_err2string(rc));
+	ldap_memfree(diag);
+}
+
+/* Normalises a DN for comparisons: RFC 4514 form, ASCII folded to lower case. With tail > 0,
+ * only the last tail RDNs. NULL if not a DN. *nrdns_r (if given) gets the RDN count. */
+static char *dir_ldap_dn_norm(const char *dn, size_t tail, size_t *nrdns_r)
+{
+	LDAPDN parsed = NULL;
+	char *s = NULL, *out;
+	size_t n = 0;
+
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS)
+		return NULL;
+	while (parsed != NULL && parsed[n] != NULL)
+		n++;
+	if (nrdns_r != NULL)
+		*nrdns_r = n;
+	if (tail > n || (n > 0 && ldap_dn2str(&parsed[tail > 0 ? n - tail : 0], &s,
+	                                      LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)) {
+		ldap_dnfree(parsed);
+		return NULL;
+	}
+	ldap_dnfree(parsed);
+	out = strdup(s != NULL ? s : "");
+	ldap_memfree(s);
+	for (char *p = out; p != NULL && *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return out;
+}
+
+/* 1 if dn is the base DN or below it, 0 if not, -1 if dn is not a DN. */
+static int dir_ldap_dn_under_base(const struct dir_ldap *dl, const char *dn)
+{
+	size_t n = 0;
+	char *all = dir_ldap_dn_norm(dn, 0, &n), *tail;
+	int r;
+
+	if (all == NULL)
+		return -1;
+	free(all);
+	if (n < dl->base_rdns)
+		return 0;
+	tail = dir_ldap_dn_norm(dn, dl->base_rdns, NULL);
+	r = tail != NULL && strcmp(tail, dl->base_norm) == 0;
+	free(tail);
+	return r;
+}
+
+/* --- request lists and the msgid map ----------------------------------------------------- */
+
+static void dir_ldap_list_push(struct dir_ldap_list *l, struct dir_ldap_req *r, bool front)
+{
+	r->list = l;
+	if (front) {
+		r->lprev = NULL;
+		r->lnext = l->head;
+		if (l->head != NULL)
+			l->head->lprev = r;
+		else
+			l->tail = r;
+		l->head = r;
+	} else {
+		r->lnext = NULL;
+		r->lprev = l->tail;
+		if (l->tail != NULL)
+			l->tail->lnext = r;
+		else
+			l->head = r;
+		l->tail = r;
+	}
+	l->n++;
+}
+
+static void dir_ldap_list_remove(struct dir_ldap_req *r)
+{
+	struct dir_ldap_list *l = r->list;
+
+	if (l == NULL)
+		return;
+	if (r->lprev != NULL)
+		r->lprev->lnext = r->lnext;
+	else
+		l->head = r->lnext;
+	if (r->lnext != NULL)
+		r->lnext->lprev = r->lprev;
+	else
+		l->tail = r->lprev;
+	l->n--;
+	r->list = NULL;
+	r->lprev = r->lnext = NULL;
+}
+
+static struct dir_ldap_req **dir_ldap_bucket(struct dir_ldap_conn *c, int msgid)
+{
+	return &c->byid[(unsigned)msgid % DIR_LDAP_HASH];
+}
+
+static struct dir_ldap_req *dir_ldap_conn_find(struct dir_ldap_conn *c, int msgid)
+{
+	for (struct dir_ldap_req *r = *dir_ldap_bucket(c, msgid); r != NULL; r = r->hnext) {
+		if (r->msgid == msgid)
+			return r;
+	}
+	return NULL;
+}
+
+static void dir_ldap_watchdog_arm(struct dir_ldap_conn *c);
+
+static void dir_ldap_conn_attach(struct dir_ldap_conn *c, struct dir_ldap_req *r, int msgid)
+{
+	struct dir_ldap_req **b = dir_ldap_bucket(c, msgid);
+
+	r->conn = c;
+	r->msgid = msgid;
+	r->state = DLR_SENT;
+	r->sent_us = dir_ldap_now_us();
+	r->hnext = *b;
+	*b = r;
+	dir_ldap_list_push(&c->inflight, r, false);
+	dir_ldap_watchdog_arm(c);
+}
+
+/* Takes a sent request off its connection (msgid map and in-flight list). */
+static void dir_ldap_conn_detach(struct dir_ldap_req *r)
+{
+	struct dir_ldap_conn *c = r->conn;
+
+	if (c == NULL)
+		return;
+	if (r->kind != DLR_PASSWORD) {
+		for (struct dir_ldap_req **p = dir_ldap_bucket(c, r->msgid); *p != NULL;
+		     p = &(*p)->hnext) {
+			if (*p == r) {
+				*p = r->hnext;
+				break;
+			}
+		}
+		dir_ldap_list_remove(r);
+	}
+	r->hnext = NULL;
+	r->conn = NULL;
+	r->msgid = -1;
+}
+
+/* --- requests: life cycle ---------------------------------------------------------------- */
+
+static void dir_ldap_changes_flush(struct dir_ldap *dl);
+static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy);
+
+static void dir_ldap_mods_free(LDAPMod **mods)
+{
+	if (mods == NULL)
+		return;
+	for (size_t i = 0; mods[i] != NULL; i++) {
+		struct berval **bv = mods[i]->mod_bvalues;
+
+		for (size_t j = 0; bv != NULL && bv[j] != NULL; j++) {
+			free(bv[j]->bv_val);
+			free(bv[j]);
+		}
+		free(bv);
+		free(mods[i]->mod_type);
+		free(mods[i]);
+	}
+	free(mods);
+}
+
+static void dir_ldap_req_free(struct dir_ldap_req *r)
+{
+	for (size_t i = 0; i < r->res.nentries; i++)
+		mbx_dir_entry_free(&r->res.entries[i]);
+	free(r->res.entries);
+	if (r->timer_ev != NULL)
+		event_free(r->timer_ev);
+	if (r->fire_ev != NULL)
+		event_free(r->fire_ev);
+	free(r->base);
+	free(r->filter);
+	free(r->dn);
+	dir_ldap_mods_free(r->mods);
+	dir_ldap_wipe_free(r->password);
+	free(r->change_legacy);
+	free(r);
+}
+
+static void dir_ldap_req_unlink(struct dir_ldap_req *r)
+{
+	if (r->aprev != NULL)
+		r->aprev->anext = r->anext;
+	else if (r->dl->reqs == r)
+		r->dl->reqs = r->anext;
+	if (r->anext != NULL)
+		r->anext->aprev = r->aprev;
+	r->aprev = r->anext = NULL;
+}
+
+static void dir_ldap_req_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_req *r = arg;
+	struct dir_ldap *dl = r->dl;
+
+	(void)fd;
+	(void)what;
+	dir_ldap_req_unlink(r);
+	if (r->kind == DLR_MODIFY)
+		dir_ldap_changes_flush(dl); /* the change is told before the modify's answer */
+	r->firing = true;
+	r->cb(r->ctx, &r->res);
+	dir_ldap_req_free(r);
+}
+
+static void dir_ldap_req_timeout(evutil_socket_t fd, short what, void *arg);
+
+static struct dir_ldap_req *dir_ldap_req_new(struct dir_ldap *dl, enum dir_ldap_req_kind kind,
+                                             mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldap_req *r = calloc(1, sizeof(*r));
+	struct timeval tv = dir_ldap_tv(dl->req_ms);
+
+	if (r == NULL)
+		return NULL;
+	r->head.dir = &dl->head;
+	r->dl = dl;
+	r->kind = kind;
+	r->cb = cb;
+	r->ctx = ctx;
+	r->msgid = -1;
+	r->res.server = "(none)";
+	r->timer_ev = event_new(dl->head.base, -1, 0, dir_ldap_req_timeout, r);
+	r->fire_ev = event_new(dl->head.base, -1, 0, dir_ldap_req_fire, r);
+	if (r->timer_ev == NULL || r->fire_ev == NULL || event_add(r->timer_ev, &tv) < 0) {
+		dir_ldap_req_free(r);
+		return NULL;
+	}
+	r->anext = dl->reqs;
+	if (dl->reqs != NULL)
+		dl->reqs->aprev = r;
+	dl->reqs = r;
+	return r;
+}
+
+/* Sets the outcome and schedules the callback (never called from here). */
+static void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const char *fmt, ...)
+{
+	if (r->state == DLR_DONE)
+		return;
+	dir_ldap_conn_detach(r);
+	dir_ldap_list_remove(r);
+	r->state = DLR_DONE;
+	r->res.status = st;
+	if (st != MBX_DIR_FOUND) {
+		for (size_t i = 0; i < r->res.nentries; i++)
+			mbx_dir_entry_free(&r->res.entries[i]);
+		r->res.nentries = 0;
+	}
+	if (fmt != NULL) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(r->message, sizeof(r->message), fmt, ap);
+		va_end(ap);
+		r->res.message = r->message;
+	} else {
+		r->res.message = NULL;
+	}
+	event_del(r->timer_ev);
+	event_active(r->fire_ev, EV_TIMEOUT, 0);
+}
+
+/* A request that could not even be started: freed, nothing is called back. */
+static struct mbx_dir_req *dir_ldap_req_abort(struct dir_ldap_req *r)
+{
+	dir_ldap_req_unlink(r);
+	dir_ldap_req_free(r);
+	return NULL;
+}
+
+/* The deadline of a request passed: abandon it and answer TEMPFAIL. */
+static void dir_ldap_req_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_req *r = arg;
+	struct dir_ldap_conn *c = r->conn;
+
+	(void)fd;
+	(void)what;
+	if (r->kind == DLR_PASSWORD) {
+		if (c != NULL) {
+			c->pwreq = NULL;
+			r->conn = NULL;
+			dir_ldap_conn_close(c);
+		}
+	} else if (r->state == DLR_SENT && c != NULL && c->ld != NULL) {
+		ldap_abandon_ext(c->ld, r->msgid, NULL, NULL);
+	}
+	dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "no answer from the directory within %u ms",
+	                  r->dl->req_ms);
+	if (r->kind == DLR_PASSWORD)
+		dir_ldap_pw_pump(r->dl);
+	else if (c != NULL)
+		dir_ldap_queue_pump(r->dl);
+}
+
+/* --- worker threads ---------------------------------------------------------------------- */
+
+static void dir_ldap_job_unref(struct dir_ldap_job *j)
+{
+	bool last;
+
+	pthread_mutex_lock(&j->mu);
+	last = --j->refs == 0;
+	pthread_mutex_unlock(&j->mu);
+	if (!last)
+		return;
+	if (j->ld != NULL)
+		ldap_unbind_ext(j->ld, NULL, NULL);
+	close(j->pipefd[0]);
+	close(j->pipefd[1]);
+	free(j->uri);
+	free(j->ca_file);
+	pthread_mutex_destroy(&j->mu);
+	free(j);
+}
+
+/* Runs in the worker: everything that may block while connecting. */
+static void *dir_ldap_job_run(void *arg)
+{
+	struct dir_ldap_job *j = arg;
+	struct timeval tv = dir_ldap_tv(j->net_ms);
+	LDAP *ld = NULL;
+	int rc, v3 = LDAP_VERSION3, ival;
+	bool ldaps = strncasecmp(j->uri, "ldaps:", 6) == 0;
+	bool ldapi = strncasecmp(j->uri, "ldapi:", 6) == 0;
+
+	rc = ldap_initialize(&ld, j->uri);
+	if (rc != LDAP_SUCCESS) {
+		snprintf(j->err, sizeof(j->err), "%s", ldap_err2string(rc));
+		goto out;
+	}
+	ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_OFF);
+	ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+	if (!ldapi) {
+		ival = 10;
+		ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_IDLE, &ival);
+		ival = 3;
+		ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_PROBES, &ival);
+		ival = 2;
+		ldap_set_option(ld, LDAP_OPT_X_KEEPALIVE_INTERVAL, &ival);
+	}
+	if (ldaps || j->starttls) {
+		ival = LDAP_OPT_X_TLS_DEMAND;
+		if (j->ca_file != NULL &&
+		    (rc = ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, j->ca_file)) != 0)
+			goto failed;
+		if ((rc = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &ival)) != 0)
+			goto failed;
+		ival = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+		ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &ival);
+		ival = 0;
+		if ((rc = ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &ival)) != 0)
+			goto failed;
+	}
+	rc = ldap_connect(ld);
+	if (rc == LDAP_SUCCESS && j->starttls && !ldaps && !ldapi)
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+failed:
+	if (rc != LDAP_SUCCESS) {
+		dir_ldap_ld_error(ld, rc, j->err, sizeof(j->err));
+		ldap_unbind_ext(ld, NULL, NULL);
+		ld = NULL;
+	}
+out:
+	pthread_mutex_lock(&j->mu);
+	j->done = true;
+	j->rc = rc;
+	if (j->abandoned) {
+		if (ld != NULL)
+			ldap_unbind_ext(ld, NULL, NULL);
+	} else {
+		char b = 'x';
+
+		j->ld = ld;
+		if (write(j->pipefd[1], &b, 1) < 0) {
+			/* cannot happen with an empty pipe; the loop's deadline covers it */
+		}
+	}
+	pthread_mutex_unlock(&j->mu);
+	dir_ldap_job_unref(j);
+	return NULL;
+}
+
+static void dir_ldap_conn_job_done(evutil_socket_t fd, short what, void *arg);
+
+static int dir_ldap_job_start(struct dir_ldap_conn *c, char *why, size_t whysize)
+{
+	struct dir_ldap *dl = c->dl;
+	struct dir_ldap_job *j = calloc(1, sizeof(*j));
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rc;
+
+	if (j == NULL) {
+		snprintf(why, whysize, "out of memory");
+		return -1;
+	}
+	j->pipefd[0] = j->pipefd[1] = -1;
+	if (pthread_mutex_init(&j->mu, NULL) != 0) {
+		free(j);
+		snprintf(why, whysize, "out of memory");
+		return -1;
+	}
+	j->refs = 1;
+	j->uri = strdup(dl->servers[c->server].uri);
+	j->ca_file = dir_ldap_strdup(dl->ca_file);
+	j->starttls = dl->starttls;
+	j->net_ms = dl->net_ms;
+	if (j->uri == NULL || (dl->ca_file != NULL && j->ca_file == NULL) || pipe(j->pipefd) < 0) {
+		snprintf(why, whysize, "cannot start a connection: %s", strerror(errno));
+		dir_ldap_job_unref(j);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(j->pipefd[i], F_SETFD, FD_CLOEXEC);
+		fcntl(j->pipefd[i], F_SETFL, fcntl(j->pipefd[i], F_GETFL) | O_NONBLOCK);
+	}
+	c->done_ev = event_new(dl->head.base, j->pipefd[0], EV_READ, dir_ldap_conn_job_done, c);
+	if (c->done_ev == NULL) {
+		snprintf(why, whysize, "cannot start a connection: out of memory");
+		dir_ldap_job_unref(j);
+		return -1;
+	}
+	j->refs = 2;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&tid, &attr, dir_ldap_job_run, j);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		j->refs = 1;
+		event_free(c->done_ev);
+		c->done_ev = NULL;
+		snprintf(why, whysize, "cannot start a connection thread: %s", strerror(rc));
+		dir_ldap_job_unref(j);
+		return -1;
+	}
+	/* From here the connection owns the job: failures below are cleaned up by the caller
+	 * (the worker's result is then thrown away). */
+	c->job = j;
+	if (event_add(c->done_ev, NULL) < 0) {
+		snprintf(why, whysize, "cannot start a connection: cannot watch the worker");
+		return -1;
+	}
+	return 0;
+}
+
+/* The loop gives up on a job: the worker unbinds its result, or we do if it is there. */
+static void dir_ldap_job_abandon(struct dir_ldap_job *j)
+{
+	LDAP *ld = NULL;
+
+	pthread_mutex_lock(&j->mu);
+	j->abandoned = true;
+	if (j->done) {
+		ld = j->ld;
+		j->ld = NULL;
+	}
+	pthread_mutex_unlock(&j->mu);
+	if (ld != NULL)
+		ldap_unbind_ext(ld, NULL, NULL);
+	dir_ldap_job_unref(j);
+}
+
+/* --- connections ------------------------------------------------------------------------- */
+
+static void dir_ldap_conn_timer(evutil_socket_t fd, short what, void *arg);
+static void dir_ldap_conn_readable(evutil_socket_t fd, short what, void *arg);
+static void dir_ldap_conn_writable(evutil_socket_t fd, short what, void *arg);
+
+static const char *dir_ldap_conn_kind_name(enum dir_ldap_conn_kind k)
+{
+	switch (k) {
+	case DLC_SERVICE:
+		return "service";
+	case DLC_PROBE:
+		return "probe";
+	case DLC_SYNC:
+		return "sync";
+	case DLC_PASSWORD:
+		return "password";
+	}
+	return "?";
+}
+
+/* Starts a connection to a server; its worker connects, then the loop binds. NULL with why
+ * set if it could not even start. */
+static struct dir_ldap_conn *dir_ldap_conn_new(struct dir_ldap *dl, enum dir_ldap_conn_kind kind,
+                                               size_t server, char *why, size_t whysize)
+{
+	struct dir_ldap_conn *c = calloc(1, sizeof(*c));
+	struct timeval tv = dir_ldap_tv(2 * dl->net_ms + 250);
+
+	if (c == NULL) {
+		snprintf(why, whysize, "out of memory");
+		return NULL;
+	}
+	c->dl = dl;
+	c->kind = kind;
+	c->server = server;
+	c->state = DLC_CONNECTING;
+	c->fd = -1;
+	c->bind_msgid = c->dse_msgid = -1;
+	c->timer_ev = event_new(dl->head.base, -1, 0, dir_ldap_conn_timer, c);
+	if (c->timer_ev == NULL || event_add(c->timer_ev, &tv) < 0) {
+		snprintf(why, whysize, "out of memory");
+		dir_ldap_conn_destroy(c);
+		return NULL;
+	}
+	if (dir_ldap_job_start(c, why, whysize) < 0) {
+		dir_ldap_conn_destroy(c);
+		return NULL;
+	}
+	c->next = dl->conns;
+	if (dl->conns != NULL)
+		dl->conns->prev = c;
+	dl->conns = c;
+	mbx_trace(MBX_TRACE_LDAP, "ldap: connecting to %s (%s)", dir_ldap_uri(dl, server),
+	          dir_ldap_conn_kind_name(kind));
+	return c;
+}
+
+static void dir_ldap_conn_destroy(struct dir_ldap_conn *c)
+{
+	if (c->io_ev != NULL)
+		event_free(c->io_ev);
+	if (c->wr_ev != NULL)
+		event_free(c->wr_ev);
+	if (c->done_ev != NULL)
+		event_free(c->done_ev);
+	if (c->timer_ev != NULL)
+		event_free(c->timer_ev);
+	if (c->job != NULL)
+		dir_ldap_job_abandon(c->job);
+	if (c->ld != NULL)
+		ldap_unbind_ext(c->ld, NULL, NULL);
+	free(c);
+}
+
+/* Takes a connection out of service. Requests still on it must have been moved or answered
+ * by the caller; any left are answered TEMPFAIL. Inside the connection's own read loop the
+ * memory is released when the loop returns. */
+static void dir_ldap_conn_close(struct dir_ldap_conn *c)
+{
+	struct dir_ldap *dl = c->dl;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (dl->conns == c)
+		dl->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (dl->svc == c)
+		dl->svc = NULL;
+	if (dl->sync.conn == c) {
+		dl->sync.conn = NULL;
+		dl->sync.msgid = -1;
+		dl->sync.persisting = dl->sync.refreshing = false;
+	}
+	if (c->server < dl->nservers && dl->servers[c->server].probe == c)
+		dl->servers[c->server].probe = NULL;
+	if (c->kind == DLC_PASSWORD && dl->npw > 0)
+		dl->npw--;
+	while (c->inflight.head != NULL)
+		dir_ldap_req_done(c->inflight.head, MBX_DIR_TEMPFAIL, "connection to %s closed",
+		                  dir_ldap_uri(dl, c->server));
+	if (c->pwreq != NULL) {
+		struct dir_ldap_req *r = c->pwreq;
+
+		c->pwreq = NULL;
+		r->conn = NULL;
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "connection to %s closed",
+		                  dir_ldap_uri(dl, c->server));
+	}
+	if (c->io_ev != NULL)
+		event_del(c->io_ev);
+	if (c->wr_ev != NULL)
+		event_del(c->wr_ev);
+	if (c->timer_ev != NULL)
+		event_del(c->timer_ev);
+	if (!c->in_read)
+		dir_ldap_conn_destroy(c);
+}
+
+static int dir_ldap_bind(struct dir_ldap_conn *c, const char *dn, const char *password)
+{
+	struct berval cred;
+	struct timeval tv = dir_ldap_tv(c->dl->net_ms + (c->kind == DLC_PASSWORD ? 1000 : 0));
+	int rc;
+
+	cred.bv_val = (char *)password;
+	cred.bv_len = strlen(password);
+	rc = ldap_sasl_bind(c->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, &c->bind_msgid);
+	if (rc != LDAP_SUCCESS)
+		return rc;
+	c->state = DLC_BINDING;
+	event_del(c->timer_ev);
+	event_add(c->timer_ev, &tv);
+	return LDAP_SUCCESS;
+}
+
+/* The worker finished: the connection is there (bind next) or it failed. */
+static void dir_ldap_conn_job_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_conn *c = arg;
+	struct dir_ldap *dl = c->dl;
+	struct dir_ldap_job *j = c->job;
+	Sockbuf *sb = NULL;
+	char why[320];
+	int rc;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&j->mu);
+	c->ld = j->ld;
+	j->ld = NULL;
+	rc = j->rc;
+	snprintf(why, sizeof(why), "%s", j->err);
+	pthread_mutex_unlock(&j->mu);
+	c->job = NULL;
+	event_free(c->done_ev); /* before the job (and its pipe) may go */
+	c->done_ev = NULL;
+	dir_ldap_job_unref(j);
+	if (c->ld == NULL) {
+		dir_ldap_conn_failed(c, why[0] != '\0' ? why : ldap_err2string(rc));
+		return;
+	}
+	if (ldap_get_option(c->ld, LDAP_OPT_DESC, &c->fd) != LDAP_OPT_SUCCESS || c->fd < 0 ||
+	    ldap_get_option(c->ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL) {
+		dir_ldap_conn_failed(c, "connected, but libldap has no socket");
+		return;
+	}
+	/* From now on nothing may block: partial messages wait in libldap's buffer. */
+	ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_NONBLOCK, (void *)1);
+	c->io_ev = event_new(dl->head.base, c->fd, EV_READ | EV_PERSIST, dir_ldap_conn_readable, c);
+	c->wr_ev = event_new(dl->head.base, c->fd, EV_WRITE, dir_ldap_conn_writable, c);
+	if (c->io_ev == NULL || c->wr_ev == NULL || event_add(c->io_ev, NULL) < 0) {
+		dir_ldap_conn_failed(c, "out of memory");
+		return;
+	}
+	c->last_rx_us = dir_ldap_now_us();
+	if (c->kind == DLC_PASSWORD)
+		rc = dir_ldap_bind(c, c->pwreq->dn, c->pwreq->password);
+	else
+		rc = dir_ldap_bind(c, dl->bind_dn, dl->password);
+	if (rc != LDAP_SUCCESS) {
+		dir_ldap_ld_error(c->ld, rc, why, sizeof(why));
+		dir_ldap_conn_failed(c, why);
+	}
+}
+
+/* --- servers ----------------------------------------------------------------------------- */
+
+static void dir_ldap_server_retry(evutil_socket_t fd, short what, void *arg);
+
+static void dir_ldap_server_schedule(struct dir_ldap_server *s)
+{
+	struct timeval tv = dir_ldap_tv(s->backoff_ms);
+
+	if (!evtimer_pending(s->retry_ev, NULL))
+		evtimer_add(s->retry_ev, &tv);
+}
+
+/* A server failed (connect, bind, closed connection, silence): down, retried later. */
+static void dir_ldap_server_down(struct dir_ldap *dl, size_t i, const char *why)
+{
+	struct dir_ldap_server *s = &dl->servers[i];
+
+	if (s->state != DLS_DOWN) {
+		s->state = DLS_DOWN;
+		s->backoff_ms = dl->retry_min_ms;
+		mbx_log_event(MBX_EV_DIR_SERVER_DOWN, "%s: %s", s->uri, why);
+	} else {
+		s->backoff_ms =
+		        s->backoff_ms > dl->retry_max_ms / 2 ? dl->retry_max_ms : 2 * s->backoff_ms;
+		if (s->backoff_ms < dl->retry_min_ms)
+			s->backoff_ms = dl->retry_min_ms;
+	}
+	dir_ldap_server_schedule(s);
+}
+
+static void dir_ldap_server_up(struct dir_ldap *dl, size_t i)
+{
+	struct dir_ldap_server *s = &dl->servers[i];
+
+	if (s->state == DLS_DOWN)
+		mbx_log_event(MBX_EV_DIR_RECOVERED, "%s reachable again", s->uri);
+	s->state = DLS_UP;
+	s->backoff_ms = 0;
+	evtimer_del(s->retry_ev);
+}
+
+/* Retry timer of a down server: a probe connection (connect + service bind). */
+static void dir_ldap_server_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_server *s = arg;
+	struct dir_ldap *dl = s->dl;
+	size_t i = (size_t)(s - dl->servers);
+	char why[320];
+
+	(void)fd;
+	(void)what;
+	if (s->state != DLS_DOWN || s->probe != NULL)
+		return;
+	s->probe = dir_ldap_conn_new(dl, DLC_PROBE, i, why, sizeof(why));
+	if (s->probe == NULL)
+		dir_ldap_server_down(dl, i, why);
+}
+
+/* The service connection is bound: lookups go there. */
+static void dir_ldap_svc_ready(struct dir_ldap_conn *c)
+{
+	struct dir_ldap *dl = c->dl;
+	char *attrs[] = {(char *)"supportedControl", NULL};
+	struct timeval tv = dir_ldap_tv(dl->net_ms);
+
+	dir_ldap_server_up(dl, c->server);
+	if (dl->active != c->server) {
+		if (dl->active != DIR_LDAP_NONE)
+			mbx_log_event(MBX_EV_DIR_FAILOVER, "directory lookups moved from %s to %s",
+			              dir_ldap_uri(dl, dl->active), dir_ldap_uri(dl, c->server));
+		dl->active = c->server;
+	}
+	if (dl->all_down)
+		mbx_log(MBX_LOG_NOTICE, "directory: %s serves lookups again",
+		        dir_ldap_uri(dl, c->server));
+	dl->all_down = false;
+	if (dl->sync.conn != NULL && dl->sync.conn->server != c->server)
+		dir_ldap_sync_stop(dl);
+	if (dl->content_sync &&
+	    ldap_search_ext(c->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+	                    &tv, 1, &c->dse_msgid) != LDAP_SUCCESS)
+		c->dse_msgid = -1;
+	dir_ldap_queue_pump(dl);
+}
+
+/* A probe of a down server succeeded: the server is up; lookups move back to it if it comes
+ * before the server they use now. */
+static void dir_ldap_probe_ready(struct dir_ldap_conn *c)
+{
+	struct dir_ldap *dl = c->dl;
+	struct dir_ldap_conn *old = dl->svc;
+
+	dl->servers[c->server].probe = NULL;
+	dir_ldap_server_up(dl, c->server);
+	if (old != NULL && old->server <= c->server) {
+		dir_ldap_conn_close(c);
+		return;
+	}
+	if (old != NULL) {
+		if (old->state == DLC_READY && old->inflight.n > 0) {
+			old->draining = true; /* closed when its last request is answered */
+			dl->svc = NULL;
+		} else {
+			dir_ldap_conn_close(old);
+		}
+	}
+	c->kind = DLC_SERVICE;
+	dl->svc = c;
+	dir_ldap_svc_ready(c);
+}
+
+/* Picks a server for the service connection: the first one not known to be down. With none
+ * left, everything waiting is answered TEMPFAIL and the retries go on in the background. */
+static void dir_ldap_connect_service(struct dir_ldap *dl)
+{
+	char why[320];
+
+	while (dl->svc == NULL) {
+		size_t i;
+
+		for (i = 0; i < dl->nservers; i++) {
+			if (dl->servers[i].state != DLS_DOWN && dl->servers[i].probe == NULL)
+				break;
+		}
+		if (i == dl->nservers) {
+			if (!dl->all_down) {
+				dl->all_down = true;
+				mbx_log_event(MBX_EV_DIR_ALL_DOWN,
+				              "none of the %zu directory servers answers",
+				              dl->nservers);
+			}
+			while (dl->queue.head != NULL)
+				dir_ldap_req_done(dl->queue.head, MBX_DIR_TEMPFAIL,
+				                  "no directory server reachable");
+			return;
+		}
+		dl->svc = dir_ldap_conn_new(dl, DLC_SERVICE, i, why, sizeof(why));
+		if (dl->svc == NULL)
+			dir_ldap_server_down(dl, i, why);
+	}
+}
+
+/* A connection failed or died. */
+static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
+{
+	struct dir_ldap *dl = c->dl;
+	struct dir_ldap_list again = {0};
+	size_t server = c->server;
+
+	if (c->closed)
+		return;
+	mbx_trace(MBX_TRACE_LDAP, "ldap: %s connection to %s failed: %s",
+	          dir_ldap_conn_kind_name(c->kind), dir_ldap_uri(dl, c->server), why);
+	switch (c->kind) {
+	case DLC_SERVICE:
+		dir_ldap_server_down(dl, c->server, why);
+		/* Lookups in flight are sent once more, on the next server; a modify may have
+		 * been applied or not, so it is not repeated. */
+		while (c->inflight.head != NULL) {
+			struct dir_ldap_req *r = c->inflight.head;
+
+			if (r->kind == DLR_LOOKUP && !r->resent) {
+				dir_ldap_conn_detach(r);
+				r->resent = true;
+				r->state = DLR_QUEUED;
+				dir_ldap_list_push(&again, r, false);
+			} else {
+				dir_ldap_req_done(
+				        r, MBX_DIR_TEMPFAIL,
+				        r->kind == DLR_MODIFY
+				                ? "connection to %s lost: the modification "
+				                  "may or may not have been applied"
+				                : "connection to %s lost",
+				        dir_ldap_uri(dl, c->server));
+			}
+		}
+		while (again.tail != NULL) {
+			struct dir_ldap_req *r = again.tail;
+
+			dir_ldap_list_remove(r);
+			dir_ldap_list_push(&dl->queue, r, true);
+		}
+		dir_ldap_conn_close(c);
+		if (dl->sync.conn != NULL && dl->sync.conn->server == server)
+			dir_ldap_sync_stop(dl);
+		dir_ldap_connect_service(dl);
+		break;
+	case DLC_PROBE:
+		dir_ldap_conn_close(c);
+		dir_ldap_server_down(dl, server, why);
+		break;
+	case DLC_SYNC:
+		mbx_log(MBX_LOG_WARNING, "directory: content sync with %s stopped: %s",
+		        dir_ldap_uri(dl, c->server), why);
+		dir_ldap_conn_close(c);
+		dir_ldap_sync_schedule(dl);
+		break;
+	case DLC_PASSWORD:
+		if (c->pwreq != NULL) {
+			struct dir_ldap_req *r = c->pwreq;
+
+			c->pwreq = NULL;
+			r->conn = NULL;
+			dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "password check on %s: %s",
+			                  dir_ldap_uri(dl, c->server), why);
+		}
+		dir_ldap_conn_close(c);
+		dir_ldap_pw_pump(dl);
+		break;
+	}
+}
+
+/* Connection timer: the connect or bind deadline; then, on service connections, the
+ * watchdog: a request that got nothing back for a network timeout, while the server sent
+ * nothing else either, means the server is gone. */
+static void dir_ldap_conn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_conn *c = arg;
+	struct dir_ldap *dl = c->dl;
+	uint64_t now = dir_ldap_now_us();
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	if (c->state == DLC_CONNECTING) {
+		snprintf(why, sizeof(why), "no connection within %u ms", 2 * dl->net_ms + 250);
+		dir_ldap_conn_failed(c, why);
+		return;
+	}
+	if (c->state == DLC_BINDING) {
+		snprintf(why, sizeof(why), "no answer to the bind within %u ms", dl->net_ms);
+		dir_ldap_conn_failed(c, why);
+		return;
+	}
+	for (struct dir_ldap_req *r = c->inflight.head; r != NULL; r = r->lnext) {
+		if (r->sent_us > c->last_rx_us &&
+		    now - r->sent_us >= 1000u * (uint64_t)dl->net_ms) {
+			snprintf(why, sizeof(why), "no answer for %llu ms",
+			         (unsigned long long)(now - r->sent_us) / 1000u);
+			dir_ldap_conn_failed(c, why);
+			return;
+		}
+	}
+	dir_ldap_watchdog_arm(c);
+}
+
+static void dir_ldap_watchdog_arm(struct dir_ldap_conn *c)
+{
+	unsigned ms = c->dl->net_ms / 4 > 50 ? c->dl->net_ms / 4 : 50;
+	struct timeval tv = dir_ldap_tv(ms);
+
+	if (c->state == DLC_READY && c->inflight.n > 0 && !evtimer_pending(c->timer_ev, NULL))
+		evtimer_add(c->timer_ev, &tv);
+}
+
+/* --- sending ----------------------------------------------------------------------------- */
+
+/* Sends a lookup or modify on a ready connection. Returns 0 when sent (or answered with an
+ * error), 1 when the connection cannot take it now (busy writing), -1 when the connection is
+ * dead (the request is untouched). */
+static int dir_ldap_req_send(struct dir_ldap_req *r, struct dir_ldap_conn *c)
+{
+	struct dir_ldap *dl = r->dl;
+	struct timeval tl = dir_ldap_tv(dl->req_ms + 999);
+	int msgid = -1, rc, err = LDAP_SUCCESS;
+	char why[320];
+
+	tl.tv_usec = 0; /* the server's time limit: whole seconds, rounded up */
+	if (r->kind == DLR_LOOKUP)
+		rc = ldap_search_ext(c->ld, r->base, r->scope, r->filter, NULL, 0, NULL, NULL, &tl,
+		                     DIR_LDAP_MAX_ENTRIES, &msgid);
+	else
+		rc = ldap_modify_ext(c->ld, r->dn, r->mods, NULL, NULL, &msgid);
+	if (rc == LDAP_BUSY) {
+		c->write_blocked = true;
+		event_add(c->wr_ev, NULL);
+		return 1;
+	}
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT)
+		return -1;
+	if (rc != LDAP_SUCCESS) {
+		dir_ldap_ld_error(c->ld, rc, why, sizeof(why));
+		r->res.server = dl->servers[c->server].uri;
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+		return 0;
+	}
+	dir_ldap_list_remove(r);
+	r->res.server = dl->servers[c->server].uri;
+	dir_ldap_conn_attach(c, r, msgid);
+	mbx_trace(MBX_TRACE_LDAP, "ldap: msgid %d to %s: %s %s", msgid, dir_ldap_uri(dl, c->server),
+	          r->kind == DLR_LOOKUP ? "search" : "modify",
+	          r->kind == DLR_LOOKUP ? r->filter : r->dn);
+	/* The request went out only partly: libldap sends the rest when the socket is writable
+	 * and ldap_result is called. */
+	if (ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &err) == LDAP_OPT_SUCCESS &&
+	    err == LDAP_BUSY) {
+		c->write_blocked = true;
+		event_add(c->wr_ev, NULL);
+	}
+	return 0;
+}
+
+/* Sends what waits in the queue, as far as the service connection takes it. */
+static void dir_ldap_queue_pump(struct dir_ldap *dl)
+{
+	struct dir_ldap_conn *c = dl->svc;
+
+	while (dl->queue.head != NULL && c != NULL && c == dl->svc && c->state == DLC_READY &&
+	       !c->write_blocked && c->inflight.n < DIR_LDAP_MAX_INFLIGHT) {
+		int rc = dir_ldap_req_send(dl->queue.head, c);
+
+		if (rc > 0)
+			break;
+		if (rc < 0) {
+			dir_ldap_conn_failed(c, "connection lost while sending");
+			break;
+		}
+	}
+	/* Draining connections close once their last request is answered. */
+	for (struct dir_ldap_conn *d = dl->conns, *next; d != NULL; d = next) {
+		next = d->next;
+		if (d->draining && d->inflight.n == 0)
+			dir_ldap_conn_close(d);
+	}
+}
+
+/* Queues a lookup or modify, or answers it at once when no server is reachable. */
+static struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
+{
+	struct dir_ldap *dl = r->dl;
+
+	if (dl->queue.n >= DIR_LDAP_MAX_QUEUE) {
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%d directory requests waiting already",
+		                  DIR_LDAP_MAX_QUEUE);
+		return &r->head;
+	}
+	if (dl->svc == NULL && !dl->all_down)
+		dir_ldap_connect_service(dl);
+	if (dl->svc == NULL) {
+		if (dl->active != DIR_LDAP_NONE)
+			r->res.server = dl->servers[dl->active].uri;
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "no directory server reachable");
+		return &r->head;
+	}
+	r->state = DLR_QUEUED;
+	dir_ldap_list_push(&dl->queue, r, false);
+	dir_ldap_queue_pump(dl);
+	return &r->head;
+}
+
+/* --- answers ----------------------------------------------------------------------------- */
+
+static int dir_ldap_attr_add(struct mbx_dir_entry *e, const char *name, struct berval **vals)
+{
+	struct mbx_dir_attr *a, *na;
+	size_t n = 0;
+
+	while (vals != NULL && vals[n] != NULL)
+		n++;
+	na = realloc(e->attrs, (e->nattrs + 1) * sizeof(*na));
+	if (na == NULL)
+		return -1;
+	e->attrs = na;
+	a = &e->attrs[e->nattrs];
+	memset(a, 0, sizeof(*a));
+	a->name = strdup(name);
+	if (a->name == NULL)
+		return -1;
+	e->nattrs++;
+	if (n == 0)
+		return 0;
+	a->vals = calloc(n, sizeof(*a->vals));
+	if (a->vals == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		a->vals[i].data = malloc(vals[i]->bv_len + 1);
+		if (a->vals[i].data == NULL)
+			return -1;
+		if (vals[i]->bv_len > 0)
+			memcpy(a->vals[i].data, vals[i]->bv_val, vals[i]->bv_len);
+		a->vals[i].data[vals[i]->bv_len] = '\0';
+		a->vals[i].len = vals[i]->bv_len;
+		a->nvals = i + 1;
+	}
+	return 0;
+}
+
+/* An LDAP entry as a directory entry with canonical attribute names. userPassword is left
+ * out: this backend checks passwords by binding, never by reading hashes. */
+static struct mbx_dir_entry *dir_ldap_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+{
+	struct mbx_dir_entry *e = calloc(1, sizeof(*e));
+	BerElement *ber = NULL;
+	char *dn, *a;
+	int bad = 0;
+
+	if (e == NULL)
+		return NULL;
+	dn = ldap_get_dn(ld, msg);
+	e->dn = strdup(dn != NULL ? dn : "");
+	ldap_memfree(dn);
+	if (e->dn == NULL)
+		bad = 1;
+	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL && !bad;
+	     a = ldap_next_attribute(ld, msg, ber)) {
+		const char *canon = mbx_dir_canonical_attr(&dl->head, a);
+
+		if (strcasecmp(canon, "userPassword") != 0) {
+			struct berval **vals = ldap_get_values_len(ld, msg, a);
+
+			bad = dir_ldap_attr_add(e, canon, vals) < 0;
+			ldap_value_free_len(vals);
+		}
+		ldap_memfree(a);
+	}
+	ldap_memfree(a);
+	if (ber != NULL)
+		ber_free(ber, 0);
+	if (bad)
+		mbx_dir_entry_free(&e);
+	return e;
+}
+
+static void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	struct mbx_dir_entry *e;
+
+	if (r->kind != DLR_LOOKUP || r->res.nentries >= DIR_LDAP_MAX_ENTRIES)
+		return;
+	if (r->res.nentries == r->cap) {
+		size_t cap = r->cap == 0 ? 4 : 2 * r->cap;
+		struct mbx_dir_entry **ne = realloc(r->res.entries, cap * sizeof(*ne));
+
+		if (ne == NULL)
+			return;
+		r->res.entries = ne;
+		r->cap = cap;
+	}
+	e = dir_ldap_entry_new(r->dl, c->ld, msg);
+	if (e != NULL)
+		r->res.entries[r->res.nentries++] = e;
+}
+
+static bool dir_ldap_rc_tempfail(int rc)
+{
+	return rc == LDAP_BUSY || rc == LDAP_UNAVAILABLE || rc == LDAP_SERVER_DOWN ||
+	       rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED || rc == LDAP_CONNECT_ERROR;
+}
+
+/* The final message of a lookup or modify. */
+static void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	struct dir_ldap *dl = r->dl;
+	int err = LDAP_OTHER;
+	char *matched = NULL, *text = NULL, why[320];
+	const char *uri = dir_ldap_uri(dl, c->server);
+
+	if (ldap_parse_result(c->ld, msg, &err, &matched, &text, NULL, NULL, 0) != LDAP_SUCCESS)
+		err = LDAP_DECODING_ERROR;
+	if (text != NULL && text[0] != '\0')
+		snprintf(why, sizeof(why), "%s: %s (%s)", uri, ldap_err2string(err), text);
+	else
+		snprintf(why, sizeof(why), "%s: %s", uri, ldap_err2string(err));
+	if (r->kind == DLR_MODIFY) {
+		if (err == LDAP_SUCCESS) {
+			/* Told to the change callback before the modify's own callback runs. */
+			dir_ldap_change_queue(dl, r->dn, r->change_legacy);
+			dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
+		} else if (err == LDAP_NO_SUCH_OBJECT) {
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, "%s", why);
+		} else if (err == LDAP_REFERRAL || dir_ldap_rc_tempfail(err)) {
+			/* A read-only replica refers writes to its provider: try again later. */
+			dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s", why);
+		} else {
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+		}
+	} else if (err == LDAP_SUCCESS) {
+		if (r->res.nentries > 0)
+			dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
+		else
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, NULL);
+	} else if (err == LDAP_NO_SUCH_OBJECT) {
+		/* For a DN: not found if the server holds the part of the tree the DN belongs
+		 * to. A server that lacks the base DN itself (a replica not filled yet, a wrong
+		 * server) is not an answer about the entry. */
+		bool holds = matched != NULL && matched[0] != '\0' &&
+		             dir_ldap_dn_under_base(dl, matched) == 1;
+
+		if (r->key == MBX_DIR_BY_DN && (holds || dir_ldap_dn_under_base(dl, r->base) != 1))
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, NULL);
+		else
+			dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s does not hold %s", uri,
+			                  dl->base_dn);
+	} else if (dir_ldap_rc_tempfail(err) || err == LDAP_REFERRAL) {
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s", why);
+	} else {
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+	}
+	ldap_memfree(matched);
+	ldap_memfree(text);
+}
+
+/* The answer to a bind. */
+static void dir_ldap_conn_bound(struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	struct dir_ldap *dl = c->dl;
+	int err = LDAP_OTHER;
+	char *text = NULL, why[320];
+
+	c->bind_msgid = -1;
+	if (ldap_parse_result(c->ld, msg, &err, NULL, &text, NULL, NULL, 0) != LDAP_SUCCESS)
+		err = LDAP_DECODING_ERROR;
+	if (text != NULL && text[0] != '\0')
+		snprintf(why, sizeof(why), "bind: %s (%s)", ldap_err2string(err), text);
+	else
+		snprintf(why, sizeof(why), "bind: %s", ldap_err2string(err));
+	ldap_memfree(text);
+	if (c->kind == DLC_PASSWORD) {
+		struct dir_ldap_req *r = c->pwreq;
+
+		c->pwreq = NULL;
+		if (r != NULL) {
+			r->conn = NULL;
+			r->res.server = dl->servers[c->server].uri;
+			if (err == LDAP_SUCCESS)
+				dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
+			else if (err == LDAP_INVALID_CREDENTIALS ||
+			         err == LDAP_INAPPROPRIATE_AUTH ||
+			         err == LDAP_UNWILLING_TO_PERFORM || err == LDAP_NO_SUCH_OBJECT)
+				dir_ldap_req_done(r, MBX_DIR_NOT_FOUND,
+				                  "wrong password or no such entry");
+			else if (dir_ldap_rc_tempfail(err))
+				dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s: %s",
+				                  dir_ldap_uri(dl, c->server), why);
+			else
+				dir_ldap_req_done(r, MBX_DIR_ERROR, "%s: %s",
+				                  dir_ldap_uri(dl, c->server), why);
+		}
+		dir_ldap_conn_close(c);
+		dir_ldap_pw_pump(dl);
+		return;
+	}
+	if (err != LDAP_SUCCESS) {
+		if (err == LDAP_INVALID_CREDENTIALS)
+			mbx_log(MBX_LOG_ERROR, "directory: %s refuses the service account %s: %s",
+			        dir_ldap_uri(dl, c->server), dl->bind_dn, why);
+		dir_ldap_conn_failed(c, why);
+		return;
+	}
+	c->state = DLC_READY;
+	evtimer_del(c->timer_ev);
+	mbx_trace(MBX_TRACE_LDAP, "ldap: %s connection to %s ready",
+	          dir_ldap_conn_kind_name(c->kind), dir_ldap_uri(dl, c->server));
+	switch (c->kind) {
+	case DLC_SERVICE:
+		dir_ldap_svc_ready(c);
+		break;
+	case DLC_PROBE:
+		dir_ldap_probe_ready(c);
+		break;
+	case DLC_SYNC:
+		dir_ldap_sync_restart(dl);
+		break;
+	case DLC_PASSWORD:
+		break;
+	}
+}
+
+/* --- Content Sync (RFC 4533) ------------------------------------------------------------- */
+
+static uint64_t dir_ldap_uuid_hash(const uint8_t *u)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ u[i]) * 1099511628211ull;
+	return h;
+}
+
+static struct dir_ldap_uuid **dir_ldap_uuid_slot(struct dir_ldap_sync *s, const uint8_t *u)
+{
+	struct dir_ldap_uuid **p;
+
+	if (s->nbuckets == 0)
+		return NULL;
+	p = &s->buckets[dir_ldap_uuid_hash(u) % s->nbuckets];
+	while (*p != NULL && memcmp((*p)->uuid, u, 16) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+static struct dir_ldap_uuid *dir_ldap_uuid_find(struct dir_ldap_sync *s, const uint8_t *u)
+{
+	struct dir_ldap_uuid **p = dir_ldap_uuid_slot(s, u);
+
+	return p != NULL ? *p : NULL;
+}
+
+static void dir_ldap_uuid_free(struct dir_ldap_uuid *e)
+{
+	free(e->dn);
+	free(e->legacy);
+	free(e);
+}
+
+static void dir_ldap_uuid_remove(struct dir_ldap_sync *s, const uint8_t *u)
+{
+	struct dir_ldap_uuid **p = dir_ldap_uuid_slot(s, u), *e;
+
+	if (p == NULL || *p == NULL)
+		return;
+	e = *p;
+	*p = e->next;
+	dir_ldap_uuid_free(e);
+	s->count--;
+}
+
+static int dir_ldap_uuid_grow(struct dir_ldap_sync *s)
+{
+	size_t n = s->nbuckets == 0 ? 256 : 2 * s->nbuckets;
+	struct dir_ldap_uuid **b = calloc(n, sizeof(*b));
+
+	if (b == NULL)
+		return -1;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		while (s->buckets[i] != NULL) {
+			struct dir_ldap_uuid *e = s->buckets[i];
+
+			s->buckets[i] = e->next;
+			e->next = b[dir_ldap_uuid_hash(e->uuid) % n];
+			b[dir_ldap_uuid_hash(e->uuid) % n] = e;
+		}
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+	return 0;
+}
+
+static void dir_ldap_uuid_clear(struct dir_ldap_sync *s)
+{
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		while (s->buckets[i] != NULL) {
+			struct dir_ldap_uuid *e = s->buckets[i];
+
+			s->buckets[i] = e->next;
+			dir_ldap_uuid_free(e);
+		}
+	}
+	free(s->buckets);
+	s->buckets = NULL;
+	s->nbuckets = s->count = 0;
+}
+
+/* Queues a change for the change callback (delivered from the loop, in order). */
+static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy)
+{
+	struct dir_ldap_change *ch = calloc(1, sizeof(*ch));
+
+	if (ch == NULL || (ch->dn = strdup(dn)) == NULL ||
+	    (legacy != NULL && (ch->legacy = strdup(legacy)) == NULL)) {
+		if (ch != NULL)
+			free(ch->dn);
+		free(ch);
+		return;
+	}
+	*dl->changes_tail = ch;
+	dl->changes_tail = &ch->next;
+	event_active(dl->change_ev, EV_TIMEOUT, 0);
+}
+
+static void dir_ldap_changes_flush(struct dir_ldap *dl)
+{
+	struct dir_ldap_change *ch = dl->changes;
+
+	dl->changes = NULL;
+	dl->changes_tail = &dl->changes;
+	while (ch != NULL) {
+		struct dir_ldap_change *next = ch->next;
+
+		mbx_dir_notify_change(&dl->head, ch->dn, ch->legacy);
+		free(ch->dn);
+		free(ch->legacy);
+		free(ch);
+		ch = next;
+	}
+}
+
+static void dir_ldap_change_fire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dir_ldap_changes_flush(arg);
+}
+
+static bool dir_ldap_str_eq(const char *a, const char *b, bool nocase)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+/* An entry was added or modified (or is present in a full refresh): tell every name it had
+ * and has. */
+static void dir_ldap_sync_upsert(struct dir_ldap *dl, const uint8_t *uuid, const char *dn,
+                                 const char *legacy, bool notify)
+{
+	struct dir_ldap_sync *s = &dl->sync;
+	struct dir_ldap_uuid *e = dir_ldap_uuid_find(s, uuid);
+	char *ndn, *nlegacy = NULL;
+
+	if (notify) {
+		dir_ldap_change_queue(dl, dn, legacy);
+		if (e != NULL && !dir_ldap_str_eq(e->dn, dn, false))
+			dir_ldap_change_queue(dl, e->dn, e->legacy); /* renamed */
+		else if (e != NULL && e->legacy != NULL &&
+		         !dir_ldap_str_eq(e->legacy, legacy, true))
+			dir_ldap_change_queue(dl, dn, e->legacy); /* the old legacyExchangeDN */
+	}
+	ndn = strdup(dn);
+	if (legacy != NULL)
+		nlegacy = strdup(legacy);
+	if (ndn == NULL || (legacy != NULL && nlegacy == NULL)) {
+		free(ndn);
+		free(nlegacy);
+		return;
+	}
+	if (e == NULL) {
+		struct dir_ldap_uuid **p;
+
+		if ((s->count + 1 > 2 * s->nbuckets && dir_ldap_uuid_grow(s) < 0) ||
+		    (p = dir_ldap_uuid_slot(s, uuid)) == NULL ||
+		    (e = calloc(1, sizeof(*e))) == NULL) {
+			free(ndn);
+			free(nlegacy);
+			return;
+		}
+		memcpy(e->uuid, uuid, 16);
+		*p = e;
+		s->count++;
+	}
+	free(e->dn);
+	free(e->legacy);
+	e->dn = ndn;
+	e->legacy = nlegacy;
+	e->seen = true;
+}
+
+static void dir_ldap_sync_delete(struct dir_ldap *dl, const uint8_t *uuid, const char *dn)
+{
+	struct dir_ldap_uuid *e = dir_ldap_uuid_find(&dl->sync, uuid);
+
+	if (e != NULL)
+		dir_ldap_change_queue(dl, e->dn, e->legacy);
+	else if (dn != NULL && dn[0] != '\0')
+		dir_ldap_change_queue(dl, dn, NULL);
+	dir_ldap_uuid_remove(&dl->sync, uuid);
+}
+
+static void dir_ldap_sync_cookie(struct dir_ldap *dl, const struct berval *cookie)
+{
+	char *v;
+
+	if (cookie == NULL || cookie->bv_val == NULL)
+		return;
+	v = malloc(cookie->bv_len + 1);
+	if (v == NULL)
+		return;
+	memcpy(v, cookie->bv_val, cookie->bv_len);
+	v[cookie->bv_len] = '\0';
+	free(dl->sync.cookie.bv_val);
+	dl->sync.cookie.bv_val = v;
+	dl->sync.cookie.bv_len = cookie->bv_len;
+}
+
+/* End of a present phase: every entry we knew that the server did not list is gone. */
+static void dir_ldap_sync_sweep(struct dir_ldap *dl)
+{
+	struct dir_ldap_sync *s = &dl->sync;
+
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		struct dir_ldap_uuid **p = &s->buckets[i];
+
+		while (*p != NULL) {
+			struct dir_ldap_uuid *e = *p;
+
+			if (e->seen) {
+				e->seen = false;
+				p = &e->next;
+				continue;
+			}
+			dir_ldap_change_queue(dl, e->dn, e->legacy);
+			*p = e->next;
+			dir_ldap_uuid_free(e);
+			s->count--;
+		}
+	}
+}
+
+/* A search entry of the sync: its Sync State control says what happened to it. */
+static void dir_ldap_sync_entry(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+{
+	struct dir_ldap_sync *s = &dl->sync;
+	LDAPControl **ctrls = NULL, *ctl = NULL;
+	BerElement *ber = NULL;
+	struct berval uuid = {0}, cookie = {0}, **vals = NULL;
+	ber_int_t state = -1;
+	ber_len_t len;
+	char *dn = NULL, *legacy = NULL;
+
+	if (ldap_get_entry_controls(ld, msg, &ctrls) != LDAP_SUCCESS || ctrls == NULL)
+		goto out;
+	for (size_t i = 0; ctrls[i] != NULL; i++) {
+		if (strcmp(ctrls[i]->ldctl_oid, LDAP_CONTROL_SYNC_STATE) == 0)
+			ctl = ctrls[i];
+	}
+	if (ctl == NULL || (ber = ber_init(&ctl->ldctl_value)) == NULL)
+		goto out;
+	if (ber_scanf(ber, "{em", &state, &uuid) == LBER_ERROR || uuid.bv_len != 16)
+		goto out;
+	if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+	    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
+		dir_ldap_sync_cookie(dl, &cookie);
+	dn = ldap_get_dn(ld, msg);
+	vals = ldap_get_values_len(ld, msg, dl->legacy_attr);
+	if (vals != NULL && vals[0] != NULL &&
+	    memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) == NULL) {
+		legacy = malloc(vals[0]->bv_len + 1);
+		if (legacy != NULL) {
+			memcpy(legacy, vals[0]->bv_val, vals[0]->bv_len);
+			legacy[vals[0]->bv_len] = '\0';
+		}
+	}
+	switch (state) {
+	case LDAP_SYNC_PRESENT: {
+		struct dir_ldap_uuid *e = dir_ldap_uuid_find(s, (const uint8_t *)uuid.bv_val);
+
+		if (e != NULL)
+			e->seen = true;
+		break;
+	}
+	case LDAP_SYNC_ADD:
+	case LDAP_SYNC_MODIFY:
+		if (dn != NULL)
+			dir_ldap_sync_upsert(dl, (const uint8_t *)uuid.bv_val, dn, legacy,
+			                     !s->quiet);
+		break;
+	case LDAP_SYNC_DELETE:
+		dir_ldap_sync_delete(dl, (const uint8_t *)uuid.bv_val, dn);
+		break;
+	default:
+		break;
+	}
+out:
+	ldap_memfree(dn);
+	free(legacy);
+	ldap_value_free_len(vals);
+	if (ber != NULL)
+		ber_free(ber, 1);
+	ldap_controls_free(ctrls);
+}
+
+static void dir_ldap_sync_refresh_done(struct dir_ldap *dl)
+{
+	struct dir_ldap_sync *s = &dl->sync;
+
+	if (!s->refreshing)
+		return;
+	s->refreshing = false;
+	s->persisting = true;
+	s->quiet = false;
+	s->backoff_ms = 0;
+	mbx_log(MBX_LOG_INFO, "directory: following changes on %s (%zu entries)",
+	        s->conn != NULL ? dir_ldap_uri(dl, s->conn->server) : "?", s->count);
+}
+
+/* A Sync Info message (intermediate response). */
+static void dir_ldap_sync_info(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+{
+	char *oid = NULL;
+	struct berval *data = NULL, cookie = {0};
+	BerElement *ber = NULL;
+	BerVarray uuids = NULL;
+	ber_tag_t tag;
+	ber_len_t len;
+	ber_int_t done = 1, deletes = 0;
+
+	if (ldap_parse_intermediate(ld, msg, &oid, &data, NULL, 0) != LDAP_SUCCESS || oid == NULL ||
+	    strcmp(oid, LDAP_SYNC_INFO) != 0 || data == NULL || (ber = ber_init(data)) == NULL)
+		goto out;
+	tag = ber_peek_tag(ber, &len);
+	switch (tag) {
+	case LDAP_TAG_SYNC_NEW_COOKIE:
+		if (ber_scanf(ber, "m", &cookie) != LBER_ERROR)
+			dir_ldap_sync_cookie(dl, &cookie);
+		break;
+	case LDAP_TAG_SYNC_REFRESH_DELETE:
+	case LDAP_TAG_SYNC_REFRESH_PRESENT:
+		if (ber_scanf(ber, "{") == LBER_ERROR)
+			break;
+		if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+		    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
+			dir_ldap_sync_cookie(dl, &cookie);
+		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDONE &&
+		    ber_scanf(ber, "b", &done) == LBER_ERROR)
+			break;
+		if (tag == LDAP_TAG_SYNC_REFRESH_PRESENT)
+			dir_ldap_sync_sweep(dl);
+		if (done)
+			dir_ldap_sync_refresh_done(dl);
+		break;
+	case LDAP_TAG_SYNC_ID_SET:
+		if (ber_scanf(ber, "{") == LBER_ERROR)
+			break;
+		if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
+		    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
+			dir_ldap_sync_cookie(dl, &cookie);
+		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDELETES &&
+		    ber_scanf(ber, "b", &deletes) == LBER_ERROR)
+			break;
+		if (ber_scanf(ber, "[W]", &uuids) == LBER_ERROR || uuids == NULL)
+			break;
+		for (size_t i = 0; uuids[i].bv_val != NULL; i++) {
+			struct dir_ldap_uuid *e;
+
+			if (uuids[i].bv_len != 16)
+				continue;
+			if (deletes) {
+				dir_ldap_sync_delete(dl, (const uint8_t *)uuids[i].bv_val, NULL);
+			} else if ((e = dir_ldap_uuid_find(
+			                    &dl->sync, (const uint8_t *)uuids[i].bv_val)) != NULL) {
+				e->seen = true;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+out:
+	ber_bvarray_free(uuids);
+	if (ber != NULL)
+		ber_free(ber, 1);
+	ldap_memfree(oid);
+	ber_bvfree(data);
+}
+
+/* The sync search ended (refreshAndPersist never ends by itself). */
+static void dir_ldap_sync_result(struct dir_ldap *dl, struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	int err = LDAP_OTHER;
+	char *text = NULL, why[320];
+	LDAPControl **ctrls = NULL;
+
+	if (ldap_parse_result(c->ld, msg, &err, NULL, &text, NULL, &ctrls, 0) != LDAP_SUCCESS)
+		err = LDAP_DECODING_ERROR;
+	snprintf(why, sizeof(why), "sync search ended: %s%s%s%s", ldap_err2string(err),
+	         text != NULL && text[0] != '\0' ? " (" : "", text != NULL ? text : "",
+	         text != NULL && text[0] != '\0' ? ")" : "");
+	ldap_memfree(text);
+	ldap_controls_free(ctrls);
+	dl->sync.msgid = -1;
+	if (err == LDAP_SYNC_REFRESH_REQUIRED ||
+	    (dl->sync.cookie.bv_val != NULL && err != LDAP_SUCCESS && !dir_ldap_rc_tempfail(err))) {
+		/* The server cannot resume from our cookie (e-syncRefreshRequired; or, e.g.,
+		 * "consumer state is newer than provider" from a provider that lost its last
+		 * changes in a crash, or a cookie of another server after a failover): a full
+		 * refresh, and since we cannot tell what changed meanwhile, every entry it sends
+		 * is reported. Without a cookie the next failure is handled as any other. */
+		free(dl->sync.cookie.bv_val);
+		dl->sync.cookie.bv_val = NULL;
+		dl->sync.cookie.bv_len = 0;
+		mbx_log(MBX_LOG_NOTICE,
+		        "directory: %s cannot resume the content sync (%s); full "
+		        "refresh",
+		        dir_ldap_uri(dl, c->server), why);
+		dir_ldap_sync_restart(dl);
+		return;
+	}
+	dir_ldap_conn_failed(c, why);
+}
+
+/* Starts (or restarts) the sync search on the sync connection, or the connection first. */
+static void dir_ldap_sync_restart(struct dir_ldap *dl)
+{
+	struct dir_ldap_sync *s = &dl->sync;
+	struct dir_ldap_conn *c = s->conn;
+	BerElement *ber = NULL;
+	LDAPControl ctrl, *ctrls[2] = {&ctrl, NULL};
+	char *attrs[] = {(char *)dl->legacy_attr, NULL};
+	char why[320];
+	int rc;
+
+	if (!dl->content_sync || !s->supported || dl->svc == NULL || dl->svc->state != DLC_READY)
+		return;
+	if (c != NULL && c->server != dl->svc->server) {
+		dir_ldap_sync_stop(dl);
+		c = NULL;
+	}
+	if (c == NULL) {
+		s->conn = dir_ldap_conn_new(dl, DLC_SYNC, dl->svc->server, why, sizeof(why));
+		if (s->conn == NULL) {
+			mbx_log(MBX_LOG_WARNING, "directory: cannot start content sync: %s", why);
+			dir_ldap_sync_schedule(dl);
+		}
+		return;
+	}
+	if (c->state != DLC_READY)
+		return; /* restarted when bound */
+	if (s->msgid >= 0) {
+		ldap_abandon_ext(c->ld, s->msgid, NULL, NULL);
+		s->msgid = -1;
+	}
+	memset(&ctrl, 0, sizeof(ctrl));
+	ber = ber_alloc_t(LBER_USE_DER);
+	if (ber == NULL)
+		goto failed;
+	if (s->cookie.bv_val != NULL)
+		rc = ber_printf(ber, "{eO}", (ber_int_t)LDAP_SYNC_REFRESH_AND_PERSIST, &s->cookie);
+	else
+		rc = ber_printf(ber, "{e}", (ber_int_t)LDAP_SYNC_REFRESH_AND_PERSIST);
+	if (rc < 0 || ber_flatten2(ber, &ctrl.ldctl_value, 0) < 0)
+		goto failed;
+	ctrl.ldctl_oid = LDAP_CONTROL_SYNC;
+	ctrl.ldctl_iscritical = 1;
+	/* A first refresh (nothing known yet) only fills the map; after that, or when the
+	 * server refused our cookie, every entry it sends is a change. */
+	s->quiet = s->count == 0 && s->cookie.bv_val == NULL;
+	s->refreshing = true;
+	s->persisting = false;
+	for (size_t i = 0; i < s->nbuckets; i++) {
+		for (struct dir_ldap_uuid *e = s->buckets[i]; e != NULL; e = e->next)
+			e->seen = false;
+	}
+	rc = ldap_search_ext(c->ld, dl->base_dn, LDAP_SCOPE_SUBTREE, "(objectClass=*)", attrs, 0,
+	                     ctrls, NULL, NULL, 0, &s->msgid);
+	ber_free(ber, 1);
+	if (rc != LDAP_SUCCESS) {
+		s->msgid = -1;
+		dir_ldap_ld_error(c->ld, rc, why, sizeof(why));
+		dir_ldap_conn_failed(c, why);
+		return;
+	}
+	mbx_trace(MBX_TRACE_LDAP, "ldap: content sync of %s on %s (%s)", dl->base_dn,
+	          dir_ldap_uri(dl, c->server), s->cookie.bv_val != NULL ? "with cookie" : "full");
+	return;
+failed:
+	if (ber != NULL)
+		ber_free(ber, 1);
+	dir_ldap_conn_failed(c, "cannot encode the sync request control");
+}
+
+static void dir_ldap_sync_stop(struct dir_ldap *dl)
+{
+	struct dir_ldap_conn *c = dl->sync.conn;
+
+	dl->sync.msgid = -1;
+	dl->sync.refreshing = dl->sync.persisting = false;
+	if (c != NULL)
+		dir_ldap_conn_close(c);
+	dl->sync.conn = NULL;
+}
+
+static void dir_ldap_sync_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap *dl = arg;
+
+	(void)fd;
+	(void)what;
+	if (dl->sync.conn == NULL || dl->sync.msgid < 0)
+		dir_ldap_sync_restart(dl);
+}
+
+static void dir_ldap_sync_schedule(struct dir_ldap *dl)
+{
+	struct dir_ldap_sync *s = &dl->sync;
+	struct timeval tv;
+
+	s->backoff_ms = s->backoff_ms == 0                     ? dl->retry_min_ms
+	                : s->backoff_ms > dl->retry_max_ms / 2 ? dl->retry_max_ms
+	                                                       : 2 * s->backoff_ms;
+	tv = dir_ldap_tv(s->backoff_ms);
+	evtimer_del(s->retry_ev);
+	evtimer_add(s->retry_ev, &tv);
+}
+
+/* The root DSE: does the server offer Content Sync? */
+static void dir_ldap_dse_entry(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+{
+	struct berval **vals = ldap_get_values_len(ld, msg, "supportedControl");
+
+	dl->sync.supported = false;
+	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
+		if (vals[i]->bv_len == strlen(LDAP_CONTROL_SYNC) &&
+		    memcmp(vals[i]->bv_val, LDAP_CONTROL_SYNC, vals[i]->bv_len) == 0)
+			dl->sync.supported = true;
+	}
+	ldap_value_free_len(vals);
+}
+
+static void dir_ldap_dse_done(struct dir_ldap_conn *c)
+{
+	struct dir_ldap *dl = c->dl;
+
+	c->dse_msgid = -1;
+	if (!dl->sync.supported) {
+		if (!dl->sync.logged_unsupported)
+			mbx_log(MBX_LOG_NOTICE,
+			        "directory: %s does not offer Content Sync (RFC 4533): changes "
+			        "made "
+			        "on the server are not followed",
+			        dir_ldap_uri(dl, c->server));
+		dl->sync.logged_unsupported = true;
+		return;
+	}
+	if (dl->sync.conn == NULL || dl->sync.conn->server != c->server || dl->sync.msgid < 0)
+		dir_ldap_sync_restart(dl);
+}
+
+/* --- reading ----------------------------------------------------------------------------- */
+
+static void dir_ldap_conn_message(struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	struct dir_ldap *dl = c->dl;
+	int msgid = ldap_msgid(msg), type = ldap_msgtype(msg);
+	struct dir_ldap_req *r;
+
+	if (msgid == c->bind_msgid) {
+		dir_ldap_conn_bound(c, msg);
+		return;
+	}
+	if (msgid == c->dse_msgid && msgid >= 0) {
+		if (type == LDAP_RES_SEARCH_ENTRY)
+			dir_ldap_dse_entry(dl, c->ld, msg);
+		else if (type == LDAP_RES_SEARCH_RESULT)
+			dir_ldap_dse_done(c);
+		return;
+	}
+	if (c->kind == DLC_SYNC && dl->sync.conn == c && msgid == dl->sync.msgid && msgid >= 0) {
+		if (type == LDAP_RES_SEARCH_ENTRY)
+			dir_ldap_sync_entry(dl, c->ld, msg);
+		else if (type == LDAP_RES_INTERMEDIATE)
+			dir_ldap_sync_info(dl, c->ld, msg);
+		else if (type == LDAP_RES_SEARCH_RESULT)
+			dir_ldap_sync_result(dl, c, msg);
+		return;
+	}
+	r = dir_ldap_conn_find(c, msgid);
+	if (r == NULL)
+		return; /* an abandoned request's late answer */
+	switch (type) {
+	case LDAP_RES_SEARCH_ENTRY:
+		dir_ldap_req_entry(r, c, msg);
+		break;
+	case LDAP_RES_SEARCH_RESULT:
+	case LDAP_RES_MODIFY:
+		dir_ldap_req_result(r, c, msg);
+		break;
+	default:
+		break; /* references (we do not chase referrals), intermediates */
+	}
+}
+
+/* Drains the connection: every complete message libldap can read now. */
+static void dir_ldap_conn_drain(struct dir_ldap_conn *c)
+{
+	struct timeval zero = {0, 0};
+
+	c->in_read = true;
+	while (!c->closed) {
+		LDAPMessage *msg = NULL;
+		int rc = ldap_result(c->ld, LDAP_RES_ANY, LDAP_MSG_ONE, &zero, &msg);
+
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			int err = LDAP_SERVER_DOWN;
+			char why[320];
+
+			ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &err);
+			dir_ldap_ld_error(c->ld, err, why, sizeof(why));
+			dir_ldap_conn_failed(c, why);
+			break;
+		}
+		c->last_rx_us = dir_ldap_now_us();
+		dir_ldap_conn_message(c, msg);
+		ldap_msgfree(msg);
+	}
+	c->in_read = false;
+	if (c->closed) {
+		dir_ldap_conn_destroy(c);
+		return;
+	}
+	if (c->kind == DLC_SERVICE || c->draining)
+		dir_ldap_queue_pump(c->dl);
+}
+
+static void dir_ldap_conn_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dir_ldap_conn_drain(arg);
+}
+
+/* libldap held a partial write: ldap_result sends the rest, then the queue goes on. */
+static void dir_ldap_conn_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->write_blocked = false;
+	dir_ldap_conn_drain(c);
+}
+
+/* --- the operations ---------------------------------------------------------------------- */
+
+static struct mbx_dir_req *dir_ldap_lookup(struct mbx_dir *d, enum mbx_dir_key kind,
+                                           const void *key, size_t keylen, mbx_dir_cb *cb,
+                                           void *ctx)
+{
+	struct dir_ldap *dl = (struct dir_ldap *)d;
+	struct dir_ldap_req *r;
+	const char *why = NULL;
+	size_t len;
+
+	if ((unsigned)kind > MBX_DIR_BY_MEMBER)
+		return NULL;
+	r = dir_ldap_req_new(dl, DLR_LOOKUP, cb, ctx);
+	if (r == NULL)
+		return NULL;
+	r->key = kind;
+	/* String keys are NUL-terminated (directory.h); only a SID's length counts. */
+	len = kind == MBX_DIR_BY_SID ? keylen : strlen(key);
+	if (len == 0) {
+		if (kind == MBX_DIR_BY_SID)
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "empty SID");
+		else
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, NULL);
+		return &r->head;
+	}
+	r->filter = mbx_ldap_filter_build(d, kind, key, len, &why);
+	if (r->filter == NULL) {
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+		return &r->head;
+	}
+	if (kind == MBX_DIR_BY_DN) {
+		LDAPDN parsed = NULL;
+
+		if (ldap_str2dn(key, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS) {
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "invalid DN syntax");
+			return &r->head;
+		}
+		ldap_dnfree(parsed);
+		r->base = strdup(key);
+		r->scope = LDAP_SCOPE_BASE;
+	} else {
+		r->base = strdup(dl->base_dn);
+		r->scope = LDAP_SCOPE_SUBTREE;
+	}
+	if (r->base == NULL)
+		return dir_ldap_req_abort(r);
+	return dir_ldap_req_start(r);
+}
+
+static struct berval *dir_ldap_bv_new(const struct mbx_dir_value *v)
+{
+	struct berval *bv = calloc(1, sizeof(*bv));
+
+	if (bv == NULL)
+		return NULL;
+	bv->bv_val = malloc(v->len + 1);
+	if (bv->bv_val == NULL) {
+		free(bv);
+		return NULL;
+	}
+	if (v->len > 0)
+		memcpy(bv->bv_val, v->data, v->len);
+	bv->bv_val[v->len] = '\0';
+	bv->bv_len = v->len;
+	return bv;
+}
+
+static struct mbx_dir_req *dir_ldap_modify(struct mbx_dir *d, const char *dn,
+                                           const struct mbx_dir_mod *mods, size_t nmods,
+                                           mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldap *dl = (struct dir_ldap *)d;
+	struct dir_ldap_req *r = dir_ldap_req_new(dl, DLR_MODIFY, cb, ctx);
+	LDAPDN parsed = NULL;
+
+	if (r == NULL)
+		return NULL;
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS || dn[0] == '\0') {
+		ldap_dnfree(parsed);
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "invalid DN syntax");
+		return &r->head;
+	}
+	ldap_dnfree(parsed);
+	if (nmods == 0) {
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "no modifications");
+		return &r->head;
+	}
+	r->dn = strdup(dn);
+	r->mods = calloc(nmods + 1, sizeof(*r->mods));
+	if (r->dn == NULL || r->mods == NULL)
+		return dir_ldap_req_abort(r);
+	for (size_t i = 0; i < nmods; i++) {
+		const struct mbx_dir_mod *m = &mods[i];
+		LDAPMod *lm = calloc(1, sizeof(*lm));
+
+		if (lm == NULL)
+			return dir_ldap_req_abort(r);
+		r->mods[i] = lm;
+		if (m->attr == NULL || m->attr[0] == '\0' || (m->nvals > 0 && m->vals == NULL)) {
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "modification %zu is empty", i + 1);
+			return &r->head;
+		}
+		if (m->op == MBX_DIR_MOD_ADD && m->nvals == 0) {
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "modification %zu adds no value",
+			                  i + 1);
+			return &r->head;
+		}
+		lm->mod_op = LDAP_MOD_BVALUES | (m->op == MBX_DIR_MOD_REPLACE ? LDAP_MOD_REPLACE
+		                                 : m->op == MBX_DIR_MOD_ADD   ? LDAP_MOD_ADD
+		                                                              : LDAP_MOD_DELETE);
+		lm->mod_type = strdup(mbx_dir_server_attr(d, m->attr));
+		lm->mod_bvalues = calloc(m->nvals + 1, sizeof(*lm->mod_bvalues));
+		if (lm->mod_type == NULL || lm->mod_bvalues == NULL)
+			return dir_ldap_req_abort(r);
+		for (size_t j = 0; j < m->nvals; j++) {
+			lm->mod_bvalues[j] = dir_ldap_bv_new(&m->vals[j]);
+			if (lm->mod_bvalues[j] == NULL)
+				return dir_ldap_req_abort(r);
+		}
+		if (strcasecmp(m->attr, "legacyExchangeDN") == 0 && m->op != MBX_DIR_MOD_DELETE &&
+		    m->nvals > 0 && memchr(m->vals[0].data, '\0', m->vals[0].len) == NULL) {
+			free(r->change_legacy);
+			r->change_legacy = strndup((const char *)m->vals[0].data, m->vals[0].len);
+		}
+	}
+	return dir_ldap_req_start(r);
+}
+
+/* Starts a password check on its own connection, or answers it. */
+static void dir_ldap_pw_begin(struct dir_ldap_req *r)
+{
+	struct dir_ldap *dl = r->dl;
+	size_t server = DIR_LDAP_NONE;
+	struct dir_ldap_conn *c;
+	char why[320];
+
+	if (dl->svc != NULL && dl->svc->state == DLC_READY) {
+		server = dl->svc->server;
+	} else {
+		for (size_t i = 0; i < dl->nservers; i++) {
+			if (dl->servers[i].state != DLS_DOWN) {
+				server = i;
+				break;
+			}
+		}
+	}
+	if (server == DIR_LDAP_NONE) {
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "no directory server reachable");
+		return;
+	}
+	r->res.server = dl->servers[server].uri;
+	c = dir_ldap_conn_new(dl, DLC_PASSWORD, server, why, sizeof(why));
+	if (c == NULL) {
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s", why);
+		return;
+	}
+	dl->npw++;
+	c->pwreq = r;
+	r->conn = c;
+	r->state = DLR_SENT;
+}
+
+static void dir_ldap_pw_pump(struct dir_ldap *dl)
+{
+	while (dl->pwqueue.head != NULL && dl->npw < DIR_LDAP_MAX_PASSWORD_CONNS) {
+		struct dir_ldap_req *r = dl->pwqueue.head;
+
+		dir_ldap_list_remove(r);
+		dir_ldap_pw_begin(r);
+	}
+}
+
+static struct mbx_dir_req *dir_ldap_check_password(struct mbx_dir *d, const char *dn,
+                                                   const char *password, mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldap *dl = (struct dir_ldap *)d;
+	struct dir_ldap_req *r = dir_ldap_req_new(dl, DLR_PASSWORD, cb, ctx);
+	LDAPDN parsed = NULL;
+
+	if (r == NULL)
+		return NULL;
+	/* RFC 4513 5.1.2: a DN with an empty password is an unauthenticated bind, which
+	 * servers answer with success. Never send one. */
+	if (password[0] == '\0' || dn[0] == '\0') {
+		dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, "empty password or DN refused");
+		return &r->head;
+	}
+	if (ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS) {
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "invalid DN syntax");
+		return &r->head;
+	}
+	ldap_dnfree(parsed);
+	r->dn = strdup(dn);
+	r->password = strdup(password);
+	if (r->dn == NULL || r->password == NULL)
+		return dir_ldap_req_abort(r);
+	if (dl->npw >= DIR_LDAP_MAX_PASSWORD_CONNS) {
+		r->state = DLR_QUEUED;
+		dir_ldap_list_push(&dl->pwqueue, r, false);
+	} else {
+		dir_ldap_pw_begin(r);
+	}
+	return &r->head;
+}
+
+static void dir_ldap_cancel(struct mbx_dir_req *req)
+{
+	struct dir_ldap_req *r = (struct dir_ldap_req *)req;
+	struct dir_ldap *dl = r->dl;
+	struct dir_ldap_conn *c = r->conn;
+	bool password = r->kind == DLR_PASSWORD, pump = c != NULL;
+
+	if (r->firing)
+		return; /* its callback is running: freed when it returns */
+	if (password && c != NULL) {
+		c->pwreq = NULL;
+		r->conn = NULL;
+		dir_ldap_conn_close(c);
+	} else if (r->state == DLR_SENT && c != NULL && c->ld != NULL) {
+		ldap_abandon_ext(c->ld, r->msgid, NULL, NULL);
+	}
+	dir_ldap_conn_detach(r);
+	dir_ldap_list_remove(r);
+	dir_ldap_req_unlink(r);
+	dir_ldap_req_free(r);
+	if (pump && password)
+		dir_ldap_pw_pump(dl);
+	else if (pump)
+		dir_ldap_queue_pump(dl);
+}
+
+/* --- configuration and life cycle -------------------------------------------------------- */
+
+char *dir_ldap_read_password_file(const char *path, char *err, size_t errsize)
+{
+	struct stat st;
+	char buf[DIR_LDAP_MAX_PASSWORD_FILE + 1], *pw;
+	size_t n = 0, len;
+	int fd;
+
+	if (path == NULL || path[0] == '\0') {
+		snprintf(err, errsize, "ldap backend: no bind password file configured");
+		return NULL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsize, "%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errsize,
+		         "%s: mode %04o lets group or others at the service password; refusing "
+		         "to start (chmod 600 %s)",
+		         path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return NULL;
+	}
+	while (n < sizeof(buf)) {
+		ssize_t k = read(fd, buf + n, sizeof(buf) - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			snprintf(err, errsize, "%s: %s", path, strerror(errno));
+			explicit_bzero(buf, sizeof(buf));
+			close(fd);
+			return NULL;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (n > DIR_LDAP_MAX_PASSWORD_FILE) {
+		snprintf(err, errsize, "%s: longer than %u bytes", path,
+		         DIR_LDAP_MAX_PASSWORD_FILE);
+		explicit_bzero(buf, sizeof(buf));
+		return NULL;
+	}
+	len = 0;
+	while (len < n && buf[len] != '\n' && buf[len] != '\r')
+		len++;
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errsize, "%s: NUL byte in the password", path);
+		explicit_bzero(buf, sizeof(buf));
+		return NULL;
+	}
+	if (len == 0) {
+		snprintf(err, errsize, "%s: empty password", path);
+		explicit_bzero(buf, sizeof(buf));
+		return NULL;
+	}
+	pw = strndup(buf, len);
+	explicit_bzero(buf, sizeof(buf));
+	if (pw == NULL)
+		snprintf(err, errsize, "%s: out of memory", path);
+	return pw;
+}
+
+static void dir_ldap_free(struct mbx_dir *d)
+{
+	struct dir_ldap *dl = (struct dir_ldap *)d;
+
+	while (dl->reqs != NULL) {
+		struct dir_ldap_req *r = dl->reqs;
+
+		if (r->conn != NULL && r->kind == DLR_PASSWORD)
+			r->conn->pwreq = NULL;
+		dir_ldap_conn_detach(r);
+		dir_ldap_list_remove(r);
+		dir_ldap_req_unlink(r);
+		dir_ldap_req_free(r);
+	}
+	while (dl->conns != NULL)
+		dir_ldap_conn_close(dl->conns);
+	for (size_t i = 0; i < dl->nservers; i++) {
+		if (dl->servers[i].retry_ev != NULL)
+			event_free(dl->servers[i].retry_ev);
+		free(dl->servers[i].uri);
+	}
+	free(dl->servers);
+	while (dl->changes != NULL) {
+		struct dir_ldap_change *ch = dl->changes;
+
+		dl->changes = ch->next;
+		free(ch->dn);
+		free(ch->legacy);
+		free(ch);
+	}
+	if (dl->change_ev != NULL)
+		event_free(dl->change_ev);
+	if (dl->sync.retry_ev != NULL)
+		event_free(dl->sync.retry_ev);
+	dir_ldap_uuid_clear(&dl->sync);
+	free(dl->sync.cookie.bv_val);
+	free(dl->base_dn);
+	free(dl->base_norm);
+	free(dl->bind_dn);
+	free(dl->pwfile);
+	free(dl->ca_file);
+	dir_ldap_wipe_free(dl->password);
+	free(dl);
+}
+
+/* Reconnects everything with the password file read again. Requests in flight are answered
+ * on the connections they went out on, which then close. */
+static int dir_ldap_reload(struct mbx_dir *d, char *err, size_t errsize)
+{
+	struct dir_ldap *dl = (struct dir_ldap *)d;
+	char *pw = dir_ldap_read_password_file(dl->pwfile, err, errsize);
+	struct dir_ldap_conn *old = dl->svc;
+
+	if (pw == NULL)
+		return -1;
+	dir_ldap_wipe_free(dl->password);
+	dl->password = pw;
+	dir_ldap_sync_stop(dl);
+	for (struct dir_ldap_conn *c = dl->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind == DLC_PROBE)
+			dir_ldap_conn_close(c);
+	}
+	if (old != NULL) {
+		dl->svc = NULL;
+		if (old->state == DLC_READY && old->inflight.n > 0)
+			old->draining = true;
+		else
+			dir_ldap_conn_close(old);
+	}
+	for (size_t i = 0; i < dl->nservers; i++) {
+		dl->servers[i].state = DLS_UNKNOWN;
+		dl->servers[i].backoff_ms = 0;
+		evtimer_del(dl->servers[i].retry_ev);
+	}
+	dl->all_down = false;
+	dir_ldap_connect_service(dl);
+	mbx_log(MBX_LOG_NOTICE, "directory: reconnecting to %s after a reload",
+	        dl->svc != NULL ? dir_ldap_uri(dl, dl->svc->server) : "(no server)");
+	return 0;
+}
+
+static int dir_ldap_check_uri(const char *uri, char *err, size_t errsize)
+{
+	LDAPURLDesc *lud = NULL;
+	int ok;
+
+	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS) {
+		snprintf(err, errsize, "ldap backend: bad server URI \"%s\"", uri);
+		return -1;
+	}
+	ok = lud->lud_scheme != NULL && (strcasecmp(lud->lud_scheme, "ldap") == 0 ||
+	                                 strcasecmp(lud->lud_scheme, "ldaps") == 0 ||
+	                                 strcasecmp(lud->lud_scheme, "ldapi") == 0);
+	ldap_free_urldesc(lud);
+	if (!ok) {
+		snprintf(err, errsize,
+		         "ldap backend: \"%s\" is not an ldap://, ldaps:// or ldapi:// URI", uri);
+		return -1;
+	}
+	return 0;
+}
+
+struct mbx_dir *dir_ldap_new(struct event_base *base, const struct mbx_dir_config *cfg, char *err,
+                             size_t errsize)
+{
+	struct dir_ldap *dl;
+	size_t n = 0;
+	LDAPDN parsed = NULL;
+	bool clear = false;
+	int debug = 0;
+
+	if (base == NULL || cfg == NULL) {
+		snprintf(err, errsize, "ldap backend: no event loop or configuration");
+		return NULL;
+	}
+	while (cfg->uris != NULL && cfg->uris[n] != NULL)
+		n++;
+	if (n == 0) {
+		snprintf(err, errsize, "ldap backend: no server URIs configured");
+		return NULL;
+	}
+	if (n > DIR_LDAP_MAX_URIS) {
+		snprintf(err, errsize, "ldap backend: %zu server URIs, at most %d", n,
+		         DIR_LDAP_MAX_URIS);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (dir_ldap_check_uri(cfg->uris[i], err, errsize) < 0)
+			return NULL;
+		if (strncasecmp(cfg->uris[i], "ldap:", 5) == 0 && !cfg->starttls)
+			clear = true;
+	}
+	if (cfg->base_dn == NULL || cfg->base_dn[0] == '\0' ||
+	    ldap_str2dn(cfg->base_dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS) {
+		snprintf(err, errsize, "ldap backend: base DN \"%s\" is not a DN",
+		         cfg->base_dn != NULL ? cfg->base_dn : "");
+		return NULL;
+	}
+	ldap_dnfree(parsed);
+	parsed = NULL;
+	if (cfg->bind_dn == NULL || cfg->bind_dn[0] == '\0' ||
+	    ldap_str2dn(cfg->bind_dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS) {
+		snprintf(err, errsize,
+		         "ldap backend: a service bind DN is required (lookups never run "
+		         "anonymously or as a user)%s",
+		         cfg->bind_dn != NULL && cfg->bind_dn[0] != '\0' ? "; it is not a DN" : "");
+		return NULL;
+	}
+	ldap_dnfree(parsed);
+	if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' && access(cfg->ca_file, R_OK) < 0) {
+		snprintf(err, errsize, "ldap backend: CA file %s: %s", cfg->ca_file,
+		         strerror(errno));
+		return NULL;
+	}
+	if (cfg->retry_min_ms != 0 && cfg->retry_max_ms != 0 &&
+	    cfg->retry_min_ms > cfg->retry_max_ms) {
+		snprintf(err, errsize, "ldap backend: retry_min_ms %u is above retry_max_ms %u",
+		         cfg->retry_min_ms, cfg->retry_max_ms);
+		return NULL;
+	}
+	/* libldap's global state is set up here, on the loop's thread, before any worker. */
+	ldap_get_option(NULL, LDAP_OPT_DEBUG_LEVEL, &debug);
+	dl = calloc(1, sizeof(*dl));
+	if (dl == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	dl->head.ops = &dir_ldap_ops;
+	dl->head.base = base;
+	dl->head.attrmap = cfg->attrmap;
+	dl->head.nattrmap = cfg->nattrmap;
+	dl->head.group_depth = cfg->group_depth;
+	dl->active = DIR_LDAP_NONE;
+	dl->changes_tail = &dl->changes;
+	dl->sync.msgid = -1;
+	dl->password = dir_ldap_read_password_file(cfg->bind_password_file, err, errsize);
+	if (dl->password == NULL) {
+		free(dl);
+		return NULL;
+	}
+	dl->net_ms = cfg->network_timeout_ms != 0 ? cfg->network_timeout_ms
+	                                          : DIR_LDAP_DEFAULT_NETWORK_TIMEOUT_MS;
+	dl->req_ms = cfg->request_timeout_ms != 0 ? cfg->request_timeout_ms
+	                                          : DIR_LDAP_DEFAULT_REQUEST_TIMEOUT_MS;
+	dl->retry_min_ms =
+	        cfg->retry_min_ms != 0 ? cfg->retry_min_ms : DIR_LDAP_DEFAULT_RETRY_MIN_MS;
+	dl->retry_max_ms =
+	        cfg->retry_max_ms != 0 ? cfg->retry_max_ms : DIR_LDAP_DEFAULT_RETRY_MAX_MS;
+	if (dl->retry_max_ms < dl->retry_min_ms)
+		dl->retry_max_ms = dl->retry_min_ms;
+	dl->starttls = cfg->starttls;
+	dl->content_sync = cfg->content_sync;
+	dl->base_dn = strdup(cfg->base_dn);
+	dl->base_norm = dir_ldap_dn_norm(cfg->base_dn, 0, &dl->base_rdns);
+	dl->bind_dn = strdup(cfg->bind_dn);
+	dl->pwfile = strdup(cfg->bind_password_file);
+	dl->ca_file = cfg->ca_file != NULL && cfg->ca_file[0] != '\0' ? strdup(cfg->ca_file) : NULL;
+	dl->servers = calloc(n, sizeof(*dl->servers));
+	dl->change_ev = event_new(base, -1, 0, dir_ldap_change_fire, dl);
+	dl->sync.retry_ev = evtimer_new(base, dir_ldap_sync_retry, dl);
+	dl->legacy_attr = mbx_dir_server_attr(&dl->head, "legacyExchangeDN");
+	if (dl->base_dn == NULL || dl->base_norm == NULL || dl->bind_dn == NULL ||
+	    dl->pwfile == NULL ||
+	    (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' && dl->ca_file == NULL) ||
+	    dl->servers == NULL || dl->change_ev == NULL || dl->sync.retry_ev == NULL)
+		goto oom;
+	dl->nservers = n;
+	for (size_t i = 0; i < n; i++) {
+		dl->servers[i].dl = dl;
+		dl->servers[i].uri = strdup(cfg->uris[i]);
+		dl->servers[i].retry_ev = evtimer_new(base, dir_ldap_server_retry, &dl->servers[i]);
+		if (dl->servers[i].uri == NULL || dl->servers[i].retry_ev == NULL)
+			goto oom;
+	}
+	if (clear)
+		mbx_log(MBX_LOG_WARNING,
+		        "directory: the service password goes to an ldap:// server without "
+		        "StartTLS");
+	dir_ldap_connect_service(dl);
+	return &dl->head;
+oom:
+	snprintf(err, errsize, "out of memory");
+	dir_ldap_free(&dl->head);
+	return NULL;
+}
+
+const char *dir_ldap_active_uri(const struct mbx_dir *d)
+{
+	const struct dir_ldap *dl = (const struct dir_ldap *)d;
+
+	if (d == NULL || d->ops != &dir_ldap_ops || dl->svc == NULL || dl->svc->state != DLC_READY)
+		return NULL;
+	return dl->servers[dl->svc->server].uri;
+}
+
+bool dir_ldap_sync_persisting(const struct mbx_dir *d)
+{
+	const struct dir_ldap *dl = (const struct dir_ldap *)d;
+
+	return d != NULL && d->ops == &dir_ldap_ops && dl->sync.persisting;
+}
+
+static const struct mbx_dir_ops dir_ldap_ops = {
+        .name = "ldap",
+        .lookup = dir_ldap_lookup,
+        .check_password = dir_ldap_check_password,
+        .modify = dir_ldap_modify,
+        .cancel = dir_ldap_cancel,
+        .reload = dir_ldap_reload,
+        .free = dir_ldap_free,
+};

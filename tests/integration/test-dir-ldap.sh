@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# test-dir-ldap.sh: integration test of the `ldap` directory backend (src/directory/dir-ldap.c)
+# against real slapd instances (tests/integration/lib/slapd.sh): the Contoso sample directory
+# (conf/directory.ldif, project schema) on a provider and a syncrepl replica, both with a
+# server certificate for StartTLS from a CA made here with openssl. It then runs the cmocka
+# driver tests/unit/test-dir-ldap.c from the build folder with MBX_LDAP_URIS and friends set:
+# every lookup kind, injection keys, the attribute map, password checks, Content Sync
+# (RFC 4533) within a second, modifications, StartTLS with the right and a wrong CA, failover
+# during a stream of lookups (SIGKILL of the provider), all servers down, recovery.
+# Usage: test-dir-ldap.sh BUILD_DIR. Prints PASS/FAIL lines; exits non-zero on failure.
+
+set -uo pipefail
+export LC_ALL=C
+
+BUILD=${1:?usage: test-dir-ldap.sh BUILD_DIR}
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN="$BUILD/test-dir-ldap"
+
+npass=0
+nfail=0
+pass() {
+	npass=$((npass + 1))
+	echo "PASS: $*"
+}
+fail() {
+	nfail=$((nfail + 1))
+	echo "FAIL: $*"
+}
+
+if [ ! -x "$BIN" ]; then
+	echo "FAIL: $BIN is not built"
+	exit 1
+fi
+for tool in openssl ldapmodify; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "FAIL: $tool not found (Debian: apt-get install openssl ldap-utils)"
+		exit 1
+	fi
+done
+
+# shellcheck source=lib/slapd.sh
+. "$SRC/tests/integration/lib/slapd.sh"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-dir-ldap.XXXXXX")
+cleanup() {
+	local status=$1
+	slapd_cleanup "$status"
+	rm -rf "$WORK"
+}
+SLAPD_NO_TRAP=1
+trap 'cleanup $?' EXIT
+
+# --- TLS material: a CA, a server certificate for 127.0.0.1 and localhost, another CA -------
+mkcert() {
+	local dir=$WORK/tls
+	mkdir -p "$dir" || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=mbxstore test CA" \
+		-keyout "$dir/ca.key" -out "$dir/ca.pem" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" || return 1
+	openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=127.0.0.1" \
+		-keyout "$dir/server.key" -out "$dir/server.csr" || return 1
+	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=digitalSignature,keyEncipherment" \
+		"extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		>"$dir/server.ext"
+	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+		-CAcreateserial -days 2 -sha256 -extfile "$dir/server.ext" -out "$dir/server.pem" ||
+		return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=some other CA" \
+		-keyout "$dir/wrong-ca.key" -out "$dir/wrong-ca.pem" || return 1
+	chmod 600 "$dir"/*.key
+}
+if mkcert >"$WORK/openssl.log" 2>&1; then
+	pass "test CA and server certificate made with openssl"
+else
+	fail "openssl could not make the test certificates"
+	cat "$WORK/openssl.log"
+	exit 1
+fi
+export SLAPD_TLS_CERT=$WORK/tls/server.pem SLAPD_TLS_KEY=$WORK/tls/server.key
+
+# --- slapd: provider with the sample directory, replica --------------------------------------
+SUFFIX=dc=contoso,dc=com
+if slapd_start contoso "$SUFFIX" && slapd_load contoso "$SRC/conf/directory.ldif"; then
+	pass "provider started with conf/directory.ldif at $(slapd_uri contoso)"
+else
+	fail "provider slapd"
+	exit 1
+fi
+if slapd_start_replica contoso2 "$SUFFIX" "$(slapd_uri contoso)" &&
+	slapd_wait_synced contoso2 contoso 20; then
+	pass "replica in sync at $(slapd_uri contoso2)"
+else
+	fail "replica slapd"
+	exit 1
+fi
+
+# The control script the driver calls to kill, restart and modify instances.
+cat >"$WORK/ctl" <<EOF
+#!/usr/bin/env bash
+# ctl kill|restart NAME; ctl modify NAME < LDIF (as the rootdn)
+set -uo pipefail
+SLAPD_NO_TRAP=1
+. "$SRC/tests/integration/lib/slapd.sh"
+SLAPD_TMP=$SLAPD_TMP
+SLAPD_INSTANCES="$SLAPD_INSTANCES"
+SLAPD_BIN=$SLAPD_BIN
+SLAPD_MODULEDIR=${SLAPD_MODULEDIR:-}
+SLAPD_SCHEMADIR=$SLAPD_SCHEMADIR
+case "\$1" in
+kill) slapd_kill "\$2" ;;
+restart) slapd_restart "\$2" ;;
+modify)
+	ldapmodify -x -H "\$(slapd_uri "\$2")" -D "\$(slapd_rootdn "\$2")" -w "\$SLAPD_ROOTPW" \\
+		>/dev/null
+	;;
+*)
+	echo "ctl: unknown command \$1" >&2
+	exit 2
+	;;
+esac
+EOF
+chmod 700 "$WORK/ctl"
+
+umask 077
+printf '%s\n' mbxstored-Contoso1 >"$WORK/service.pw"
+printf '%s\n' "$SLAPD_ROOTPW" >"$WORK/root.pw"
+chmod 600 "$WORK/service.pw" "$WORK/root.pw"
+
+export MBX_LDAP_URIS="$(slapd_uri contoso) $(slapd_uri contoso2)"
+export MBX_LDAP_BASE=$SUFFIX
+export MBX_LDAP_BIND_DN="cn=mbxstored,cn=Users,$SUFFIX"
+export MBX_LDAP_PWFILE=$WORK/service.pw
+export MBX_LDAP_ROOT_DN
+MBX_LDAP_ROOT_DN=$(slapd_rootdn contoso)
+export MBX_LDAP_ROOT_PWFILE=$WORK/root.pw
+export MBX_LDAP_CA=$WORK/tls/ca.pem
+export MBX_LDAP_WRONG_CA=$WORK/tls/wrong-ca.pem
+export MBX_LDAP_CTL=$WORK/ctl
+
+# --- the driver ---------------------------------------------------------------------------
+"$BIN" >"$WORK/driver.log" 2>&1
+rc=$?
+while read -r line; do
+	case "$line" in
+	"[       OK ] "*) pass "${line#\[       OK \] }" ;;
+	"[  FAILED  ] "*" test(s), listed below:") ;;
+	"[  FAILED  ] "*" FAILED TEST(S)") ;;
+	"[  FAILED  ] "*) fail "${line#\[  FAILED  \] }" ;;
+	"[  SKIPPED ] "*" test(s), listed below:") ;;
+	"[  SKIPPED ] "*) fail "skipped: ${line#\[  SKIPPED \] }" ;;
+	esac
+done < <(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] ' "$WORK/driver.log" | awk '!seen[$0]++')
+if [ "$rc" -ne 0 ] || [ "$nfail" -ne 0 ]; then
+	echo "----- driver output -----"
+	cat "$WORK/driver.log"
+	[ "$rc" -ne 0 ] && fail "test-dir-ldap exited with status $rc"
+else
+	grep -E '^failover:' "$WORK/driver.log" || true
+fi
+
+echo "test-dir-ldap: $npass passed, $nfail failed"
+[ "$nfail" -eq 0 ]
