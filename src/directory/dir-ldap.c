@@ -1970,7 +1970,7 @@ static void dir_ldap_sync_restart(struct dir_ldap *dl)
 		rc = ber_printf(ber, "{e}", (ber_int_t)LDAP_SYNC_REFRESH_AND_PERSIST);
 	if (rc < 0 || ber_flatten2(ber, &ctrl.ldctl_value, 0) < 0)
 		goto failed;
-	ctrl.ldctl_oid = LDAP_CONTROL_SYNC;
+	ctrl.ldctl_oid = (char *)LDAP_CONTROL_SYNC;
 	ctrl.ldctl_iscritical = 1;
 	/* A first refresh (nothing known yet) only fills the map; after that, or when the
 	 * server refused our cookie, every entry it sends is a change. */
