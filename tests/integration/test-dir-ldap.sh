@@ -94,10 +94,20 @@ else
 	exit 1
 fi
 
+# An ldaps:// instance with the same data: TLS from the first byte (no StartTLS).
+if slapd_start tls "$SUFFIX" && slapd_load tls "$SRC/conf/directory.ldif" && slapd_stop tls &&
+	echo "ldaps://127.0.0.1:$(slapd_free_port)/" >"$(slapd_dir tls)/uri" &&
+	LDAPTLS_CACERT=$WORK/tls/ca.pem slapd_restart tls; then
+	pass "ldaps:// instance at $(slapd_uri tls)"
+else
+	fail "ldaps:// instance"
+	exit 1
+fi
+
 # The control script the driver calls to kill, restart and modify instances.
 cat >"$WORK/ctl" <<EOF
 #!/usr/bin/env bash
-# ctl kill|restart NAME; ctl modify NAME < LDIF (as the rootdn)
+# ctl kill|restart|stop|cont NAME; ctl modify NAME < LDIF (as the rootdn)
 set -uo pipefail
 SLAPD_NO_TRAP=1
 . "$SRC/tests/integration/lib/slapd.sh"
@@ -109,6 +119,8 @@ SLAPD_SCHEMADIR=$SLAPD_SCHEMADIR
 case "\$1" in
 kill) slapd_kill "\$2" ;;
 restart) slapd_restart "\$2" ;;
+stop) kill -STOP "\$(slapd_pid "\$2")" ;;
+cont) kill -CONT "\$(slapd_pid "\$2")" ;;
 modify)
 	ldapmodify -x -H "\$(slapd_uri "\$2")" -D "\$(slapd_rootdn "\$2")" -w "\$SLAPD_ROOTPW" \\
 		>/dev/null
@@ -136,6 +148,8 @@ export MBX_LDAP_ROOT_PWFILE=$WORK/root.pw
 export MBX_LDAP_CA=$WORK/tls/ca.pem
 export MBX_LDAP_WRONG_CA=$WORK/tls/wrong-ca.pem
 export MBX_LDAP_CTL=$WORK/ctl
+export MBX_LDAP_LDAPS_URI
+MBX_LDAP_LDAPS_URI=$(slapd_uri tls)
 
 # --- the driver ---------------------------------------------------------------------------
 "$BIN" >"$WORK/driver.log" 2>&1
@@ -155,7 +169,7 @@ if [ "$rc" -ne 0 ] || [ "$nfail" -ne 0 ]; then
 	cat "$WORK/driver.log"
 	[ "$rc" -ne 0 ] && fail "test-dir-ldap exited with status $rc"
 else
-	grep -E '^failover:' "$WORK/driver.log" || true
+	grep -E "^(failover|hung server):" "$WORK/driver.log" || true
 fi
 
 echo "test-dir-ldap: $npass passed, $nfail failed"

@@ -1185,18 +1185,137 @@ static void test_slapd_starttls(void **state)
 	mbx_dir_free(&d);
 }
 
+/* ldaps://: TLS from the first byte, the CA from the configuration. */
+static void test_slapd_ldaps(void **state)
+{
+	char err[512];
+	struct setup s;
+	struct mbx_dir *d;
+	struct answer a = {0};
+	const char *uri = getenv("MBX_LDAP_LDAPS_URI");
+
+	(void)state;
+	NEED_SLAPD();
+	if (uri == NULL || getenv("MBX_LDAP_CA") == NULL) {
+		skip();
+		return;
+	}
+	setup_defaults(&s);
+	s.uris[0] = uri;
+	s.base_dn = getenv("MBX_LDAP_BASE");
+	s.bind_dn = getenv("MBX_LDAP_BIND_DN");
+	s.pwfile = getenv("MBX_LDAP_PWFILE");
+	s.ca_file = getenv("MBX_LDAP_CA");
+	s.starttls = true; /* ignored for ldaps:// */
+	d = dir_make(&s, err, sizeof(err));
+	if (d == NULL)
+		fail_msg("%s", err);
+	lookup_s(d, MBX_DIR_BY_SMTP, "alice@contoso.com", &a);
+	expect_found(&a, ALICE, 1);
+	assert_string_equal(a.server, uri);
+	check_password(d, ALICE, "alice-Secret1", &a);
+	expect_status(&a, MBX_DIR_FOUND);
+	mbx_dir_free(&d);
+	s.ca_file = getenv("MBX_LDAP_WRONG_CA");
+	d = dir_make(&s, err, sizeof(err));
+	assert_non_null(d);
+	lookup_s(d, MBX_DIR_BY_SMTP, "alice@contoso.com", &a);
+	expect_status(&a, MBX_DIR_TEMPFAIL);
+	answer_reset(&a);
+	mbx_dir_free(&d);
+}
+
+/* reload reconnects and reads the password file again; a file that became readable by
+ * others is refused and the backend goes on with what it had. */
 static void test_slapd_reload(void **state)
 {
 	struct mbx_dir *d;
 	struct answer a = {0};
-	char err[512];
+	char err[512], path[300], pw[256];
+	struct setup s;
+	FILE *f;
 
 	(void)state;
 	NEED_SLAPD();
-	d = slapd_dir(false, false);
+	f = fopen(getenv("MBX_LDAP_PWFILE"), "r");
+	assert_non_null(f);
+	assert_non_null(fgets(pw, sizeof(pw), f));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/reload.pw", tmpdir);
+	write_file(path, pw, 0600);
+	setup_defaults(&s);
+	s.uris[0] = primary;
+	s.base_dn = getenv("MBX_LDAP_BASE");
+	s.bind_dn = getenv("MBX_LDAP_BIND_DN");
+	s.pwfile = path;
+	d = dir_make(&s, err, sizeof(err));
+	assert_non_null(d);
+	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
+	expect_found(&a, ALICE, 1);
+	/* A lookup in flight while reloading is answered. */
+	start_lookup(d, MBX_DIR_BY_LOGIN, "bob", 3, &a);
+	assert_int_equal(mbx_dir_reload(d, err, sizeof(err)), 0);
+	run_until(&a.done, 5000);
+	expect_found(&a, BOB, 1);
+	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
+	expect_found(&a, ALICE, 1);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(mbx_dir_reload(d, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "group or others"));
+	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
+	expect_found(&a, ALICE, 1);
+	/* A wrong password after a reload: the server refuses the service account, lookups
+	 * are TEMPFAIL (never NOT_FOUND). */
+	write_file(path, "wrong-password\n", 0600);
+	memset(&evs, 0, sizeof(evs));
+	assert_int_equal(mbx_dir_reload(d, err, sizeof(err)), 0);
+	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
+	expect_status(&a, MBX_DIR_TEMPFAIL);
+	assert_int_equal(evs.down, 1);
+	write_file(path, pw, 0600);
 	assert_int_equal(mbx_dir_reload(d, err, sizeof(err)), 0);
 	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
 	expect_found(&a, ALICE, 1);
+	answer_reset(&a);
+	mbx_dir_free(&d);
+}
+
+/* A server that stops answering (SIGSTOP: connections stay open, nothing comes back) is
+ * found dead by the watchdog within about a second; the lookup goes to the replica. */
+static void test_slapd_hung_server(void **state)
+{
+	struct mbx_dir *d;
+	struct answer a = {0};
+	uint64_t end;
+
+	(void)state;
+	NEED_SLAPD();
+	if (replica == NULL) {
+		skip();
+		return;
+	}
+	d = slapd_dir(true, true);
+	wait_persisting(d, 5000);
+	memset(&evs, 0, sizeof(evs));
+	ctl("stop contoso");
+	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
+	ctl("cont contoso"); /* (before any assertion can leave it stopped) */
+	expect_found(&a, ALICE, 1);
+	assert_string_equal(a.server, replica);
+	print_message("hung server: lookup answered by the replica after %llu ms\n",
+	              (unsigned long long)(a.t1 - a.t0));
+	assert_true(a.t1 - a.t0 >= 900);
+	assert_true(a.t1 - a.t0 < 2000);
+	assert_int_equal(evs.down, 1);
+	assert_int_equal(evs.failover, 1);
+	/* Running again: lookups move back. */
+	end = now_ms() + 5000;
+	while ((dir_ldap_active_uri(d) == NULL || strcmp(dir_ldap_active_uri(d), primary) != 0) &&
+	       now_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_string_equal(dir_ldap_active_uri(d), primary);
+	assert_int_equal(evs.recovered, 1);
+	wait_persisting(d, 5000);
 	answer_reset(&a);
 	mbx_dir_free(&d);
 }
@@ -1244,7 +1363,7 @@ static void test_slapd_failover(void **state)
 	struct answer a = {0};
 	struct timeval tv = {0, 10000};
 	unsigned found = 0, tempfail = 0, late_ok = 0;
-	uint64_t end;
+	uint64_t end, worst = 0, first_replica = 0;
 
 	(void)state;
 	NEED_SLAPD();
@@ -1290,6 +1409,10 @@ static void test_slapd_failover(void **state)
 			found++;
 		else
 			tempfail++;
+		if (x->t1 - x->t0 > worst)
+			worst = x->t1 - x->t0;
+		if (first_replica == 0 && strcmp(x->server, replica) == 0)
+			first_replica = x->t1;
 		/* Two seconds after the kill, the replica serves every lookup. */
 		if (x->t0 > stream.kill_at + 2000) {
 			if (x->st != MBX_DIR_FOUND || strcmp(x->server, replica) != 0)
@@ -1300,9 +1423,11 @@ static void test_slapd_failover(void **state)
 		}
 		answer_reset(x);
 	}
-	print_message("failover: %u lookups, %u found, %u tempfail, %u after 2 s all from the "
-	              "replica\n",
-	              stream.started, found, tempfail, late_ok);
+	print_message("failover: %u lookups, %u found, %u tempfail; first answer from the replica "
+	              "%lld ms after the kill; slowest lookup %llu ms; %u lookups after 2 s, all "
+	              "from the replica\n",
+	              stream.started, found, tempfail, (long long)(first_replica - stream.kill_at),
+	              (unsigned long long)worst, late_ok);
 	assert_true(late_ok > 100);
 	assert_string_equal(dir_ldap_active_uri(d), replica);
 	assert_int_equal(evs.down, 1);
@@ -1379,13 +1504,14 @@ static void test_slapd_all_down(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_password_file),   cmocka_unit_test(test_config_errors),
-	        cmocka_unit_test(test_all_down_fast),   cmocka_unit_test(test_silent_server),
-	        cmocka_unit_test(test_bad_keys),        cmocka_unit_test(test_slapd_lookup_kinds),
-	        cmocka_unit_test(test_slapd_injection), cmocka_unit_test(test_slapd_attrmap),
-	        cmocka_unit_test(test_slapd_password),  cmocka_unit_test(test_slapd_content_sync),
-	        cmocka_unit_test(test_slapd_modify),    cmocka_unit_test(test_slapd_starttls),
-	        cmocka_unit_test(test_slapd_reload),    cmocka_unit_test(test_slapd_failover),
+	        cmocka_unit_test(test_password_file),     cmocka_unit_test(test_config_errors),
+	        cmocka_unit_test(test_all_down_fast),     cmocka_unit_test(test_silent_server),
+	        cmocka_unit_test(test_bad_keys),          cmocka_unit_test(test_slapd_lookup_kinds),
+	        cmocka_unit_test(test_slapd_injection),   cmocka_unit_test(test_slapd_attrmap),
+	        cmocka_unit_test(test_slapd_password),    cmocka_unit_test(test_slapd_content_sync),
+	        cmocka_unit_test(test_slapd_modify),      cmocka_unit_test(test_slapd_starttls),
+	        cmocka_unit_test(test_slapd_ldaps),       cmocka_unit_test(test_slapd_reload),
+	        cmocka_unit_test(test_slapd_hung_server), cmocka_unit_test(test_slapd_failover),
 	        cmocka_unit_test(test_slapd_all_down),
 	};
 
