@@ -1854,6 +1854,9 @@ static void dir_ldap_sync_info(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
 		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDONE &&
 		    ber_scanf(ber, "b", &done) == LBER_ERROR)
 			break;
+		mbx_trace(MBX_TRACE_LDAP, "ldap: sync: end of the %s phase%s",
+		          tag == LDAP_TAG_SYNC_REFRESH_PRESENT ? "present" : "delete",
+		          done ? ", refresh done" : "");
 		if (tag == LDAP_TAG_SYNC_REFRESH_PRESENT)
 			dir_ldap_sync_sweep(dl);
 		if (done)
@@ -1870,6 +1873,8 @@ static void dir_ldap_sync_info(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
 			break;
 		if (ber_scanf(ber, "[W]", &uuids) == LBER_ERROR || uuids == NULL)
 			break;
+		mbx_trace(MBX_TRACE_LDAP, "ldap: sync: set of entries %s",
+		          deletes ? "deleted" : "present");
 		for (size_t i = 0; uuids[i].bv_val != NULL; i++) {
 			struct dir_ldap_uuid *e;
 

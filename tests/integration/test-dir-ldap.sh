@@ -107,7 +107,7 @@ fi
 # The control script the driver calls to kill, restart and modify instances.
 cat >"$WORK/ctl" <<EOF
 #!/usr/bin/env bash
-# ctl kill|restart|stop|cont NAME; ctl modify NAME < LDIF (as the rootdn)
+# ctl kill|term|restart|stop|cont NAME; ctl modify NAME < LDIF (as the rootdn)
 set -uo pipefail
 SLAPD_NO_TRAP=1
 . "$SRC/tests/integration/lib/slapd.sh"
@@ -119,6 +119,7 @@ SLAPD_SCHEMADIR=$SLAPD_SCHEMADIR
 case "\$1" in
 kill) slapd_kill "\$2" ;;
 restart) slapd_restart "\$2" ;;
+term) slapd_stop "\$2" ;;
 stop) kill -STOP "\$(slapd_pid "\$2")" ;;
 cont) kill -CONT "\$(slapd_pid "\$2")" ;;
 modify)
@@ -164,7 +165,7 @@ while read -r line; do
 	"[  SKIPPED ] "*) fail "skipped: ${line#\[  SKIPPED \] }" ;;
 	esac
 done < <(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] ' "$WORK/driver.log" | awk '!seen[$0]++')
-if [ "$rc" -ne 0 ] || [ "$nfail" -ne 0 ]; then
+if [ "$rc" -ne 0 ] || [ "$nfail" -ne 0 ] || [ -n "${MBX_TEST_VERBOSE:-}" ]; then
 	echo "----- driver output -----"
 	cat "$WORK/driver.log"
 	[ "$rc" -ne 0 ] && fail "test-dir-ldap exited with status $rc"
