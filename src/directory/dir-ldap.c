@@ -206,6 +206,8 @@ struct dir_ldap {
 	char *base_dn, *base_norm, *bind_dn, *pwfile, *ca_file, *password;
 	size_t base_rdns;
 	bool starttls, content_sync, all_down;
+	unsigned flushing; /* inside dir_ldap_changes_flush (the change callback may free us) */
+	bool free_pending;
 	unsigned net_ms, req_ms, retry_min_ms, retry_max_ms;
 	struct dir_ldap_conn *conns;  /* every connection */
 	struct dir_ldap_conn *svc;    /* the service connection lookups go to (maybe connecting) */
@@ -428,7 +430,7 @@ static void dir_ldap_conn_detach(struct dir_ldap_req *r)
 
 /* --- requests: life cycle ---------------------------------------------------------------- */
 
-static void dir_ldap_changes_flush(struct dir_ldap *dl);
+static bool dir_ldap_changes_flush(struct dir_ldap *dl);
 static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy);
 
 static void dir_ldap_mods_free(LDAPMod **mods)
@@ -486,8 +488,12 @@ static void dir_ldap_req_fire(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	dir_ldap_req_unlink(r);
-	if (r->kind == DLR_MODIFY)
-		dir_ldap_changes_flush(dl); /* the change is told before the modify's answer */
+	/* The change is told before the modify's answer (and if the change callback freed the
+	 * directory, there is no answer: its requests are cancelled). */
+	if (r->kind == DLR_MODIFY && dir_ldap_changes_flush(dl)) {
+		dir_ldap_req_free(r);
+		return;
+	}
 	r->firing = true;
 	r->cb(r->ctx, &r->res);
 	dir_ldap_req_free(r);
@@ -1619,21 +1625,30 @@ static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const cha
 	event_active(dl->change_ev, EV_TIMEOUT, 0);
 }
 
-static void dir_ldap_changes_flush(struct dir_ldap *dl)
+/* Tells the queued changes. The change callback may free the directory: then the rest is
+ * dropped, the directory's memory goes when the loop ends, and true is returned. */
+static bool dir_ldap_changes_flush(struct dir_ldap *dl)
 {
 	struct dir_ldap_change *ch = dl->changes;
 
 	dl->changes = NULL;
 	dl->changes_tail = &dl->changes;
+	dl->flushing++;
 	while (ch != NULL) {
 		struct dir_ldap_change *next = ch->next;
 
-		mbx_dir_notify_change(&dl->head, ch->dn, ch->legacy);
+		if (!dl->free_pending)
+			mbx_dir_notify_change(&dl->head, ch->dn, ch->legacy);
 		free(ch->dn);
 		free(ch->legacy);
 		free(ch);
 		ch = next;
 	}
+	if (--dl->flushing == 0 && dl->free_pending) {
+		free(dl);
+		return true;
+	}
+	return false;
 }
 
 static void dir_ldap_change_fire(evutil_socket_t fd, short what, void *arg)
@@ -2519,7 +2534,11 @@ static void dir_ldap_free(struct mbx_dir *d)
 	free(dl->pwfile);
 	free(dl->ca_file);
 	dir_ldap_wipe_free(dl->password);
-	free(dl);
+	dl->password = NULL;
+	if (dl->flushing > 0)
+		dl->free_pending = true; /* freed when the change callback returns */
+	else
+		free(dl);
 }
 
 /* Reconnects everything with the password file read again. Requests in flight are answered

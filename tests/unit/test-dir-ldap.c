@@ -1121,6 +1121,16 @@ static void test_slapd_content_sync(void **state)
 	mbx_dir_free(&d);
 }
 
+static struct mbx_dir *free_me;
+
+static void change_free_cb(void *ctx, const char *dn, const char *legacy)
+{
+	(void)ctx;
+	(void)dn;
+	(void)legacy;
+	mbx_dir_free(&free_me);
+}
+
 /* Modifications: through the rootdn (the service account of the harness may only read). */
 static void test_slapd_modify(void **state)
 {
@@ -1196,7 +1206,18 @@ static void test_slapd_modify(void **state)
 	assert_non_null(strstr(a.msg, "nsufficient"));
 	answer_reset(&a);
 	mbx_dir_free(&ro);
-	mbx_dir_free(&d);
+	/* A change callback that frees the directory: the modify is then cancelled. */
+	mods[0].op = MBX_DIR_MOD_REPLACE;
+	mods[0].attr = "description";
+	mods[0].vals = v;
+	mods[0].nvals = 1;
+	free_me = d;
+	mbx_dir_set_change_cb(d, change_free_cb, NULL);
+	answer_reset(&a);
+	assert_non_null(mbx_dir_modify(d, BOB, mods, 1, answer_cb, &a));
+	run_for(1000);
+	assert_null(free_me);
+	assert_int_equal(a.calls, 0);
 }
 
 static void test_slapd_starttls(void **state)
