@@ -46,8 +46,12 @@
  * is already buffered and then passes the head of the chain, not each message, to its
  * handlers, so two changes arriving together lose one (ldap_sync.c in 2.5 and later). The
  * entryUUID -> (DN, legacyExchangeDN) map kept here also gives the old legacyExchangeDN of a
- * changed or deleted entry, which a delete message does not carry. The cookie survives
- * reconnections: after a failover the sync restarts on the new server with it.
+ * changed or deleted entry, which a delete message does not carry (it costs a DN and a
+ * legacyExchangeDN per directory object). The cookie survives reconnections: after a failover
+ * the sync restarts on the new server with it; a server that cannot resume from it gets a
+ * full refresh, and then every entry is reported, since what changed meanwhile is unknown.
+ * The first refresh after start-up reports nothing (there is nothing cached to invalidate
+ * yet); a change made between the first lookup and the end of that refresh is not reported.
  */
 #include "directory/dir-ldap.h"
 
@@ -278,7 +282,9 @@ static void dir_ldap_ld_error(LDAP *ld, int rc, char *buf, size_t size)
 
 	if (ld != NULL)
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	if (diag != NULL && diag[0] != '\0')
+	if (diag != NULL && diag[0] == '(')
+		snprintf(buf, size, "%s %s", ldap_err2string(rc), diag);
+	else if (diag != NULL && diag[0] != '\0')
 		snprintf(buf, size, "%s (%s)", ldap_err2string(rc), diag);
 	else
 		snprintf(buf, size, "%s", ldap_err2string(rc));
@@ -660,6 +666,15 @@ static void *dir_ldap_job_run(void *arg)
 failed:
 	if (rc != LDAP_SUCCESS) {
 		dir_ldap_ld_error(ld, rc, j->err, sizeof(j->err));
+		/* libldap says little about TLS failures ("Connect error (unknown error code)"). */
+		if ((ldaps && rc == LDAP_SERVER_DOWN) ||
+		    ((ldaps || j->starttls) && rc == LDAP_CONNECT_ERROR)) {
+			size_t n = strlen(j->err);
+
+			snprintf(j->err + n, sizeof(j->err) - n,
+			         "; TLS handshake or certificate check failed? (CA file %s)",
+			         j->ca_file != NULL ? j->ca_file : "of ldap.conf");
+		}
 		ldap_unbind_ext(ld, NULL, NULL);
 		ld = NULL;
 	}
