@@ -38,6 +38,9 @@ for tool in openssl ldapmodify; do
 	fi
 done
 
+# Our own EXIT trap (below) cleans the instances and the work folder.
+# shellcheck disable=SC2034
+SLAPD_NO_TRAP=1
 # shellcheck source=lib/slapd.sh
 . "$SRC/tests/integration/lib/slapd.sh"
 
@@ -47,7 +50,6 @@ cleanup() {
 	slapd_cleanup "$status"
 	rm -rf "$WORK"
 }
-SLAPD_NO_TRAP=1
 trap 'cleanup $?' EXIT
 
 # --- TLS material: a CA, a server certificate for 127.0.0.1 and localhost, another CA -------
@@ -139,7 +141,8 @@ printf '%s\n' mbxstored-Contoso1 >"$WORK/service.pw"
 printf '%s\n' "$SLAPD_ROOTPW" >"$WORK/root.pw"
 chmod 600 "$WORK/service.pw" "$WORK/root.pw"
 
-export MBX_LDAP_URIS="$(slapd_uri contoso) $(slapd_uri contoso2)"
+MBX_LDAP_URIS="$(slapd_uri contoso) $(slapd_uri contoso2)"
+export MBX_LDAP_URIS
 export MBX_LDAP_BASE=$SUFFIX
 export MBX_LDAP_BIND_DN="cn=mbxstored,cn=Users,$SUFFIX"
 export MBX_LDAP_PWFILE=$WORK/service.pw
