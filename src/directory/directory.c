@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "directory/dir-ldap.h"
 #include "directory/dir-ldif.h"
 
 typedef struct mbx_dir *dir_create_fn(struct event_base *base, const struct mbx_dir_config *cfg,
@@ -23,7 +24,7 @@ static const struct {
 	dir_create_fn *create;
 } directory_backends[] = {
 	{"ldif", dir_ldif_new},
-	{"ldap", NULL}, /* src/directory/dir-ldap.c: not written yet */
+	{"ldap", dir_ldap_new},
 };
 
 const char *mbx_dir_status_name(enum mbx_dir_status st)
