@@ -211,11 +211,13 @@ static pid_t ldapmodify_start(const char *uri, const char *ldif, uint64_t *t_r)
 	fputs(ldif, f);
 	assert_int_equal(fclose(f), 0);
 	{
-		char *argv[] = {"ldapmodify", "-x", "-H",
-		                (char *)uri,  "-D", (char *)env("MBX_LDAP_ROOT_DN"),
-		                "-w",         pw,   "-f",
-		                path,         NULL};
+		/* posix_spawn wants char *const argv[]: writable copies */
+		char a0[] = "ldapmodify", a1[] = "-x", a2[] = "-H", a4[] = "-D", a6[] = "-w";
+		char a8[] = "-f", huri[512], rootdn[512];
+		char *argv[] = {a0, a1, a2, huri, a4, rootdn, a6, pw, a8, path, NULL};
 
+		snprintf(huri, sizeof(huri), "%s", uri);
+		snprintf(rootdn, sizeof(rootdn), "%s", env("MBX_LDAP_ROOT_DN"));
 		posix_spawn_file_actions_init(&fa);
 		posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_TRUNC,
 		                                 0600);
@@ -576,7 +578,7 @@ static void compare(const struct outcome *a, const struct outcome *b, char *why,
 	else if (a->d.kind != b->d.kind)
 		snprintf(why, size, "layout %d vs %d", a->d.kind, b->d.kind);
 	else if (strcmp(a->d.server, b->d.server) != 0)
-		snprintf(why, size, "redirect \"%s\" vs \"%s\"", a->d.server, b->d.server);
+		snprintf(why, size, "redirect \"%.300s\" vs \"%.300s\"", a->d.server, b->d.server);
 	else if (a->d.nevents != b->d.nevents ||
 	         memcmp(a->d.events, b->d.events, a->d.nevents * sizeof(a->d.events[0])) != 0)
 		snprintf(why, size, "events (%u vs %u)", a->d.nevents, b->d.nevents);
@@ -587,7 +589,7 @@ static void compare(const struct outcome *a, const struct outcome *b, char *why,
 	         (a->d.reason != NULL && strcmp(a->d.reason, b->d.reason) != 0))
 		snprintf(why, size, "reason \"%s\" vs \"%s\"", a->d.reason, b->d.reason);
 	else if (strcmp(a->d.detail, b->d.detail) != 0)
-		snprintf(why, size, "detail \"%s\" vs \"%s\"", a->d.detail, b->d.detail);
+		snprintf(why, size, "detail \"%.400s\" vs \"%.400s\"", a->d.detail, b->d.detail);
 	else if (a->looked_up != b->looked_up || a->mstatus != b->mstatus || a->state != b->state ||
 	         a->principal_needed != b->principal_needed ||
 	         (a->principal_needed && a->pstatus != b->pstatus))
