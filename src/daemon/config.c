@@ -1,0 +1,2674 @@
+/*
+ * config.c: loads mbxstored's configuration (include/mbx/config.h; conventions.md
+ * "Configuration"): inih tokenizes the file, the table of config-table.c types and bounds
+ * every key, a validation pass checks the rules between keys; and the same table is printed
+ * as the sample file and the manual mbxstored.conf(5).
+ *
+ * How inih is driven. Debian's libinih (package libinih-dev, 55) exposes its syntax options
+ * as variables (ini_allow_multiline, ini_max_line, ...; /usr/include/ini.h); they are set
+ * around every parse: no multi-line values (an indented line is an ordinary line, never the
+ * continuation of the previous value), a UTF-8 BOM allowed, comments starting with ';' or
+ * '#' at the start of a line and after whitespace inside one, lines of up to
+ * MBX_CONFIG_LINE_MAX bytes on a heap buffer. The text is fed through our own reader
+ * (ini_parse_stream), which gives the handler the line number (the library is built without
+ * INI_HANDLER_LINENO), rejects NUL bytes and over-long lines, and classifies each line with
+ * inih's own rules: inih reports only the first syntax error and never calls back for
+ * section headers, and we want every error and every header (unknown, repeated) with its
+ * line. Whenever the classification and inih's calls disagree, the line is reported as an
+ * "internal:" error, so a different inih build fails loudly instead of parsing differently.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <ldap.h>
+
+#include "mbx/config.h"
+#include "mbx/log.h"
+
+/* --- small helpers ------------------------------------------------------------------------- */
+
+static bool config_is_space(char c)
+{
+	return isspace((unsigned char)c) != 0;
+}
+
+/* A value quoted for a message: escaped, at most about 60 bytes. */
+static const char *config_quote(const char *s, char *buf, size_t size)
+{
+	return mbx_log_escape(s, strlen(s), buf, size);
+}
+
+/* Edit distance, case-insensitive, for "did you mean"; SIZE_MAX for long strings. */
+static size_t config_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[65];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost =
+			        tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1])
+			                ? 0
+			                : 1;
+			size_t best = diag + cost;
+
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			if (up + 1 < best)
+				best = up + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Whether candidate is close enough to what was written to suggest it. */
+static bool config_close(const char *written, const char *candidate, size_t *best)
+{
+	size_t d = config_distance(written, candidate);
+	size_t len = strlen(written);
+	size_t limit = len <= 3 ? 1 : len <= 8 ? 2 : 3;
+
+	/* a beginning of the name ("ttl" for "ttl_seconds", "warn" for "warning") */
+	if (len >= 3 && strlen(candidate) > len && strncasecmp(candidate, written, len) == 0)
+		d = d < 1 ? d : 1;
+
+	if (d > limit || d >= *best)
+		return false;
+	*best = d;
+	return true;
+}
+
+static const char *config_value_name(const struct mbx_config_value *v, int value)
+{
+	for (; v != NULL && v->name != NULL; v++)
+		if (v->value == value)
+			return v->name;
+	return "?";
+}
+
+static bool config_chars(const char *v, const char *extra)
+{
+	for (; *v != '\0'; v++)
+		if (!isalnum((unsigned char)*v) && strchr(extra, *v) == NULL)
+			return false;
+	return true;
+}
+
+/* --- value checks (the table's .check) ------------------------------------------------------ */
+
+int mbx_config_check_server_name(const char *v, char *err, size_t errsize)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > MBX_CONFIG_NAME_MAX || !config_chars(v, "-") || v[0] == '-' ||
+	    v[len - 1] == '-') {
+		snprintf(err, errsize, "a server name is 1 to %d letters, digits and inner hyphens",
+		         MBX_CONFIG_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+int mbx_config_check_legacy_dn(const char *v, char *err, size_t errsize)
+{
+	const char *p = v;
+
+	if (strncasecmp(v, "/o=", 3) != 0) {
+		snprintf(err, errsize, "a legacyExchangeDN starts with /o=");
+		return -1;
+	}
+	/* "/type=value" components: a type of letters, a non-empty value without '/'. */
+	while (*p == '/') {
+		const char *t = ++p;
+
+		while (isalpha((unsigned char)*p))
+			p++;
+		if (p == t || *p != '=' || p[1] == '\0' || p[1] == '/') {
+			snprintf(err, errsize,
+			         "a legacyExchangeDN is a series of /type=value components");
+			return -1;
+		}
+		p++;
+		while (*p != '\0' && *p != '/')
+			p++;
+	}
+	return 0;
+}
+
+int mbx_config_check_dn(const char *v, char *err, size_t errsize)
+{
+	LDAPDN dn = NULL;
+	int rc = ldap_str2dn(v, &dn, LDAP_DN_FORMAT_LDAPV3);
+
+	if (dn != NULL)
+		ldap_dnfree(dn);
+	if (rc != LDAP_SUCCESS || dn == NULL) {
+		snprintf(err, errsize, "not an LDAP DN (RFC 4514)");
+		return -1;
+	}
+	return 0;
+}
+
+int mbx_config_check_unix_name(const char *v, char *err, size_t errsize)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len > 32 || !(isalpha((unsigned char)v[0]) || v[0] == '_') ||
+	    !config_chars(v, "_.-$") || (strchr(v, '$') != NULL && strchr(v, '$') != v + len - 1)) {
+		snprintf(err, errsize, "not a user or group name");
+		return -1;
+	}
+	return 0;
+}
+
+static bool config_hostname_ok(const char *v, bool need_dot)
+{
+	size_t len = strlen(v), label = 0;
+
+	if (len == 0 || len > MBX_CONFIG_HOST_MAX || v[len - 1] == '.' || v[0] == '.')
+		return false;
+	if (need_dot && strchr(v, '.') == NULL)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+
+		if (c == '.') {
+			if (label == 0 || v[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)c) && c != '-')
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return v[len - 1] != '-';
+}
+
+int mbx_config_check_domain(const char *v, char *err, size_t errsize)
+{
+	if (!config_hostname_ok(v, false)) {
+		snprintf(err, errsize, "not a DNS domain name");
+		return -1;
+	}
+	return 0;
+}
+
+int mbx_config_check_token(const char *v, char *err, size_t errsize)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+			snprintf(err, errsize, "only printable ASCII without spaces is allowed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int mbx_config_check_attr_name(const char *v, char *err, size_t errsize)
+{
+	size_t len = strlen(v);
+	bool ok = len > 0 && len <= 127;
+
+	if (ok && isalpha((unsigned char)v[0])) {
+		ok = config_chars(v, "-");
+	} else if (ok && isdigit((unsigned char)v[0])) {
+		/* numericoid: number *( "." number ) */
+		for (size_t i = 0; ok && i < len; i++)
+			ok = isdigit((unsigned char)v[i]) ||
+			     (v[i] == '.' && i + 1 < len && v[i + 1] != '.');
+	} else {
+		ok = false;
+	}
+	if (!ok) {
+		snprintf(err, errsize, "not an LDAP attribute name or OID");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- addresses ---------------------------------------------------------------------------- */
+
+/* The host part of an address or URL: "[v6]", an IPv4 address or a host name. */
+static int config_host_parse(const char *h, size_t len, struct mbx_config_addr *a)
+{
+	char buf[MBX_CONFIG_HOST_MAX + 3];
+	unsigned char bin[16];
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, h, len);
+	buf[len] = '\0';
+	if (buf[0] == '[') {
+		if (len < 3 || buf[len - 1] != ']')
+			return -1;
+		buf[len - 1] = '\0';
+		if (inet_pton(AF_INET6, buf + 1, bin) != 1)
+			return -1;
+		a->family = AF_INET6;
+		memcpy(a->host, buf + 1, len - 1); /* with the NUL that replaced ']' */
+		return 0;
+	}
+	if (len > MBX_CONFIG_HOST_MAX)
+		return -1;
+	if (inet_pton(AF_INET, buf, bin) == 1) {
+		a->family = AF_INET;
+	} else {
+		/* all digits and dots but not an address: a typo, not a host name */
+		if (config_chars(buf, ".") && strspn(buf, "0123456789.") == len)
+			return -1;
+		if (!config_hostname_ok(buf, false))
+			return -1;
+		a->family = AF_UNSPEC;
+	}
+	memcpy(a->host, buf, len + 1);
+	return 0;
+}
+
+static int config_port_parse(const char *p, uint16_t *port_r)
+{
+	unsigned long v = 0;
+
+	if (*p == '\0' || strlen(p) > 5)
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port_r = (uint16_t)v;
+	return 0;
+}
+
+int mbx_config_addr_parse(const char *s, struct mbx_config_addr *addr_r, char *err, size_t errsize)
+{
+	struct mbx_config_addr a;
+	const char *colon;
+	char q[80];
+
+	memset(&a, 0, sizeof(a));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':') {
+			snprintf(err, errsize, "\"%s\" is not [IPv6]:port",
+			         config_quote(s, q, sizeof(q)));
+			return -1;
+		}
+		colon = close + 1;
+	} else {
+		colon = strchr(s, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			snprintf(err, errsize,
+			         "\"%s\": an IPv6 address goes in brackets, [::1]:443",
+			         config_quote(s, q, sizeof(q)));
+			return -1;
+		}
+		if (colon == NULL) {
+			snprintf(err, errsize, "\"%s\" has no :port",
+			         config_quote(s, q, sizeof(q)));
+			return -1;
+		}
+	}
+	if (config_host_parse(s, (size_t)(colon - s), &a) < 0) {
+		snprintf(err, errsize, "\"%s\": not an IP address or host name",
+		         config_quote(s, q, sizeof(q)));
+		return -1;
+	}
+	if (config_port_parse(colon + 1, &a.port) < 0) {
+		snprintf(err, errsize, "\"%s\": the port is a number from 1 to 65535",
+		         config_quote(s, q, sizeof(q)));
+		return -1;
+	}
+	a.set = true;
+	*addr_r = a;
+	return 0;
+}
+
+bool mbx_config_addr_is_loopback(const struct mbx_config_addr *a)
+{
+	unsigned char bin[16];
+	static const unsigned char v6lo[16] = {[15] = 1};
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	if (a == NULL || !a->set)
+		return false;
+	if (a->family == AF_INET)
+		return inet_pton(AF_INET, a->host, bin) == 1 && bin[0] == 127;
+	if (a->family == AF_INET6) {
+		if (inet_pton(AF_INET6, a->host, bin) != 1)
+			return false;
+		return memcmp(bin, v6lo, 16) == 0 ||
+		       (memcmp(bin, mapped, 12) == 0 && bin[12] == 127);
+	}
+	return strcasecmp(a->host, "localhost") == 0;
+}
+
+const char *mbx_config_addr_format(const struct mbx_config_addr *a, char *buf, size_t size)
+{
+	if (size == 0)
+		return buf;
+	if (a == NULL || !a->set)
+		buf[0] = '\0';
+	else if (a->family == AF_INET6)
+		snprintf(buf, size, "[%s]:%u", a->host, (unsigned)a->port);
+	else
+		snprintf(buf, size, "%s:%u", a->host, (unsigned)a->port);
+	return buf;
+}
+
+static bool config_addr_equal(const struct mbx_config_addr *a, const struct mbx_config_addr *b)
+{
+	unsigned char x[16], y[16];
+
+	if (!a->set || !b->set || a->port != b->port || a->family != b->family)
+		return false;
+	if (a->family == AF_UNSPEC)
+		return strcasecmp(a->host, b->host) == 0;
+	return inet_pton(a->family, a->host, x) == 1 && inet_pton(b->family, b->host, y) == 1 &&
+	       memcmp(x, y, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+/* --- URLs --------------------------------------------------------------------------------- */
+
+int mbx_config_check_url(const char *v, char *err, size_t errsize)
+{
+	struct mbx_config_addr a;
+	const char *p, *auth, *end, *colon;
+	bool plain;
+
+	memset(&a, 0, sizeof(a));
+	if (strncasecmp(v, "https://", 8) == 0) {
+		plain = false;
+		auth = v + 8;
+	} else if (strncasecmp(v, "http://", 7) == 0) {
+		plain = true;
+		auth = v + 7;
+	} else {
+		snprintf(err, errsize, "not an https:// URL");
+		return -1;
+	}
+	end = auth + strcspn(auth, "/");
+	for (p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' ||
+		    *p == '#' || *p == '"' || *p == '<' || *p == '>' || *p == '\\' ||
+		    (*p == '@' && p < end)) {
+			snprintf(err, errsize,
+			         "a URL here has no spaces, user, query or fragment, and no \" < > "
+			         "\\");
+			return -1;
+		}
+	}
+	/* host[:port]: the last ':' after any ']' */
+	colon = NULL;
+	for (p = auth; p < end; p++) {
+		if (*p == ']')
+			colon = NULL;
+		else if (*p == ':')
+			colon = p;
+	}
+	if (colon != NULL && auth[0] != '[' && memchr(auth, ':', (size_t)(colon - auth)) != NULL)
+		colon = NULL; /* a bare IPv6 address: fails below */
+	if (config_host_parse(auth, (size_t)((colon != NULL ? colon : end) - auth), &a) < 0) {
+		snprintf(err, errsize, "the URL's host is not an IP address or host name");
+		return -1;
+	}
+	if (colon != NULL) {
+		char port[8];
+		size_t n = (size_t)(end - colon - 1);
+
+		if (n >= sizeof(port)) {
+			snprintf(err, errsize, "the URL's port is a number from 1 to 65535");
+			return -1;
+		}
+		memcpy(port, colon + 1, n);
+		port[n] = '\0';
+		if (config_port_parse(port, &a.port) < 0) {
+			snprintf(err, errsize, "the URL's port is a number from 1 to 65535");
+			return -1;
+		}
+	}
+	a.set = true;
+	if (a.port == 0)
+		a.port = plain ? 80 : 443;
+	if (plain && !mbx_config_addr_is_loopback(&a)) {
+		snprintf(err, errsize, "http:// is for loopback hosts only; use https://");
+		return -1;
+	}
+	return 0;
+}
+
+int mbx_config_check_ldap_uri(const char *v, char *err, size_t errsize)
+{
+	LDAPURLDesc *lud = NULL;
+	int rc = -1;
+
+	if (strchr(v, ',') != NULL) {
+		snprintf(err, errsize, "a comma in a server URI (the list is separated by spaces)");
+		return -1;
+	}
+	if (strncasecmp(v, "ldap://", 7) != 0 && strncasecmp(v, "ldaps://", 8) != 0 &&
+	    strncasecmp(v, "ldapi://", 8) != 0) {
+		snprintf(err, errsize, "not an ldap://, ldaps:// or ldapi:// URI");
+		return -1;
+	}
+	if (ldap_url_parse(v, &lud) != LDAP_URL_SUCCESS || lud == NULL || lud->lud_scheme == NULL) {
+		snprintf(err, errsize, "not an LDAP URI");
+		goto out;
+	}
+	if (strcasecmp(lud->lud_scheme, "ldapi") != 0 &&
+	    (lud->lud_host == NULL || lud->lud_host[0] == '\0')) {
+		snprintf(err, errsize, "the URI names no host");
+		goto out;
+	}
+	if ((lud->lud_dn != NULL && lud->lud_dn[0] != '\0') || lud->lud_attrs != NULL ||
+	    lud->lud_filter != NULL || lud->lud_exts != NULL) {
+		snprintf(err, errsize, "a server URI has no DN, attributes, filter or extensions");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	return rc;
+}
+
+/* Whether an LDAP URI's host is on loopback (ldapi:// is local). -1: not an LDAP URI. */
+static int config_ldap_uri_local(const char *v, bool *tls_r)
+{
+	LDAPURLDesc *lud = NULL;
+	struct mbx_config_addr a;
+	int rc;
+
+	if (ldap_url_parse(v, &lud) != LDAP_URL_SUCCESS || lud == NULL || lud->lud_scheme == NULL) {
+		if (lud != NULL)
+			ldap_free_urldesc(lud);
+		return -1;
+	}
+	*tls_r = strcasecmp(lud->lud_scheme, "ldaps") == 0;
+	memset(&a, 0, sizeof(a));
+	a.set = true;
+	if (strcasecmp(lud->lud_scheme, "ldapi") == 0) {
+		rc = 1;
+	} else if (lud->lud_host == NULL) {
+		rc = 0;
+	} else {
+		size_t n = strlen(lud->lud_host);
+		bool v6 = strchr(lud->lud_host, ':') != NULL;
+		char h[MBX_CONFIG_HOST_MAX + 3];
+
+		if (v6 && n + 2 < sizeof(h))
+			snprintf(h, sizeof(h), "[%s]", lud->lud_host);
+		else
+			snprintf(h, sizeof(h), "%s", lud->lud_host);
+		rc = config_host_parse(h, strlen(h), &a) == 0 && mbx_config_addr_is_loopback(&a);
+	}
+	ldap_free_urldesc(lud);
+	return rc;
+}
+
+/* --- errors ------------------------------------------------------------------------------- */
+
+struct config_errors {
+	char *buf;
+	size_t len, cap;
+	unsigned count;
+	bool oom;
+};
+
+static void config_errors_add(struct config_errors *e, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (e->len + n + 2 > e->cap) {
+		size_t cap = e->cap != 0 ? e->cap : 1024;
+		char *p;
+
+		while (cap < e->len + n + 2)
+			cap *= 2;
+		p = realloc(e->buf, cap);
+		if (p == NULL) {
+			e->oom = true;
+			return;
+		}
+		e->buf = p;
+		e->cap = cap;
+	}
+	memcpy(e->buf + e->len, line, n);
+	e->len += n;
+	e->buf[e->len++] = '\n';
+	e->buf[e->len] = '\0';
+	e->count++;
+}
+
+/* The errors into the caller's buffer: whole lines, then "(N more errors)" if cut. */
+static void config_errors_copy(const struct config_errors *e, char *err, size_t errsize)
+{
+	size_t keep = 0;
+	unsigned shown = 0;
+	char tail[48];
+
+	if (err == NULL || errsize == 0)
+		return;
+	err[0] = '\0';
+	if (e->oom && e->count == 0) {
+		snprintf(err, errsize, "out of memory");
+		return;
+	}
+	if (e->len == 0)
+		return;
+	if (e->len <= errsize) {
+		memcpy(err, e->buf, e->len - 1); /* without the last newline */
+		err[e->len - 1] = '\0';
+		return;
+	}
+	for (;;) {
+		const char *nl = memchr(e->buf + keep, '\n', e->len - keep);
+		size_t next;
+		int t;
+
+		if (nl == NULL)
+			break;
+		next = (size_t)(nl - e->buf) + 1;
+		t = snprintf(tail, sizeof(tail), "(%u more errors)", e->count - shown - 1);
+
+		if (next + (size_t)t + 1 > errsize)
+			break;
+		keep = next;
+		shown++;
+	}
+	snprintf(tail, sizeof(tail), "(%u more errors)", e->count - shown);
+	if (keep + strlen(tail) + 1 > errsize) {
+		snprintf(err, errsize, "%s", tail);
+		return;
+	}
+	memcpy(err, e->buf, keep);
+	memcpy(err + keep, tail, strlen(tail) + 1);
+}
+
+/* --- parse state --------------------------------------------------------------------------- */
+
+enum config_line {
+	CONFIG_LINE_NONE, /* not yet classified */
+	CONFIG_LINE_BLANK,
+	CONFIG_LINE_SECTION,
+	CONFIG_LINE_KEY,
+	CONFIG_LINE_BAD,
+};
+
+enum config_sec {
+	CONFIG_SEC_NONE, /* before the first header */
+	CONFIG_SEC_KEYS,
+	CONFIG_SEC_ATTRIBUTES,
+	CONFIG_SEC_SERVERS,
+	CONFIG_SEC_FOREST,
+	CONFIG_SEC_IGNORED, /* a header in error: its keys are not looked at */
+};
+
+struct config_state {
+	const char *name; /* the file, for messages */
+	const char *text;
+	size_t len, off;
+	unsigned line;
+	struct mbx_config *cfg;
+	struct config_errors errs;
+	bool stop; /* too many errors */
+
+	enum config_line kind; /* of the current line */
+	unsigned calls;        /* handler calls for the current line */
+	unsigned first_bad;    /* first line inih must find in error */
+
+	enum config_sec sec;
+	size_t sec_index; /* mbx_config_sections */
+	size_t forest;    /* cfg->forests */
+
+	unsigned *section_lines; /* per section of the table: line of its header */
+	unsigned *key_lines;     /* per key of the table: line that set it */
+	unsigned *attr_lines, *server_lines, *forest_lines;
+	unsigned *forest_key_lines; /* nforests * mbx_config_nkeys */
+};
+
+static void config_error(struct config_state *st, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void config_error(struct config_state *st, unsigned line, const char *fmt, ...)
+{
+	char msg[512], full[1024];
+	va_list ap;
+
+	if (st->stop)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof(full), "%s:%u: %s", st->name, line, msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", st->name, msg);
+	config_errors_add(&st->errs, full);
+	if (st->errs.count >= MBX_CONFIG_MAX_ERRORS) {
+		config_errors_add(&st->errs, "too many errors; the rest of the file was not read");
+		st->stop = true;
+	}
+}
+
+static void config_oom(struct config_state *st)
+{
+	st->errs.oom = true;
+}
+
+static size_t config_key_index(const struct mbx_config_key *k)
+{
+	return (size_t)(k - mbx_config_keys);
+}
+
+/* The line that set section.key (0 if none); for forest keys, of forest f. */
+static unsigned config_key_line(const struct config_state *st, const char *section, const char *key,
+                                size_t f)
+{
+	const struct mbx_config_key *k = mbx_config_key_find(section, key);
+
+	if (k == NULL)
+		return 0;
+	if (strcmp(section, "forest") == 0)
+		return st->forest_key_lines[f * mbx_config_nkeys + config_key_index(k)];
+	return st->key_lines[config_key_index(k)];
+}
+
+/* The line of a section header (0 if none). */
+static unsigned config_section_line(const struct config_state *st, const char *section)
+{
+	for (size_t i = 0; i < mbx_config_nsections; i++)
+		if (strcmp(mbx_config_sections[i].name, section) == 0)
+			return st->section_lines[i];
+	return 0;
+}
+
+/* Best line for an error about section.key: where it was set, else its section's header. */
+static unsigned config_where(const struct config_state *st, const char *section, const char *key)
+{
+	unsigned l = config_key_line(st, section, key, 0);
+
+	return l != 0 ? l : config_section_line(st, section);
+}
+
+/* --- values ------------------------------------------------------------------------------- */
+
+#define CONFIG_AT(base, off, type) ((type *)(void *)((char *)(base) + (off)))
+
+static void config_list_free(char **list)
+{
+	if (list == NULL)
+		return;
+	for (char **p = list; *p != NULL; p++)
+		free(*p);
+	free(list);
+}
+
+/* Frees what a key's field owns and resets it. */
+static void config_clear(const struct mbx_config_key *k, void *base)
+{
+	switch (k->type) {
+	case MBX_CONFIG_STRING:
+	case MBX_CONFIG_PATH: {
+		char **p = CONFIG_AT(base, k->offset, char *);
+
+		free(*p);
+		*p = NULL;
+		break;
+	}
+	case MBX_CONFIG_LIST: {
+		char ***p = CONFIG_AT(base, k->offset, char **);
+
+		config_list_free(*p);
+		*p = NULL;
+		*CONFIG_AT(base, k->count_offset, size_t) = 0;
+		break;
+	}
+	case MBX_CONFIG_ADDR_LIST: {
+		struct mbx_config_addr **p = CONFIG_AT(base, k->offset, struct mbx_config_addr *);
+
+		free(*p);
+		*p = NULL;
+		*CONFIG_AT(base, k->count_offset, size_t) = 0;
+		break;
+	}
+	case MBX_CONFIG_ADDR:
+		memset(CONFIG_AT(base, k->offset, struct mbx_config_addr), 0,
+		       sizeof(struct mbx_config_addr));
+		break;
+	default:
+		break;
+	}
+}
+
+/* The words of a list value (split on spaces and tabs), or NULL when out of memory. The
+ * array is NULL-terminated; *n_r gets the count. */
+static char **config_split(const char *v, size_t *n_r)
+{
+	size_t n = 0, i = 0;
+	char **words;
+	const char *p = v;
+
+	while (*p != '\0') {
+		while (*p != '\0' && config_is_space(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		n++;
+		while (*p != '\0' && !config_is_space(*p))
+			p++;
+	}
+	words = calloc(n + 1, sizeof(*words));
+	if (words == NULL)
+		return NULL;
+	for (p = v; *p != '\0';) {
+		const char *w;
+
+		while (*p != '\0' && config_is_space(*p))
+			p++;
+		if (*p == '\0')
+			break;
+		w = p;
+		while (*p != '\0' && !config_is_space(*p))
+			p++;
+		words[i] = strndup(w, (size_t)(p - w));
+		if (words[i] == NULL) {
+			config_list_free(words);
+			return NULL;
+		}
+		i++;
+	}
+	*n_r = n;
+	return words;
+}
+
+/* A control character (a tab is allowed where words are separated). */
+static bool config_has_control(const char *v, bool tab_ok)
+{
+	for (; *v != '\0'; v++)
+		if (((unsigned char)*v < 0x20 && !(tab_ok && *v == '\t')) ||
+		    (unsigned char)*v == 0x7f)
+			return true;
+	return false;
+}
+
+static int config_enum_parse(const struct mbx_config_key *k, const char *w, int *value_r, char *err,
+                             size_t errsize)
+{
+	char q[80], names[256] = "", hint[96] = "";
+	size_t best = SIZE_MAX, used = 0;
+
+	for (const struct mbx_config_value *v = k->values; v->name != NULL; v++) {
+		if (strcasecmp(v->name, w) == 0) {
+			*value_r = v->value;
+			return 0;
+		}
+	}
+	for (const struct mbx_config_value *v = k->values; v->name != NULL; v++) {
+		int n = snprintf(names + used, sizeof(names) - used, "%s%s", used > 0 ? ", " : "",
+		                 v->name);
+
+		if (n > 0 && (size_t)n < sizeof(names) - used)
+			used += (size_t)n;
+		if (config_close(w, v->name, &best))
+			snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", v->name);
+	}
+	snprintf(err, errsize, "unknown value \"%s\" (one of: %s)%s", config_quote(w, q, sizeof(q)),
+	         names, hint);
+	return -1;
+}
+
+/* Parses value for key k and stores it into base (struct mbx_config or struct
+ * mbx_config_forest), replacing what was there. Returns 0, -1 with err (the field is left
+ * as it was), or -2 when out of memory. */
+static int config_set(const struct mbx_config_key *k, void *base, const char *value, char *err,
+                      size_t errsize)
+{
+	size_t len = strlen(value);
+	char q[80];
+
+	if (config_has_control(value, k->type == MBX_CONFIG_FLAGS || k->type == MBX_CONFIG_LIST ||
+	                                      k->type == MBX_CONFIG_ADDR_LIST)) {
+		snprintf(err, errsize, "the value holds a control character");
+		return -1;
+	}
+	switch (k->type) {
+	case MBX_CONFIG_STRING:
+	case MBX_CONFIG_PATH: {
+		char *copy;
+
+		if (len == 0) {
+			if (k->def != NULL || (k->flags & MBX_CONFIG_F_REQUIRED)) {
+				snprintf(err, errsize, "needs a value");
+				return -1;
+			}
+			config_clear(k, base); /* optional: empty means not set */
+			return 0;
+		}
+		if (k->type == MBX_CONFIG_PATH && value[0] != '/') {
+			snprintf(err, errsize, "\"%s\" is not an absolute path",
+			         config_quote(value, q, sizeof(q)));
+			return -1;
+		}
+		if (len > k->max) {
+			snprintf(err, errsize, "value too long (%zu bytes, at most %llu)", len,
+			         (unsigned long long)k->max);
+			return -1;
+		}
+		if (len < k->min) {
+			snprintf(err, errsize, "value too short (%zu bytes, at least %llu)", len,
+			         (unsigned long long)k->min);
+			return -1;
+		}
+		if (k->check != NULL && k->check(value, err, errsize) < 0)
+			return -1;
+		copy = strdup(value);
+		if (copy == NULL)
+			return -2;
+		config_clear(k, base);
+		*CONFIG_AT(base, k->offset, char *) = copy;
+		return 0;
+	}
+	case MBX_CONFIG_BOOL: {
+		static const char *const yes[] = {"yes", "true", "on", "1"};
+		static const char *const no[] = {"no", "false", "off", "0"};
+
+		for (size_t i = 0; i < 4; i++) {
+			if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+				*CONFIG_AT(base, k->offset, bool) = strcasecmp(value, yes[i]) == 0;
+				return 0;
+			}
+		}
+		snprintf(err, errsize, "expected yes or no (true/false, on/off, 1/0), got \"%s\"",
+		         config_quote(value, q, sizeof(q)));
+		return -1;
+	}
+	case MBX_CONFIG_UINT: {
+		uint64_t v = 0;
+		bool big = false;
+
+		if (len == 0 || strspn(value, "0123456789") != len) {
+			snprintf(err, errsize, "expected an unsigned decimal integer, got \"%s\"",
+			         config_quote(value, q, sizeof(q)));
+			return -1;
+		}
+		for (size_t i = 0; i < len; i++) {
+			if (v > (UINT64_MAX - 9) / 10)
+				big = true;
+			else
+				v = v * 10 + (uint64_t)(value[i] - '0');
+		}
+		if (big || v < k->min || v > k->max) {
+			snprintf(err, errsize, "%s is out of range (%llu to %llu%s%s)",
+			         config_quote(value, q, sizeof(q)), (unsigned long long)k->min,
+			         (unsigned long long)k->max, k->unit != NULL ? " " : "",
+			         k->unit != NULL ? k->unit : "");
+			return -1;
+		}
+		*CONFIG_AT(base, k->offset, unsigned) = (unsigned)v;
+		return 0;
+	}
+	case MBX_CONFIG_MODE: {
+		unsigned v = 0;
+
+		if (len == 0 || len > 4 || strspn(value, "01234567") != len) {
+			snprintf(err, errsize, "expected an octal mode like 0660, got \"%s\"",
+			         config_quote(value, q, sizeof(q)));
+			return -1;
+		}
+		for (size_t i = 0; i < len; i++)
+			v = v * 8 + (unsigned)(value[i] - '0');
+		if (v > k->max) {
+			snprintf(err, errsize, "mode %s is above %04llo",
+			         config_quote(value, q, sizeof(q)), (unsigned long long)k->max);
+			return -1;
+		}
+		*CONFIG_AT(base, k->offset, unsigned) = v;
+		return 0;
+	}
+	case MBX_CONFIG_ENUM: {
+		int v;
+
+		if (config_enum_parse(k, value, &v, err, errsize) < 0)
+			return -1;
+		*CONFIG_AT(base, k->offset, int) = v;
+		return 0;
+	}
+	case MBX_CONFIG_FLAGS: {
+		size_t n;
+		char **words = config_split(value, &n);
+		unsigned mask = 0;
+
+		if (words == NULL)
+			return -2;
+		for (size_t i = 0; i < n; i++) {
+			int v;
+
+			if (config_enum_parse(k, words[i], &v, err, errsize) < 0) {
+				config_list_free(words);
+				return -1;
+			}
+			mask |= (unsigned)v;
+		}
+		config_list_free(words);
+		*CONFIG_AT(base, k->offset, unsigned) = mask;
+		return 0;
+	}
+	case MBX_CONFIG_LIST: {
+		size_t n;
+		char **words = config_split(value, &n);
+
+		if (words == NULL)
+			return -2;
+		if (n < k->min || n > k->max) {
+			snprintf(err, errsize, "%zu items; %llu to %llu expected", n,
+			         (unsigned long long)k->min, (unsigned long long)k->max);
+			config_list_free(words);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t wl = strlen(words[i]);
+
+			if (wl > k->maxlen) {
+				snprintf(err, errsize,
+				         "item %zu is too long (%zu bytes, at most %zu)", i + 1, wl,
+				         k->maxlen);
+				config_list_free(words);
+				return -1;
+			}
+			if (k->check != NULL) {
+				char why[256];
+
+				if (k->check(words[i], why, sizeof(why)) < 0) {
+					snprintf(err, errsize, "\"%s\": %s",
+					         config_quote(words[i], q, sizeof(q)), why);
+					config_list_free(words);
+					return -1;
+				}
+			}
+			for (size_t j = 0; j < i; j++) {
+				if (strcasecmp(words[i], words[j]) == 0) {
+					snprintf(err, errsize, "\"%s\" is listed twice",
+					         config_quote(words[i], q, sizeof(q)));
+					config_list_free(words);
+					return -1;
+				}
+			}
+		}
+		config_clear(k, base);
+		*CONFIG_AT(base, k->offset, char **) = words;
+		*CONFIG_AT(base, k->count_offset, size_t) = n;
+		return 0;
+	}
+	case MBX_CONFIG_ADDR: {
+		struct mbx_config_addr a;
+
+		if (len == 0) {
+			if (k->def != NULL) {
+				snprintf(err, errsize, "needs a value");
+				return -1;
+			}
+			config_clear(k, base);
+			return 0;
+		}
+		if (mbx_config_addr_parse(value, &a, err, errsize) < 0)
+			return -1;
+		if ((k->flags & MBX_CONFIG_F_LOOPBACK) && !mbx_config_addr_is_loopback(&a)) {
+			snprintf(err, errsize,
+			         "%s is not a loopback address (127.0.0.0/8, [::1], localhost)",
+			         config_quote(value, q, sizeof(q)));
+			return -1;
+		}
+		*CONFIG_AT(base, k->offset, struct mbx_config_addr) = a;
+		return 0;
+	}
+	case MBX_CONFIG_ADDR_LIST: {
+		size_t n;
+		char **words = config_split(value, &n);
+		struct mbx_config_addr *addrs;
+
+		if (words == NULL)
+			return -2;
+		if (n < k->min || n > k->max) {
+			snprintf(err, errsize, "%zu addresses; %llu to %llu expected", n,
+			         (unsigned long long)k->min, (unsigned long long)k->max);
+			config_list_free(words);
+			return -1;
+		}
+		addrs = calloc(n + 1, sizeof(*addrs));
+		if (addrs == NULL) {
+			config_list_free(words);
+			return -2;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (mbx_config_addr_parse(words[i], &addrs[i], err, errsize) < 0)
+				goto bad_addr;
+			if ((k->flags & MBX_CONFIG_F_LOOPBACK) &&
+			    !mbx_config_addr_is_loopback(&addrs[i])) {
+				snprintf(err, errsize, "%s is not a loopback address",
+				         config_quote(words[i], q, sizeof(q)));
+				goto bad_addr;
+			}
+			for (size_t j = 0; j < i; j++) {
+				if (config_addr_equal(&addrs[i], &addrs[j])) {
+					snprintf(err, errsize, "%s is listed twice",
+					         config_quote(words[i], q, sizeof(q)));
+					goto bad_addr;
+				}
+			}
+		}
+		config_list_free(words);
+		config_clear(k, base);
+		*CONFIG_AT(base, k->offset, struct mbx_config_addr *) = addrs;
+		*CONFIG_AT(base, k->count_offset, size_t) = n;
+		return 0;
+	bad_addr:
+		config_list_free(words);
+		free(addrs);
+		return -1;
+	}
+	}
+	snprintf(err, errsize, "unknown type");
+	return -1;
+}
+
+/* --- the table ---------------------------------------------------------------------------- */
+
+const struct mbx_config_key *mbx_config_key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < mbx_config_nkeys; i++)
+		if (strcmp(mbx_config_keys[i].section, section) == 0 &&
+		    strcmp(mbx_config_keys[i].name, name) == 0)
+			return &mbx_config_keys[i];
+	return NULL;
+}
+
+static const struct mbx_config_section *config_section_find(const char *name)
+{
+	for (size_t i = 0; i < mbx_config_nsections; i++)
+		if (strcmp(mbx_config_sections[i].name, name) == 0)
+			return &mbx_config_sections[i];
+	return NULL;
+}
+
+/* --- freeing and defaults ------------------------------------------------------------------ */
+
+static void config_forest_free(struct mbx_config_forest *f)
+{
+	for (size_t i = 0; i < mbx_config_nkeys; i++)
+		if (strcmp(mbx_config_keys[i].section, "forest") == 0)
+			config_clear(&mbx_config_keys[i], f);
+	free(f->name);
+	f->name = NULL;
+}
+
+void mbx_config_free(struct mbx_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < mbx_config_nkeys; i++)
+		if (strcmp(mbx_config_keys[i].section, "forest") != 0)
+			config_clear(&mbx_config_keys[i], cfg);
+	for (size_t i = 0; i < cfg->nattrs; i++)
+		free((void *)cfg->attrs[i].server); /* canonical points into the table */
+	free(cfg->attrs);
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		free(cfg->servers[i].name);
+		free(cfg->servers[i].url);
+	}
+	free(cfg->servers);
+	for (size_t i = 0; i < cfg->nforests; i++)
+		config_forest_free(&cfg->forests[i]);
+	free(cfg->forests);
+	free(cfg->foreign);
+	free(cfg->file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int config_defaults(struct mbx_config *cfg, char *err, size_t errsize)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < mbx_config_nkeys; i++) {
+		const struct mbx_config_key *k = &mbx_config_keys[i];
+		int rc;
+
+		if (k->def == NULL || strcmp(k->section, "forest") == 0)
+			continue;
+		rc = config_set(k, cfg, k->def, err, errsize);
+		if (rc == -1) {
+			/* the table's own default does not parse: our bug, said loudly */
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errsize, "internal: default of [%s] %s: %s", k->section,
+			         k->name, why);
+		} else if (rc == -2) {
+			snprintf(err, errsize, "out of memory");
+		}
+		if (rc < 0) {
+			mbx_config_free(cfg);
+			return -1;
+		}
+	}
+	cfg->file = strdup("(defaults)");
+	if (cfg->file == NULL) {
+		snprintf(err, errsize, "out of memory");
+		mbx_config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+int mbx_config_defaults(struct mbx_config *cfg_r)
+{
+	char err[256];
+
+	return config_defaults(cfg_r, err, sizeof(err));
+}
+
+/* --- sections ------------------------------------------------------------------------------ */
+
+static bool config_grow(void **arr, size_t n, size_t size)
+{
+	void *p;
+
+	/* one element more, zeroed */
+	if (n > SIZE_MAX / size - 2)
+		return false;
+	p = realloc(*arr, (n + 2) * size);
+	if (p == NULL)
+		return false;
+	memset((char *)p + n * size, 0, 2 * size);
+	*arr = p;
+	return true;
+}
+
+static void config_section(struct config_state *st, const char *name, size_t len)
+{
+	char sec[96], q[80];
+	size_t best = SIZE_MAX;
+	const char *hint = NULL;
+
+	st->sec = CONFIG_SEC_IGNORED;
+	if (len >= sizeof(sec)) {
+		config_error(st, st->line, "unknown section (name of %zu bytes)", len);
+		return;
+	}
+	memcpy(sec, name, len);
+	sec[len] = '\0';
+	if (strncmp(sec, "forest.", 7) == 0) {
+		const char *fname = sec + 7;
+		struct mbx_config *cfg = st->cfg;
+		struct mbx_config_forest *f;
+
+		if (fname[0] == '\0' || strlen(fname) > MBX_CONFIG_NAME_MAX ||
+		    !config_chars(fname, "._-")) {
+			config_error(
+			        st, st->line,
+			        "[forest.%s]: a forest name is 1 to %d letters, digits, '.', '_' "
+			        "and '-'",
+			        config_quote(fname, q, sizeof(q)), MBX_CONFIG_NAME_MAX);
+			return;
+		}
+		for (size_t i = 0; i < cfg->nforests; i++) {
+			if (strcasecmp(cfg->forests[i].name, fname) == 0) {
+				config_error(st, st->line,
+				             "section [forest.%s] appears twice (first at line %u)",
+				             fname, st->forest_lines[i]);
+				return;
+			}
+		}
+		if (!config_grow((void **)&cfg->forests, cfg->nforests, sizeof(*cfg->forests)) ||
+		    !config_grow((void **)&st->forest_lines, cfg->nforests, sizeof(unsigned)) ||
+		    !config_grow((void **)&st->forest_key_lines, cfg->nforests * mbx_config_nkeys,
+		                 mbx_config_nkeys * sizeof(unsigned))) {
+			config_oom(st);
+			return;
+		}
+		f = &cfg->forests[cfg->nforests];
+		f->name = strdup(fname);
+		if (f->name == NULL) {
+			config_oom(st);
+			return;
+		}
+		memset(&st->forest_key_lines[cfg->nforests * mbx_config_nkeys], 0,
+		       mbx_config_nkeys * sizeof(unsigned));
+		st->forest_lines[cfg->nforests] = st->line;
+		st->forest = cfg->nforests++;
+		st->sec = CONFIG_SEC_FOREST;
+		if (st->section_lines[config_section_find("forest") - mbx_config_sections] == 0)
+			st->section_lines[config_section_find("forest") - mbx_config_sections] =
+			        st->line;
+		return;
+	}
+	for (size_t i = 0; i < mbx_config_nsections; i++) {
+		const struct mbx_config_section *s = &mbx_config_sections[i];
+
+		if (s->kind == MBX_CONFIG_SECTION_FOREST)
+			continue;
+		if (strcmp(s->name, sec) == 0) {
+			if (st->section_lines[i] != 0)
+				config_error(st, st->line,
+				             "section [%s] appears twice (first at line %u)", sec,
+				             st->section_lines[i]);
+			else
+				st->section_lines[i] = st->line;
+			st->sec_index = i;
+			st->sec = s->kind == MBX_CONFIG_SECTION_KEYS         ? CONFIG_SEC_KEYS
+			          : s->kind == MBX_CONFIG_SECTION_ATTRIBUTES ? CONFIG_SEC_ATTRIBUTES
+			                                                     : CONFIG_SEC_SERVERS;
+			return;
+		}
+	}
+	if (strcmp(sec, "forest") == 0) {
+		config_error(st, st->line, "a forest section is named [forest.NAME]");
+		return;
+	}
+	for (size_t i = 0; i < mbx_config_nsections; i++) {
+		char trimmed[96];
+		const char *p = sec;
+		size_t n;
+
+		/* "[ server ]" and "[Server]" are suggested too */
+		while (config_is_space(*p))
+			p++;
+		snprintf(trimmed, sizeof(trimmed), "%s", p);
+		n = strlen(trimmed);
+		while (n > 0 && config_is_space(trimmed[n - 1]))
+			trimmed[--n] = '\0';
+		if (mbx_config_sections[i].kind != MBX_CONFIG_SECTION_FOREST &&
+		    config_close(trimmed, mbx_config_sections[i].name, &best))
+			hint = mbx_config_sections[i].name;
+	}
+	if (hint != NULL)
+		config_error(st, st->line, "unknown section [%s]; did you mean [%s]?",
+		             config_quote(sec, q, sizeof(q)), hint);
+	else
+		config_error(st, st->line, "unknown section [%s]", config_quote(sec, q, sizeof(q)));
+}
+
+/* --- lines -------------------------------------------------------------------------------- */
+
+/* inih's find_chars_or_comment on [s, e): the first of chars, or of an inline comment
+ * prefix that follows whitespace. */
+static const char *config_find(const char *s, const char *e, const char *chars)
+{
+	bool was_space = false;
+
+	while (s < e && strchr(chars, *s) == NULL && !(was_space && (*s == ';' || *s == '#'))) {
+		was_space = config_is_space(*s);
+		s++;
+	}
+	return s;
+}
+
+/* Classifies a line as inih will see it, and handles section headers. */
+static void config_classify(struct config_state *st, const char *line)
+{
+	const char *s = line, *e, *end;
+
+	if (st->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+	    (unsigned char)s[2] == 0xBF)
+		s += 3;
+	e = s + strlen(s);
+	while (e > s && config_is_space(e[-1]))
+		e--;
+	while (s < e && config_is_space(*s))
+		s++;
+	if (s == e || *s == ';' || *s == '#') {
+		st->kind = CONFIG_LINE_BLANK;
+		return;
+	}
+	if (*s == '[') {
+		const char *after;
+
+		end = config_find(s + 1, e, "]");
+		if (end == e || *end != ']') {
+			st->kind = CONFIG_LINE_BAD;
+			config_error(st, st->line, "section header without a closing ]");
+			return;
+		}
+		st->kind = CONFIG_LINE_SECTION;
+		config_section(st, s + 1, (size_t)(end - (s + 1)));
+		after = end + 1;
+		while (after < e && config_is_space(*after))
+			after++;
+		if (after < e && *after != ';' && *after != '#')
+			config_error(st, st->line, "text after the section header");
+		return;
+	}
+	end = config_find(s, e, "=:");
+	if (end < e && (*end == '=' || *end == ':')) {
+		st->kind = CONFIG_LINE_KEY;
+		return;
+	}
+	st->kind = CONFIG_LINE_BAD;
+	config_error(st, st->line, "expected \"key = value\", \"[section]\" or a comment");
+}
+
+/* The end of a line: a key line inih did not call back for is a disagreement. */
+static void config_line_done(struct config_state *st)
+{
+	if (st->kind == CONFIG_LINE_BAD && st->first_bad == 0)
+		st->first_bad = st->line;
+	if (st->kind == CONFIG_LINE_KEY && st->calls == 0)
+		config_error(st, st->line, "internal: inih did not read this line as key = value");
+	st->kind = CONFIG_LINE_NONE;
+	st->calls = 0;
+}
+
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct config_state *st = stream;
+	const char *p, *nl;
+	size_t n;
+
+	config_line_done(st);
+	if (st->stop || st->off >= st->len || num < 3)
+		return NULL;
+	p = st->text + st->off;
+	nl = memchr(p, '\n', st->len - st->off);
+	n = nl != NULL ? (size_t)(nl - p) : st->len - st->off;
+	st->off += n + (nl != NULL ? 1 : 0);
+	st->line++;
+	st->kind = CONFIG_LINE_BLANK;
+	if (memchr(p, '\0', n) != NULL) {
+		config_error(st, st->line, "NUL byte in the line");
+	} else if (n > MBX_CONFIG_LINE_MAX || n > (size_t)num - 2) {
+		config_error(st, st->line, "line longer than %d bytes", MBX_CONFIG_LINE_MAX);
+	} else {
+		memcpy(str, p, n);
+		str[n] = '\0';
+		config_classify(st, str);
+		str[n] = '\n';
+		str[n + 1] = '\0';
+		return str;
+	}
+	/* what inih gets instead of a line we refused: an empty one (line numbers stay right) */
+	str[0] = '\n';
+	str[1] = '\0';
+	return str;
+}
+
+/* --- keys --------------------------------------------------------------------------------- */
+
+static void config_unknown_key(struct config_state *st, const char *section, const char *name)
+{
+	char q[80];
+	size_t best = SIZE_MAX;
+	const char *hint = NULL, *other = NULL;
+
+	for (size_t i = 0; i < mbx_config_nkeys; i++) {
+		const struct mbx_config_key *k = &mbx_config_keys[i];
+
+		if (strcmp(k->section, section) == 0) {
+			if (config_close(name, k->name, &best))
+				hint = k->name;
+		} else if (other == NULL && strcmp(k->name, name) == 0) {
+			other = k->section;
+		}
+	}
+	if (strcmp(section, "forest") == 0)
+		section = "forest.NAME";
+	if (hint != NULL)
+		config_error(st, st->line, "unknown key \"%s\" in [%s]; did you mean \"%s\"?",
+		             config_quote(name, q, sizeof(q)), section, hint);
+	else if (other != NULL)
+		config_error(st, st->line, "unknown key \"%s\" in [%s]; it belongs in [%s]",
+		             config_quote(name, q, sizeof(q)), section,
+		             strcmp(other, "forest") == 0 ? "forest.NAME" : other);
+	else
+		config_error(st, st->line, "unknown key \"%s\" in [%s]",
+		             config_quote(name, q, sizeof(q)), section);
+}
+
+/* A key of the table, in section (a [forest.NAME] with section "forest"). */
+static void config_table_key(struct config_state *st, const char *section, const char *name,
+                             const char *value, void *base, unsigned *lines)
+{
+	const struct mbx_config_key *k = mbx_config_key_find(section, name);
+	char why[512];
+	int rc;
+
+	if (k == NULL) {
+		config_unknown_key(st, section, name);
+		return;
+	}
+	if (lines[config_key_index(k)] != 0) {
+		config_error(st, st->line, "duplicate key \"%s\" (first set at line %u)", name,
+		             lines[config_key_index(k)]);
+		return;
+	}
+	lines[config_key_index(k)] = st->line;
+	rc = config_set(k, base, value, why, sizeof(why));
+	if (rc == -2)
+		config_oom(st);
+	else if (rc < 0)
+		config_error(st, st->line, "%s: %s", name, why);
+}
+
+static void config_attribute(struct config_state *st, const char *name, const char *value)
+{
+	struct mbx_config *cfg = st->cfg;
+	const char *canon = NULL, *hint = NULL;
+	size_t best = SIZE_MAX;
+	char why[256], q[80], *copy;
+
+	for (size_t i = 0; mbx_config_canonical_attrs[i] != NULL; i++) {
+		if (strcasecmp(mbx_config_canonical_attrs[i], name) == 0)
+			canon = mbx_config_canonical_attrs[i];
+		else if (config_close(name, mbx_config_canonical_attrs[i], &best))
+			hint = mbx_config_canonical_attrs[i];
+	}
+	if (canon == NULL) {
+		if (hint != NULL)
+			config_error(
+			        st, st->line,
+			        "unknown attribute \"%s\" in [attributes]; did you mean \"%s\"?",
+			        config_quote(name, q, sizeof(q)), hint);
+		else
+			config_error(
+			        st, st->line,
+			        "unknown attribute \"%s\" in [attributes] (see mbxstored.conf(5) "
+			        "for the list)",
+			        config_quote(name, q, sizeof(q)));
+		return;
+	}
+	for (size_t i = 0; i < cfg->nattrs; i++) {
+		if (cfg->attrs[i].canonical == canon) {
+			config_error(st, st->line, "duplicate key \"%s\" (first set at line %u)",
+			             name, st->attr_lines[i]);
+			return;
+		}
+	}
+	if (value[0] == '\0') {
+		config_error(st, st->line, "%s: needs a value", name);
+		return;
+	}
+	if (mbx_config_check_attr_name(value, why, sizeof(why)) < 0) {
+		config_error(st, st->line, "%s: \"%s\" is %s", name,
+		             config_quote(value, q, sizeof(q)), why);
+		return;
+	}
+	for (size_t i = 0; i < cfg->nattrs; i++) {
+		if (strcasecmp(cfg->attrs[i].server, value) == 0) {
+			config_error(st, st->line, "%s: \"%s\" already stands for %s (line %u)",
+			             name, value, cfg->attrs[i].canonical, st->attr_lines[i]);
+			return;
+		}
+	}
+	if (!config_grow((void **)&cfg->attrs, cfg->nattrs, sizeof(*cfg->attrs)) ||
+	    !config_grow((void **)&st->attr_lines, cfg->nattrs, sizeof(unsigned)) ||
+	    (copy = strdup(value)) == NULL) {
+		config_oom(st);
+		return;
+	}
+	cfg->attrs[cfg->nattrs].canonical = canon;
+	cfg->attrs[cfg->nattrs].server = copy;
+	st->attr_lines[cfg->nattrs++] = st->line;
+}
+
+static void config_server(struct config_state *st, const char *name, const char *value)
+{
+	struct mbx_config *cfg = st->cfg;
+	struct mbx_config_server *s;
+	char why[256], q[80];
+	size_t len = strlen(value);
+
+	if (mbx_config_check_server_name(name, why, sizeof(why)) < 0) {
+		config_error(st, st->line, "[servers] \"%s\": %s", config_quote(name, q, sizeof(q)),
+		             why);
+		return;
+	}
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		if (strcasecmp(cfg->servers[i].name, name) == 0) {
+			config_error(st, st->line, "duplicate key \"%s\" (first set at line %u)",
+			             name, st->server_lines[i]);
+			return;
+		}
+	}
+	if (len == 0) {
+		config_error(st, st->line, "%s: needs a value", name);
+		return;
+	}
+	if (len > 1023 || config_has_control(value, false) ||
+	    mbx_config_check_url(value, why, sizeof(why)) < 0) {
+		config_error(
+		        st, st->line, "%s: \"%s\": %s", name, config_quote(value, q, sizeof(q)),
+		        len > 1023                         ? "value too long (at most 1023 bytes)"
+		        : config_has_control(value, false) ? "the value holds a control character"
+		                                           : why);
+		return;
+	}
+	if (!config_grow((void **)&cfg->servers, cfg->nservers, sizeof(*cfg->servers)) ||
+	    !config_grow((void **)&st->server_lines, cfg->nservers, sizeof(unsigned))) {
+		config_oom(st);
+		return;
+	}
+	s = &cfg->servers[cfg->nservers];
+	s->name = strdup(name);
+	s->url = strdup(value);
+	if (s->name == NULL || s->url == NULL) {
+		free(s->name);
+		free(s->url);
+		s->name = s->url = NULL;
+		config_oom(st);
+		return;
+	}
+	while (len > 0 && s->url[len - 1] == '/' && strstr(s->url, "://") + 3 < s->url + len - 1)
+		s->url[--len] = '\0';
+	st->server_lines[cfg->nservers++] = st->line;
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_state *st = user;
+	char q[80];
+
+	(void)section; /* ours is st->sec: inih cuts section names at 49 bytes */
+	if (st->kind != CONFIG_LINE_KEY || st->calls++ > 0) {
+		config_error(st, st->line, "internal: inih read a key on a line that has none");
+		return 1;
+	}
+	if (value == NULL)
+		value = "";
+	if (name[0] == '\0') {
+		config_error(st, st->line, "missing key name before =");
+		return 1;
+	}
+	switch (st->sec) {
+	case CONFIG_SEC_NONE:
+		config_error(st, st->line, "key \"%s\" before the first [section]",
+		             config_quote(name, q, sizeof(q)));
+		break;
+	case CONFIG_SEC_KEYS:
+		config_table_key(st, mbx_config_sections[st->sec_index].name, name, value, st->cfg,
+		                 st->key_lines);
+		break;
+	case CONFIG_SEC_FOREST:
+		config_table_key(st, "forest", name, value, &st->cfg->forests[st->forest],
+		                 &st->forest_key_lines[st->forest * mbx_config_nkeys]);
+		break;
+	case CONFIG_SEC_ATTRIBUTES:
+		config_attribute(st, name, value);
+		break;
+	case CONFIG_SEC_SERVERS:
+		config_server(st, name, value);
+		break;
+	case CONFIG_SEC_IGNORED:
+		break;
+	}
+	return 1;
+}
+
+/* --- rules between keys --------------------------------------------------------------------- */
+
+static void config_rule_required(void *state)
+{
+	struct config_state *st = state;
+
+	for (size_t i = 0; i < mbx_config_nkeys; i++) {
+		const struct mbx_config_key *k = &mbx_config_keys[i];
+
+		if (!(k->flags & MBX_CONFIG_F_REQUIRED))
+			continue;
+		if (strcmp(k->section, "forest") == 0) {
+			for (size_t f = 0; f < st->cfg->nforests; f++)
+				if (st->forest_key_lines[f * mbx_config_nkeys + i] == 0)
+					config_error(st, st->forest_lines[f],
+					             "[forest.%s] needs %s",
+					             st->cfg->forests[f].name, k->name);
+		} else if (st->key_lines[i] == 0) {
+			config_error(st, config_section_line(st, k->section), "[%s] needs %s",
+			             k->section, k->name);
+		}
+	}
+}
+
+static void config_rule_server(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+	const char *last, *org, *end;
+	size_t orglen;
+
+	if (cfg->server.name == NULL || cfg->server.legacy_dn == NULL)
+		return;
+	last = strrchr(cfg->server.legacy_dn, '/');
+	if (last == NULL || strncasecmp(last, "/cn=", 4) != 0 ||
+	    strcasecmp(last + 4, cfg->server.name) != 0)
+		config_error(st, config_where(st, "server", "legacy_dn"),
+		             "legacy_dn does not end with /cn=%s (the server's name)",
+		             cfg->server.name);
+	org = cfg->server.legacy_dn + 3; /* after "/o=" (checked by the key's check) */
+	end = strchr(org, '/');
+	orglen = end != NULL ? (size_t)(end - org) : strlen(org);
+	if (cfg->server.organization == NULL) {
+		cfg->server.organization = strndup(org, orglen);
+		if (cfg->server.organization == NULL)
+			config_oom(st);
+	} else if (strlen(cfg->server.organization) != orglen ||
+	           strncasecmp(cfg->server.organization, org, orglen) != 0) {
+		config_error(st, config_where(st, "server", "organization"),
+		             "organization \"%s\" is not the /o= part of legacy_dn",
+		             cfg->server.organization);
+	}
+}
+
+static void config_rule_tls(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	if ((cfg->listen.tls_cert == NULL) != (cfg->listen.tls_key == NULL))
+		config_error(st,
+		             config_where(st, "listen",
+		                          cfg->listen.tls_cert != NULL ? "tls_cert" : "tls_key"),
+		             "tls_cert and tls_key go together: set both or neither");
+}
+
+static void config_rule_listeners(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+	const struct mbx_config_addr *one[2] = {&cfg->listen.plain_http, &cfg->listen.metrics};
+	static const char *const names[2] = {"plain_http", "metrics"};
+	char a[300];
+
+	if (cfg->listen.nhttps == 0 && !cfg->listen.plain_http.set)
+		config_error(st, config_where(st, "listen", "https"),
+		             "no listener: https is empty and plain_http is not set");
+	for (size_t i = 0; i < 2; i++) {
+		for (size_t j = 0; j < cfg->listen.nhttps; j++)
+			if (config_addr_equal(one[i], &cfg->listen.https[j]))
+				config_error(st, config_where(st, "listen", names[i]),
+				             "%s %s is also an https address", names[i],
+				             mbx_config_addr_format(one[i], a, sizeof(a)));
+	}
+	if (config_addr_equal(one[0], one[1]))
+		config_error(st, config_where(st, "listen", "metrics"),
+		             "metrics and plain_http are the same address");
+}
+
+static void config_rule_limits(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	if (cfg->limits.notification_wait_seconds >= cfg->limits.context_idle_seconds)
+		config_error(st, config_where(st, "limits", "notification_wait_seconds"),
+		             "notification_wait_seconds (%u) must be below context_idle_seconds "
+		             "(%u): a context would expire while its client waits",
+		             cfg->limits.notification_wait_seconds,
+		             cfg->limits.context_idle_seconds);
+}
+
+static void config_rule_ldap(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+	unsigned at = config_where(st, "directory", "backend");
+
+	if (cfg->directory.backend != MBX_CONFIG_BACKEND_LDAP)
+		return;
+	if (cfg->directory.nuris == 0)
+		config_error(st, at, "backend = ldap needs uris");
+	if (cfg->directory.base_dn == NULL)
+		config_error(st, at, "backend = ldap needs base_dn");
+	if (cfg->directory.bind_dn == NULL)
+		config_error(st, at, "backend = ldap needs bind_dn");
+	if (cfg->directory.bind_password_file == NULL)
+		config_error(st, at, "backend = ldap needs bind_password_file");
+}
+
+static void config_rule_retry(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	if (cfg->directory.retry_min_ms > cfg->directory.retry_max_ms)
+		config_error(st, config_where(st, "directory", "retry_min_ms"),
+		             "retry_min_ms (%u) is above retry_max_ms (%u)",
+		             cfg->directory.retry_min_ms, cfg->directory.retry_max_ms);
+}
+
+static void config_rule_cleartext(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	if (cfg->directory.backend != MBX_CONFIG_BACKEND_LDAP || cfg->directory.starttls ||
+	    cfg->directory.cleartext_bind)
+		return;
+	for (size_t i = 0; i < cfg->directory.nuris; i++) {
+		bool tls = false;
+		int local = config_ldap_uri_local(cfg->directory.uris[i], &tls);
+
+		if (local == 0 && !tls)
+			config_error(
+			        st, config_where(st, "directory", "uris"),
+			        "%s with starttls = no would send the service password in clear; "
+			        "use ldaps://, starttls = yes, or cleartext_bind = yes",
+			        cfg->directory.uris[i]);
+	}
+}
+
+static void config_rule_cache(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	if (cfg->cache.stale_max_seconds != 0 &&
+	    cfg->cache.stale_max_seconds < cfg->cache.ttl_seconds)
+		config_error(st, config_where(st, "cache", "stale_max_seconds"),
+		             "stale_max_seconds (%u) is below ttl_seconds (%u): stale facts would "
+		             "never be served; set it to 0 to mean that",
+		             cfg->cache.stale_max_seconds, cfg->cache.ttl_seconds);
+}
+
+static void config_rule_attributes(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	/* A server name that is another canonical name, itself not remapped, would make that
+	 * attribute mean two things. */
+	for (size_t i = 0; i < cfg->nattrs; i++) {
+		const char *server = cfg->attrs[i].server;
+		bool remapped = false;
+		const char *clash = NULL;
+
+		for (size_t c = 0; mbx_config_canonical_attrs[c] != NULL; c++)
+			if (strcasecmp(mbx_config_canonical_attrs[c], server) == 0 &&
+			    mbx_config_canonical_attrs[c] != cfg->attrs[i].canonical)
+				clash = mbx_config_canonical_attrs[c];
+		if (clash == NULL)
+			continue;
+		for (size_t j = 0; j < cfg->nattrs; j++)
+			if (cfg->attrs[j].canonical == clash)
+				remapped = true;
+		if (!remapped)
+			config_error(
+			        st, st->attr_lines[i],
+			        "%s = %s: %s is read under its own name too; map %s to another "
+			        "name as well",
+			        cfg->attrs[i].canonical, server, clash, clash);
+	}
+}
+
+static void config_rule_forests(void *state)
+{
+	struct config_state *st = state;
+	struct mbx_config *cfg = st->cfg;
+
+	for (size_t f = 0; f < cfg->nforests; f++)
+		for (size_t d = 0; d < cfg->forests[f].ndomains; d++)
+			for (size_t g = 0; g < f; g++)
+				for (size_t e = 0; e < cfg->forests[g].ndomains; e++)
+					if (strcasecmp(cfg->forests[f].domains[d],
+					               cfg->forests[g].domains[e]) == 0)
+						config_error(
+						        st,
+						        config_key_line(st, "forest", "domains", f),
+						        "domain %s is in [forest.%s] and "
+						        "[forest.%s]",
+						        cfg->forests[f].domains[d],
+						        cfg->forests[g].name, cfg->forests[f].name);
+}
+
+const struct mbx_config_rule mbx_config_rules[] = {
+        {"Required keys are set: [server] name, legacy_dn and ldap_dn, and in every "
+         "[forest.NAME] domains and autodiscover_url.",
+         config_rule_required},
+        {"[server] legacy_dn ends with /cn=name. organization, when set, is the /o= part of "
+         "legacy_dn (compared case-insensitively); not set, it is taken from there.",
+         config_rule_server},
+        {"[listen] tls_cert and tls_key are both set or both not set.", config_rule_tls},
+        {"[listen] has at least one listener (https or plain_http), and plain_http and metrics "
+         "share no address with https or each other.",
+         config_rule_listeners},
+        {"[limits] notification_wait_seconds is below context_idle_seconds.", config_rule_limits},
+        {"[directory] backend = ldap needs uris, base_dn, bind_dn and bind_password_file.",
+         config_rule_ldap},
+        {"[directory] retry_min_ms is at most retry_max_ms.", config_rule_retry},
+        {"[directory] with backend = ldap and starttls = no, every ldap:// URI is on loopback "
+         "unless cleartext_bind = yes (ldaps:// and ldapi:// are always fine).",
+         config_rule_cleartext},
+        {"[cache] stale_max_seconds is 0 or at least ttl_seconds.", config_rule_cache},
+        {"[attributes] maps no attribute to the name of another canonical attribute that keeps "
+         "its own name. Two attributes never map to the same name (checked as the lines are "
+         "read).",
+         config_rule_attributes},
+        {"No domain belongs to two [forest.NAME] sections.", config_rule_forests},
+};
+
+const size_t mbx_config_nrules = sizeof(mbx_config_rules) / sizeof(mbx_config_rules[0]);
+
+/* --- parse -------------------------------------------------------------------------------- */
+
+/* Builds the views that point into the configuration. */
+static int config_finish(struct mbx_config *cfg)
+{
+	if (cfg->nforests == 0)
+		return 0;
+	cfg->foreign = calloc(cfg->nforests, sizeof(*cfg->foreign));
+	if (cfg->foreign == NULL)
+		return -1;
+	for (size_t i = 0; i < cfg->nforests; i++) {
+		cfg->foreign[i].name = cfg->forests[i].name;
+		cfg->foreign[i].smtp_domains = (const char *const *)cfg->forests[i].domains;
+		cfg->foreign[i].nsmtp_domains = cfg->forests[i].ndomains;
+		cfg->foreign[i].autodiscover_url = cfg->forests[i].autodiscover_url;
+	}
+	return 0;
+}
+
+int mbx_config_parse(const char *name, const char *text, size_t len, struct mbx_config *cfg_r,
+                     char *err, size_t errsize)
+{
+	static char prefixes[] = ";#";
+	struct config_state st;
+	struct mbx_config cfg;
+	char why[512];
+	int rc;
+	/* inih's run-time options, restored afterwards */
+	bool o_multiline = ini_allow_multiline, o_bom = ini_allow_bom,
+	     o_inline = ini_allow_inline_comments, o_stack = ini_use_stack,
+	     o_realloc = ini_allow_realloc, o_novalue = ini_allow_no_value,
+	     o_stop = ini_stop_on_first_error;
+	char *o_start = ini_start_comment_prefixes, *o_prefixes = ini_inline_comment_prefixes;
+	int o_max = ini_max_line, o_initial = ini_initial_alloc;
+
+	memset(cfg_r, 0, sizeof(*cfg_r));
+	if (err != NULL && errsize > 0)
+		err[0] = '\0';
+	if (config_defaults(&cfg, why, sizeof(why)) < 0) {
+		if (err != NULL)
+			snprintf(err, errsize, "%s: %s", name, why);
+		return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	st.name = name;
+	st.text = text;
+	st.len = len;
+	st.cfg = &cfg;
+	st.section_lines = calloc(mbx_config_nsections, sizeof(unsigned));
+	st.key_lines = calloc(mbx_config_nkeys, sizeof(unsigned));
+	free(cfg.file);
+	cfg.file = strdup(name);
+	if (st.section_lines == NULL || st.key_lines == NULL || cfg.file == NULL) {
+		config_oom(&st);
+		goto out;
+	}
+	if (len > MBX_CONFIG_FILE_MAX) {
+		config_error(&st, 0, "larger than %d bytes", MBX_CONFIG_FILE_MAX);
+		goto out;
+	}
+
+	ini_allow_multiline = false;
+	ini_allow_bom = true;
+	ini_allow_inline_comments = true;
+	ini_start_comment_prefixes = prefixes;
+	ini_inline_comment_prefixes = prefixes;
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = MBX_CONFIG_LINE_MAX + 3;
+	ini_max_line = MBX_CONFIG_LINE_MAX + 3;
+	ini_allow_no_value = false;
+	ini_stop_on_first_error = false;
+	rc = ini_parse_stream(config_reader, &st, config_handler, &st);
+	ini_allow_multiline = o_multiline;
+	ini_allow_bom = o_bom;
+	ini_allow_inline_comments = o_inline;
+	ini_start_comment_prefixes = o_start;
+	ini_inline_comment_prefixes = o_prefixes;
+	ini_use_stack = o_stack;
+	ini_allow_realloc = o_realloc;
+	ini_initial_alloc = o_initial;
+	ini_max_line = o_max;
+	ini_allow_no_value = o_novalue;
+	ini_stop_on_first_error = o_stop;
+
+	if (rc == -2) {
+		config_oom(&st);
+	} else if (rc < 0) {
+		config_error(&st, 0, "inih failed (%d)", rc);
+	} else if (!st.stop && (unsigned)rc != st.first_bad) {
+		config_error(&st, (unsigned)rc,
+		             "internal: inih finds its first syntax error here, we at line %u",
+		             st.first_bad);
+	}
+	if (st.errs.count == 0 && !st.errs.oom)
+		for (size_t i = 0; i < mbx_config_nrules; i++)
+			mbx_config_rules[i].check(&st);
+	if (st.errs.count == 0 && !st.errs.oom && config_finish(&cfg) < 0)
+		config_oom(&st);
+out:
+	free(st.section_lines);
+	free(st.key_lines);
+	free(st.attr_lines);
+	free(st.server_lines);
+	free(st.forest_lines);
+	free(st.forest_key_lines);
+	if (st.errs.count > 0 || st.errs.oom) {
+		if (st.errs.oom && st.errs.count > 0) {
+			st.errs.oom = false;
+			config_errors_add(&st.errs, "out of memory");
+		}
+		config_errors_copy(&st.errs, err, errsize);
+		free(st.errs.buf);
+		mbx_config_free(&cfg);
+		return -1;
+	}
+	free(st.errs.buf);
+	*cfg_r = cfg;
+	return 0;
+}
+
+int mbx_config_load(const char *path, struct mbx_config *cfg_r, char *err, size_t errsize)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t n = 0;
+	int fd, rc;
+
+	memset(cfg_r, 0, sizeof(*cfg_r));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (err != NULL)
+			snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if (err != NULL)
+			snprintf(err, errsize, "%s: %s", path,
+			         S_ISREG(sb.st_mode) ? strerror(errno) : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	buf = malloc(MBX_CONFIG_FILE_MAX + 1);
+	if (buf == NULL) {
+		if (err != NULL)
+			snprintf(err, errsize, "%s: out of memory", path);
+		close(fd);
+		return -1;
+	}
+	while (n < MBX_CONFIG_FILE_MAX + 1) {
+		ssize_t k = read(fd, buf + n, MBX_CONFIG_FILE_MAX + 1 - n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			if (err != NULL)
+				snprintf(err, errsize, "%s: %s", path, strerror(errno));
+			close(fd);
+			free(buf);
+			return -1;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	rc = mbx_config_parse(path, buf, n, cfg_r, err, errsize);
+	free(buf);
+	return rc;
+}
+
+/* --- views -------------------------------------------------------------------------------- */
+
+void mbx_config_dir_config(const struct mbx_config *cfg, struct mbx_dir_config *dc_r)
+{
+	const struct mbx_config_key *k = mbx_config_key_find("directory", "backend");
+
+	memset(dc_r, 0, sizeof(*dc_r));
+	dc_r->backend = config_value_name(k->values, cfg->directory.backend);
+	dc_r->ldif_path = cfg->directory.ldif_path;
+	dc_r->uris = (const char *const *)cfg->directory.uris;
+	dc_r->base_dn = cfg->directory.base_dn;
+	dc_r->bind_dn = cfg->directory.bind_dn;
+	dc_r->bind_password_file = cfg->directory.bind_password_file;
+	dc_r->ca_file = cfg->directory.ca_file;
+	dc_r->starttls = cfg->directory.starttls;
+	dc_r->network_timeout_ms = cfg->directory.network_timeout_ms;
+	dc_r->request_timeout_ms = cfg->directory.request_timeout_ms;
+	dc_r->retry_min_ms = cfg->directory.retry_min_ms;
+	dc_r->retry_max_ms = cfg->directory.retry_max_ms;
+	dc_r->content_sync = cfg->directory.content_sync;
+	dc_r->attrmap = cfg->attrs;
+	dc_r->nattrmap = cfg->nattrs;
+	dc_r->group_depth = cfg->directory.group_depth;
+}
+
+void mbx_config_server_identity(const struct mbx_config *cfg, struct mbx_server_identity *id_r)
+{
+	memset(id_r, 0, sizeof(*id_r));
+	id_r->name = cfg->server.name;
+	id_r->legacy_dn = cfg->server.legacy_dn;
+	id_r->ldap_dn = cfg->server.ldap_dn;
+	id_r->forests = cfg->foreign;
+	id_r->nforests = cfg->nforests;
+	id_r->exchange2003_compat = cfg->server.exchange2003_compat;
+}
+
+void mbx_config_table_config(const struct mbx_config *cfg, struct mbx_mailbox_table_config *tc_r)
+{
+	memset(tc_r, 0, sizeof(*tc_r));
+	tc_r->ttl_ms = (uint64_t)cfg->cache.ttl_seconds * 1000;
+	tc_r->negative_ttl_ms = (uint64_t)cfg->cache.negative_ttl_seconds * 1000;
+	tc_r->stale_max_ms = (uint64_t)cfg->cache.stale_max_seconds * 1000;
+	tc_r->max_entries = cfg->cache.max_entries;
+}
+
+const char *mbx_config_server_url(const struct mbx_config *cfg, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < cfg->nservers; i++)
+		if (strcasecmp(cfg->servers[i].name, name) == 0)
+			return cfg->servers[i].url;
+	return NULL;
+}
+
+/* --- writers ------------------------------------------------------------------------------ */
+
+/* A value as it is written in the file, into buf. */
+static const char *config_format(const struct mbx_config_key *k, const void *base, char *buf,
+                                 size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	switch (k->type) {
+	case MBX_CONFIG_STRING:
+	case MBX_CONFIG_PATH: {
+		const char *s = *CONFIG_AT(base, k->offset, char *const);
+
+		snprintf(buf, size, "%s", s != NULL ? s : "");
+		break;
+	}
+	case MBX_CONFIG_BOOL:
+		snprintf(buf, size, "%s", *CONFIG_AT(base, k->offset, const bool) ? "yes" : "no");
+		break;
+	case MBX_CONFIG_UINT:
+		snprintf(buf, size, "%u", *CONFIG_AT(base, k->offset, const unsigned));
+		break;
+	case MBX_CONFIG_MODE:
+		snprintf(buf, size, "%04o", *CONFIG_AT(base, k->offset, const unsigned));
+		break;
+	case MBX_CONFIG_ENUM:
+		snprintf(buf, size, "%s",
+		         config_value_name(k->values, *CONFIG_AT(base, k->offset, const int)));
+		break;
+	case MBX_CONFIG_FLAGS: {
+		unsigned mask = *CONFIG_AT(base, k->offset, const unsigned);
+
+		for (const struct mbx_config_value *v = k->values; v->name != NULL; v++) {
+			if ((mask & (unsigned)v->value) && used < size) {
+				int n = snprintf(buf + used, size - used, "%s%s",
+				                 used > 0 ? " " : "", v->name);
+
+				used += n > 0 ? (size_t)n : 0;
+			}
+		}
+		break;
+	}
+	case MBX_CONFIG_LIST: {
+		char *const *list = *CONFIG_AT(base, k->offset, char **const);
+
+		for (size_t i = 0; list != NULL && list[i] != NULL && used < size; i++) {
+			int n = snprintf(buf + used, size - used, "%s%s", i > 0 ? " " : "",
+			                 list[i]);
+
+			used += n > 0 ? (size_t)n : 0;
+		}
+		break;
+	}
+	case MBX_CONFIG_ADDR:
+		mbx_config_addr_format(CONFIG_AT(base, k->offset, const struct mbx_config_addr),
+		                       buf, size);
+		break;
+	case MBX_CONFIG_ADDR_LIST: {
+		const struct mbx_config_addr *a =
+		        *CONFIG_AT(base, k->offset, const struct mbx_config_addr *const);
+		size_t n = *CONFIG_AT(base, k->count_offset, const size_t);
+
+		for (size_t i = 0; i < n && used < size; i++) {
+			char one[300];
+			int w = snprintf(buf + used, size - used, "%s%s", i > 0 ? " " : "",
+			                 mbx_config_addr_format(&a[i], one, sizeof(one)));
+
+			used += w > 0 ? (size_t)w : 0;
+		}
+		break;
+	}
+	}
+	return buf;
+}
+
+/* Whether a key's field holds a value (an unset optional key is written commented out). */
+static bool config_is_set(const struct mbx_config_key *k, const void *base)
+{
+	switch (k->type) {
+	case MBX_CONFIG_STRING:
+	case MBX_CONFIG_PATH:
+		return *CONFIG_AT(base, k->offset, char *const) != NULL;
+	case MBX_CONFIG_ADDR:
+		return CONFIG_AT(base, k->offset, const struct mbx_config_addr)->set;
+	default:
+		return true;
+	}
+}
+
+/* The type line of a key for the sample and the manual, e.g. "integer, 10 to 86400 seconds". */
+static const char *config_type_doc(const struct mbx_config_key *k, char *buf, size_t size)
+{
+	char names[256] = "";
+	size_t used = 0;
+
+	if (k->values != NULL)
+		for (const struct mbx_config_value *v = k->values; v->name != NULL; v++) {
+			int n = snprintf(names + used, sizeof(names) - used, "%s%s",
+			                 used == 0 ? "" : ", ", v->name);
+
+			if (n > 0 && (size_t)n < sizeof(names) - used)
+				used += (size_t)n;
+		}
+	switch (k->type) {
+	case MBX_CONFIG_STRING:
+		if (k->check_doc != NULL)
+			snprintf(buf, size, "string of at most %llu bytes: %s",
+			         (unsigned long long)k->max, k->check_doc);
+		else
+			snprintf(buf, size, "string of at most %llu bytes",
+			         (unsigned long long)k->max);
+		break;
+	case MBX_CONFIG_PATH:
+		snprintf(buf, size, "absolute path of at most %llu bytes",
+		         (unsigned long long)k->max);
+		break;
+	case MBX_CONFIG_BOOL:
+		snprintf(buf, size, "yes or no");
+		break;
+	case MBX_CONFIG_UINT:
+		snprintf(buf, size, "integer, %llu to %llu%s%s", (unsigned long long)k->min,
+		         (unsigned long long)k->max, k->unit != NULL ? " " : "",
+		         k->unit != NULL ? k->unit : "");
+		break;
+	case MBX_CONFIG_MODE:
+		snprintf(buf, size, "octal file mode, at most %04llo", (unsigned long long)k->max);
+		break;
+	case MBX_CONFIG_ENUM:
+		snprintf(buf, size, "one of %s", names);
+		break;
+	case MBX_CONFIG_FLAGS:
+		snprintf(buf, size, "list of words among %s", names);
+		break;
+	case MBX_CONFIG_LIST:
+		snprintf(buf, size, "list of %llu to %llu %s", (unsigned long long)k->min,
+		         (unsigned long long)k->max, k->check_doc != NULL ? k->check_doc : "words");
+		break;
+	case MBX_CONFIG_ADDR:
+		snprintf(buf, size, "address%s",
+		         (k->flags & MBX_CONFIG_F_LOOPBACK) ? ", loopback only" : "");
+		break;
+	case MBX_CONFIG_ADDR_LIST:
+		snprintf(buf, size, "list of %llu to %llu addresses%s", (unsigned long long)k->min,
+		         (unsigned long long)k->max,
+		         (k->flags & MBX_CONFIG_F_LOOPBACK) ? ", loopback only" : "");
+		break;
+	}
+	return buf;
+}
+
+/* Writes text wrapped at width columns, each line starting with prefix. */
+static void config_wrap(FILE *f, const char *prefix, const char *text, size_t width)
+{
+	size_t col = 0, plen = strlen(prefix);
+
+	while (*text != '\0') {
+		size_t wl = strcspn(text, " ");
+
+		if (col > 0 && col + 1 + wl > width) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col == 0) {
+			fputs(prefix, f);
+			col = plen;
+		} else {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(text, 1, wl, f);
+		col += wl;
+		text += wl;
+		while (*text == ' ')
+			text++;
+	}
+	if (col > 0)
+		fputc('\n', f);
+}
+
+static void config_sample_key(FILE *f, const struct mbx_config_key *k, bool comment_all)
+{
+	char type[384], line[512];
+
+	fputc('\n', f);
+	config_wrap(f, "# ", k->help, 78);
+	snprintf(line, sizeof(line), "Type: %s.%s", config_type_doc(k, type, sizeof(type)),
+	         (k->flags & MBX_CONFIG_F_REQUIRED) ? " Required."
+	         : k->def == NULL                   ? " Not set by default."
+	                                            : "");
+	config_wrap(f, "# ", line, 78);
+	if (k->flags & MBX_CONFIG_F_REQUIRED)
+		fprintf(f, "%s%s = %s\n", comment_all ? "#" : "", k->name, k->example);
+	else if (k->def == NULL || k->def[0] == '\0')
+		fprintf(f, "#%s =\n", k->name);
+	else
+		fprintf(f, "#%s = %s\n", k->name, k->def);
+}
+
+int mbx_config_write_sample(FILE *f)
+{
+	fputs("# mbxstored.conf: the configuration of mbxstored(8). Its format and every key are\n"
+	      "# described in mbxstored.conf(5).\n"
+	      "#\n"
+	      "# Generated by `mbxconfgen sample` from src/daemon/config-table.c: change the "
+	      "table,\n"
+	      "# not this file. Every key is shown with its help and its default, commented out;\n"
+	      "# the required keys are set to an example: the server SERVER1 of the sample\n"
+	      "# directory conf/directory.ldif.\n",
+	      f);
+	for (size_t s = 0; s < mbx_config_nsections; s++) {
+		const struct mbx_config_section *sec = &mbx_config_sections[s];
+
+		fputc('\n', f);
+		if (sec->kind == MBX_CONFIG_SECTION_FOREST) {
+			config_wrap(f, "# ", sec->help, 78);
+			fputs("#\n#[forest.fabrikam]\n", f);
+		} else {
+			fprintf(f, "[%s]\n", sec->name);
+			config_wrap(f, "# ", sec->help, 78);
+		}
+		if (sec->kind == MBX_CONFIG_SECTION_ATTRIBUTES) {
+			char list[2048];
+			size_t used = 0;
+
+			for (size_t i = 0; mbx_config_canonical_attrs[i] != NULL; i++) {
+				int n = snprintf(list + used, sizeof(list) - used, "%s%s",
+				                 i > 0 ? " " : "Canonical names: ",
+				                 mbx_config_canonical_attrs[i]);
+
+				if (n > 0 && (size_t)n < sizeof(list) - used)
+					used += (size_t)n;
+			}
+			fputs("#\n", f);
+			config_wrap(f, "# ", list, 78);
+		}
+		if (sec->sample != NULL) {
+			fputc('\n', f);
+			for (size_t i = 0; sec->sample[i] != NULL; i++)
+				fprintf(f, "%s\n", sec->sample[i]);
+		}
+		for (size_t i = 0; i < mbx_config_nkeys; i++)
+			if (strcmp(mbx_config_keys[i].section, sec->name) == 0)
+				config_sample_key(f, &mbx_config_keys[i],
+				                  sec->kind == MBX_CONFIG_SECTION_FOREST);
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+/* roff: text as is, but for backslashes and a leading dot or quote. literal: also hyphens,
+ * for names and values that are typed as written. */
+static void config_roff(FILE *f, const char *s, bool literal)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	if (literal)
+		fputs("\\%", f); /* never hyphenated */
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-' && literal)
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void config_man_key(FILE *f, const struct mbx_config_key *k)
+{
+	char type[384];
+
+	fputs(".TP\n.B ", f);
+	config_roff(f, k->name, true);
+	fputc('\n', f);
+	config_type_doc(k, type, sizeof(type));
+	type[0] = (char)toupper((unsigned char)type[0]);
+	config_roff(f, type, false);
+	if (k->flags & MBX_CONFIG_F_REQUIRED) {
+		fputs(". Required, e.g.\n.BR \"", f);
+		config_roff(f, k->example, true);
+		fputs("\" .\n", f);
+	} else if (k->def == NULL) {
+		fputs(". Not set by default.\n", f);
+	} else if (k->def[0] == '\0') {
+		fputs(". Default: empty.\n", f);
+	} else {
+		fputs(". Default:\n.BR \"", f);
+		config_roff(f, k->def, true);
+		fputs("\" .\n", f);
+	}
+	fputs(".br\n", f);
+	config_roff(f, k->help, false);
+	fputc('\n', f);
+	if (k->values != NULL && k->values[0].help != NULL) {
+		fputs(".RS\n", f);
+		for (const struct mbx_config_value *v = k->values; v->name != NULL; v++) {
+			fputs(".TP\n.B ", f);
+			config_roff(f, v->name, true);
+			fputc('\n', f);
+			config_roff(f, v->help != NULL ? v->help : "", false);
+			fputc('\n', f);
+		}
+		fputs(".RE\n", f);
+	}
+}
+
+int mbx_config_write_man(FILE *f)
+{
+	fputs(".\\\" mbxstored.conf.5: the configuration file of mbxstored (man(7) macros).\n"
+	      ".\\\" Generated by `mbxconfgen man` from src/daemon/config-table.c: change the "
+	      "table,\n"
+	      ".\\\" not this file.\n"
+	      ".TH MBXSTORED.CONF 5 2025 mbxstore \"File Formats Manual\"\n"
+	      ".SH NAME\n"
+	      "mbxstored.conf \\- configuration file of the mbxstore daemon\n"
+	      ".SH SYNOPSIS\n"
+	      ".I " MBX_CONFIG_DEFAULT_PATH "\n"
+	      ".SH DESCRIPTION\n"
+	      ".BR mbxstored (8)\n"
+	      "reads its configuration from this file when it starts.\n"
+	      ".B mbxstored \\-n\n"
+	      "only checks the file, prints every error and exits.\n"
+	      "A key left out takes its default, or stays not set when it has none;\n"
+	      "only the three keys that say who this server is are required, and a file\n"
+	      "that sets only them is a working configuration with the embedded LDIF\n"
+	      "directory.\n"
+	      ".PP\n"
+	      "The file is read whole before anything is used: every error in it is reported,\n"
+	      "each as\n"
+	      ".IB file : line : \" what\"\n"
+	      "(or\n"
+	      ".IB file : \" what\"\n"
+	      "when no line is at fault), and then the daemon refuses to start.\n"
+	      "Unknown sections and keys are errors, with a suggestion when a known name is "
+	      "close;\n"
+	      "so are a key set twice, a value of the wrong type, out of its bounds or too long,\n"
+	      "and a value not among those listed.\n"
+	      "Once the file has no such error, the rules between keys are checked\n"
+	      "(see\n"
+	      ".BR \"RULES BETWEEN KEYS\" ).\n"
+	      "Reading the file touches nothing else: whether the files and folders it names "
+	      "exist\n"
+	      "is found out when they are opened.\n"
+	      ".SH SYNTAX\n"
+	      "The file is UTF\\-8 text in INI form, read with the inih library.\n"
+	      ".IP \\(bu 2\n"
+	      "A line\n"
+	      ".BI [ section ]\n"
+	      "starts a section; the keys that follow belong to it.\n"
+	      "Each section appears at most once.\n"
+	      "Nothing but a comment may follow the closing bracket.\n"
+	      ".IP \\(bu\n"
+	      "A line\n"
+	      ".IB key \" = \" value\n"
+	      "sets a key\n"
+	      ".RI ( key : value\n"
+	      "is read the same way; the first\n"
+	      ".B =\n"
+	      "or\n"
+	      ".B :\n"
+	      "ends the key).\n"
+	      "Spaces around the key and the value are dropped.\n"
+	      "There is no quoting and no escape: the value is the rest of the line.\n"
+	      "Section names and the keys of the table are case-sensitive;\n"
+	      "server names in [servers], attribute names in [attributes] and the words of\n"
+	      "a value chosen from a list are not.\n"
+	      ".IP \\(bu\n"
+	      "A line whose first character other than a space is\n"
+	      ".B #\n"
+	      "or\n"
+	      ".B ;\n"
+	      "is a comment, as is the rest of a line from a\n"
+	      ".B #\n"
+	      "or\n"
+	      ".B ;\n"
+	      "that follows a space or tab.\n"
+	      "So a value cannot hold a space or tab followed by\n"
+	      ".B #\n"
+	      "or\n"
+	      ".BR ; .\n"
+	      ".IP \\(bu\n"
+	      "Blank lines are ignored; so is indentation.\n"
+	      "A value never continues on the next line.\n"
+	      ".IP \\(bu\n"
+	      "Lines end with LF or CR LF, and hold at most 4096 bytes; the file holds at most\n"
+	      "1048576 bytes. A UTF\\-8 byte order mark at the start is allowed.\n"
+	      "A NUL byte anywhere, or a control character in a value, is an error.\n"
+	      ".PP\n"
+	      "Values have these types:\n"
+	      ".TP\n"
+	      ".I string\n"
+	      "Any text without control characters, within the length given.\n"
+	      "An empty value leaves a key that has no default not set.\n"
+	      ".TP\n"
+	      ".I path\n"
+	      "An absolute path.\n"
+	      ".TP\n"
+	      ".I yes or no\n"
+	      ".BR yes ,\n"
+	      ".BR true ,\n"
+	      ".BR on ,\n"
+	      ".B 1\n"
+	      "or\n"
+	      ".BR no ,\n"
+	      ".BR false ,\n"
+	      ".BR off ,\n"
+	      ".BR 0 ,\n"
+	      "in any case.\n"
+	      ".TP\n"
+	      ".I integer\n"
+	      "Decimal digits only, within the bounds given.\n"
+	      "A duration's unit is part of its key's name\n"
+	      ".RB ( _seconds ,\n"
+	      ".BR _ms ).\n"
+	      ".TP\n"
+	      ".I octal file mode\n"
+	      "One to four octal digits, such as\n"
+	      ".BR 0660 .\n"
+	      ".TP\n"
+	      ".I list\n"
+	      "Words separated by spaces or tabs; an item may appear once.\n"
+	      "An empty value is the empty list.\n"
+	      ".TP\n"
+	      ".I address\n"
+	      ".IB IPv4 : port\\fR,\\fP\n"
+	      ".BI [ IPv6 ]: port\n"
+	      "or\n"
+	      ".IB host : port\\fR,\\fP\n"
+	      "with a port from 1 to 65535; a host name is resolved when the daemon starts.\n"
+	      "A loopback address is in 127.0.0.0/8, is ::1, or is the name\n"
+	      ".BR localhost .\n",
+	      f);
+	for (size_t s = 0; s < mbx_config_nsections; s++) {
+		const struct mbx_config_section *sec = &mbx_config_sections[s];
+
+		if (sec->kind == MBX_CONFIG_SECTION_FOREST)
+			fputs(".SH \"[forest.NAME] SECTIONS\"\n", f);
+		else
+			fprintf(f, ".SH \"[%s] SECTION\"\n", sec->name);
+		config_roff(f, sec->help, false);
+		fputc('\n', f);
+		if (sec->kind == MBX_CONFIG_SECTION_ATTRIBUTES) {
+			fputs(".PP\nThe canonical names:\n", f);
+			for (size_t i = 0; mbx_config_canonical_attrs[i] != NULL; i++)
+				fprintf(f, ".BR %s%s\n", mbx_config_canonical_attrs[i],
+				        mbx_config_canonical_attrs[i + 1] != NULL ? " ," : " .");
+			fputs(".PP\nA name is an LDAP attribute name or a numeric OID; two "
+			      "canonical "
+			      "names never map to the same name. Example:\n.PP\n.nf\n.RS\n"
+			      "[attributes]\nmsExchMailboxGuid = x\\-msExchMailboxGuid\n.RE\n.fi\n",
+			      f);
+		}
+		if (sec->kind == MBX_CONFIG_SECTION_SERVERS)
+			fputs(".PP\nA name appears once, in any case; the URL is https:// (http:// "
+			      "for "
+			      "a loopback host) and a trailing / is dropped. "
+			      "Example:\n.PP\n.nf\n.RS\n"
+			      "[servers]\nSERVER1 = https://server1.contoso.com\n"
+			      "SERVER2 = https://server2.contoso.com\n.RE\n.fi\n",
+			      f);
+		if (sec->kind == MBX_CONFIG_SECTION_FOREST)
+			fputs(".PP\nThe keys of each:\n", f);
+		for (size_t i = 0; i < mbx_config_nkeys; i++)
+			if (strcmp(mbx_config_keys[i].section, sec->name) == 0)
+				config_man_key(f, &mbx_config_keys[i]);
+	}
+	fputs(".SH \"RULES BETWEEN KEYS\"\n", f);
+	for (size_t i = 0; i < mbx_config_nrules; i++) {
+		fputs(".IP \\(bu 2\n", f);
+		config_roff(f, mbx_config_rules[i].doc, false);
+		fputc('\n', f);
+	}
+	fputs(".SH EXAMPLE\n"
+	      "A server of the forest Contoso with an LDAP directory, one foreign forest, and a\n"
+	      "TLS-terminating proxy on the same host:\n"
+	      ".PP\n"
+	      ".nf\n"
+	      ".RS\n"
+	      "[server]\n"
+	      "name = SERVER1\n"
+	      "legacy_dn = /o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/"
+	      "cn=Configuration/cn=Servers/cn=SERVER1\n"
+	      "ldap_dn = cn=SERVER1,cn=Servers,cn=Exchange Administrative Group (FYDIBOHF23SPDLT),"
+	      "cn=Administrative Groups,cn=Contoso,cn=Microsoft Exchange,cn=Services,"
+	      "cn=Configuration,dc=contoso,dc=com\n"
+	      "user = mbxstore\n"
+	      "\n"
+	      "[listen]\n"
+	      "https =\n"
+	      "plain_http = 127.0.0.1:8080\n"
+	      "metrics = [::1]:9180\n"
+	      "\n"
+	      "[directory]\n"
+	      "backend = ldap\n"
+	      "uris = ldaps://dc1.contoso.com ldaps://dc2.contoso.com\n"
+	      "base_dn = dc=contoso,dc=com\n"
+	      "bind_dn = cn=mbxstored,cn=Users,dc=contoso,dc=com\n"
+	      "bind_password_file = /etc/mbxstore/bind.pw\n"
+	      "\n"
+	      "[servers]\n"
+	      "SERVER1 = https://server1.contoso.com\n"
+	      "SERVER2 = https://server2.contoso.com\n"
+	      "\n"
+	      "[forest.fabrikam]\n"
+	      "domains = fabrikam.com fabrikam.net\n"
+	      "autodiscover_url = https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml\n"
+	      "\n"
+	      "[log]\n"
+	      "target = stderr\n"
+	      "trace = ldap store\n"
+	      ".RE\n"
+	      ".fi\n"
+	      ".SH FILES\n"
+	      ".TP\n"
+	      ".I " MBX_CONFIG_DEFAULT_PATH "\n"
+	      "The configuration file.\n"
+	      ".TP\n"
+	      ".I conf/mbxstored.conf\n"
+	      "In the source tree: a sample with every key, its help and its default.\n"
+	      ".SH \"SEE ALSO\"\n"
+	      ".BR mbxctl (8),\n"
+	      ".BR mbxstored (8)\n",
+	      f);
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+static void config_write_key(FILE *f, const struct mbx_config_key *k, const void *base)
+{
+	char buf[8192];
+
+	config_format(k, base, buf, sizeof(buf));
+	if (!config_is_set(k, base))
+		fprintf(f, "#%s =\n", k->name);
+	else if (buf[0] == '\0')
+		fprintf(f, "%s =\n", k->name);
+	else
+		fprintf(f, "%s = %s\n", k->name, buf);
+}
+
+int mbx_config_write(FILE *f, const struct mbx_config *cfg)
+{
+	fprintf(f, "# mbxstored: effective configuration from %s\n",
+	        cfg->file != NULL ? cfg->file : "(none)");
+	for (size_t s = 0; s < mbx_config_nsections; s++) {
+		const struct mbx_config_section *sec = &mbx_config_sections[s];
+
+		switch (sec->kind) {
+		case MBX_CONFIG_SECTION_KEYS:
+			fprintf(f, "\n[%s]\n", sec->name);
+			for (size_t i = 0; i < mbx_config_nkeys; i++)
+				if (strcmp(mbx_config_keys[i].section, sec->name) == 0)
+					config_write_key(f, &mbx_config_keys[i], cfg);
+			break;
+		case MBX_CONFIG_SECTION_ATTRIBUTES:
+			fprintf(f, "\n[%s]\n", sec->name);
+			for (size_t i = 0; i < cfg->nattrs; i++)
+				fprintf(f, "%s = %s\n", cfg->attrs[i].canonical,
+				        cfg->attrs[i].server);
+			break;
+		case MBX_CONFIG_SECTION_SERVERS:
+			fprintf(f, "\n[%s]\n", sec->name);
+			for (size_t i = 0; i < cfg->nservers; i++)
+				fprintf(f, "%s = %s\n", cfg->servers[i].name, cfg->servers[i].url);
+			break;
+		case MBX_CONFIG_SECTION_FOREST:
+			for (size_t j = 0; j < cfg->nforests; j++) {
+				fprintf(f, "\n[forest.%s]\n", cfg->forests[j].name);
+				for (size_t i = 0; i < mbx_config_nkeys; i++)
+					if (strcmp(mbx_config_keys[i].section, "forest") == 0)
+						config_write_key(f, &mbx_config_keys[i],
+						                 &cfg->forests[j]);
+			}
+			break;
+		}
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
