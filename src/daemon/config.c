@@ -2006,10 +2006,15 @@ int mbx_config_load(const char *path, struct mbx_config *cfg_r, char *err, size_
 			snprintf(err, errsize, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) < 0) {
 		if (err != NULL)
-			snprintf(err, errsize, "%s: %s", path,
-			         S_ISREG(sb.st_mode) ? strerror(errno) : "not a regular file");
+			snprintf(err, errsize, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		if (err != NULL)
+			snprintf(err, errsize, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
