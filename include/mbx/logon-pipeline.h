@@ -70,7 +70,9 @@ struct mbx_logon_pipeline_who {
 
 /* What came back. Pointers are valid during the callback only. */
 struct mbx_logon_pipeline_result {
-	/* The answer: ec, response layout, events (already logged), redirect server. */
+	/* The answer: ec, response layout, events (already logged), redirect server. For a
+	 * directory failure (state DIR_ERROR or DIR_UNREACHABLE), decision.detail says which
+	 * lookup failed and why ("principal lookup: ...", escaped), in the event line too. */
 	struct mbx_logon_decision decision;
 	/* The mailbox lookup: whether it was made (false for answers from the request alone),
 	 * the table's status, and the snapshot (NULL when none). */
@@ -93,7 +95,9 @@ struct mbx_logon_pipeline_result {
 	/* mbx_authz_check's result, when it ran (principal_needed and a token or NOT_FOUND). */
 	bool has_authz;
 	struct mbx_authz authz;
-	/* Why a lookup failed (TEMPFAIL / ERROR), from the directory: not log-safe. Else NULL. */
+	/* Why the lookup that decided failed (TEMPFAIL / ERROR): the principal's when its failure
+	 * set the state, else the mailbox's (also for a stale answer); from the directory, not
+	 * log-safe. NULL when nothing failed. */
 	const char *message;
 };
 

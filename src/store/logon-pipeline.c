@@ -111,7 +111,8 @@ struct mbx_logon_pipeline_req {
 	const struct mbx_principal *token; /* the caller's or token_owned */
 	struct mbx_principal *token_owned;
 
-	char *message; /* first failure message, copied */
+	/* why the mailbox's and the principal's lookups failed, copied (NULL: they did not) */
+	char *mmsg, *pmsg;
 };
 
 static const char lp_msg_nostart[] = "the lookup could not be started";
@@ -129,10 +130,11 @@ static uint64_t lp_now(const struct mbx_logon_pipeline *p)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void lp_set_message(struct mbx_logon_pipeline_req *r, const char *msg)
+/* Keeps the first message of one lookup (*slot: r->mmsg or r->pmsg). */
+static void lp_set_message(char **slot, const char *msg)
 {
-	if (r->message == NULL && msg != NULL)
-		r->message = strdup(msg); /* NULL when out of memory: only the text is lost */
+	if (*slot == NULL && msg != NULL)
+		*slot = strdup(msg); /* NULL when out of memory: only the text is lost */
 }
 
 /* The request is answered without looking anything up when mbx_logon_decide() decides from
@@ -150,7 +152,8 @@ static void lp_req_free(struct mbx_logon_pipeline_req *r)
 	mbx_principal_free(&r->token_owned);
 	free(r->essdn);
 	free(r->name);
-	free(r->message);
+	free(r->mmsg);
+	free(r->pmsg);
 	free(r);
 }
 
@@ -213,6 +216,7 @@ static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox
 	struct mbx_logon_pipeline_result *res = calloc(1, sizeof(*res));
 	struct mbx_logon_pipeline_result fallback;
 	struct mbx_logon_input in;
+	const char *msg = r->mmsg, *msg_from = "mailbox lookup";
 	mbx_logon_pipeline_cb *cb = r->cb;
 	void *ctx = r->ctx;
 
@@ -257,6 +261,8 @@ static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox
 				break;
 			}
 			case MBX_DIR_TEMPFAIL:
+				msg = r->pmsg;
+				msg_from = "principal lookup";
 				res->state = MBX_MAILBOX_DIR_UNREACHABLE;
 				res->state_why =
 				        "the principal's groups cannot be read: the directory "
@@ -264,6 +270,8 @@ static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox
 				break;
 			case MBX_DIR_ERROR:
 			default:
+				msg = r->pmsg;
+				msg_from = "principal lookup";
 				res->state = MBX_MAILBOX_DIR_ERROR;
 				res->state_why =
 				        "the principal's groups cannot be read: directory error";
@@ -275,8 +283,18 @@ static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox
 	} else {
 		in.state = MBX_MAILBOX_UNKNOWN; /* not looked at by the decision */
 	}
-	res->message = r->message;
+	res->message = msg;
 	mbx_logon_decide(&in, &res->decision);
+	/* For a directory failure, say which lookup failed and why (escaped: directory text). */
+	if ((in.state == MBX_MAILBOX_DIR_ERROR || in.state == MBX_MAILBOX_DIR_UNREACHABLE) &&
+	    r->need_lookup && res->decision.ec != ecNone && res->decision.detail[0] == '\0' &&
+	    msg != NULL) {
+		char esc[MBX_AUTHZ_REASON_MAX - 64];
+
+		mbx_log_escape(msg, strlen(msg), esc, sizeof(esc));
+		snprintf(res->decision.detail, sizeof(res->decision.detail), "%s: %s", msg_from,
+		         esc);
+	}
 	mbx_logon_decision_log(&res->decision, &in);
 	if (mbx_trace_on(MBX_TRACE_STORE))
 		lp_trace(r, res);
@@ -300,7 +318,7 @@ static void lp_mailbox_cb(void *ctx, const struct mbx_mt_result *mr)
 	r->cached = mr->cached;
 	r->age_ms = mr->age_ms;
 	if (mr->status == MBX_DIR_TEMPFAIL || mr->status == MBX_DIR_ERROR)
-		lp_set_message(r,
+		lp_set_message(&r->mmsg,
 		               mr->message != NULL ? mr->message : mbx_dir_status_name(mr->status));
 	r->state = mbx_mailbox_classify(mbx, mr->status, r->p->cfg.id, &r->why);
 	if (r->state != MBX_MAILBOX_NORMAL) {
@@ -318,7 +336,7 @@ static void lp_mailbox_cb(void *ctx, const struct mbx_mt_result *mr)
 		r->mstatus = MBX_DIR_ERROR;
 		r->state = MBX_MAILBOX_DIR_ERROR;
 		r->why = "out of memory";
-		lp_set_message(r, "out of memory");
+		lp_set_message(&r->mmsg, "out of memory");
 		lp_finish(r, NULL);
 	}
 }
@@ -334,7 +352,7 @@ static void lp_principal_cb(void *ctx, enum mbx_dir_status status, struct mbx_pr
 	r->token_owned = tok;
 	r->token = tok;
 	if (status == MBX_DIR_TEMPFAIL || status == MBX_DIR_ERROR)
-		lp_set_message(r, message != NULL ? message : mbx_dir_status_name(status));
+		lp_set_message(&r->pmsg, message != NULL ? message : mbx_dir_status_name(status));
 	if (r->mailbox_done)
 		lp_finish(r, r->mbx);
 }
@@ -355,7 +373,7 @@ static void lp_start_mailbox(struct mbx_logon_pipeline_req *r)
 	if (r->wait == NULL) {
 		r->mailbox_done = true;
 		r->mstatus = MBX_DIR_ERROR;
-		lp_set_message(r, lp_msg_nostart);
+		lp_set_message(&r->mmsg, lp_msg_nostart);
 		r->state = mbx_mailbox_classify(NULL, MBX_DIR_ERROR, p->cfg.id, &r->why);
 	}
 }
@@ -366,7 +384,7 @@ static void lp_principal_done_now(struct mbx_logon_pipeline_req *r, enum mbx_dir
 	r->principal_done = true;
 	r->pstatus = status;
 	if (message != NULL)
-		lp_set_message(r, message);
+		lp_set_message(&r->pmsg, message);
 }
 
 static void lp_start_principal(struct mbx_logon_pipeline_req *r,

@@ -858,6 +858,7 @@ static void test_directory_down(void **state)
 	assert_int_equal(o.mstatus, MBX_DIR_TEMPFAIL);
 	logon(fx, 0, &req, &bydn, &o);
 	assert_ec(&o, ecNetworkError); /* the token cannot be read */
+	assert_string_equal(o.d.detail, "principal lookup: proxy: server down");
 	assert_true(o.stale);
 	assert_int_equal(o.pstatus, MBX_DIR_TEMPFAIL);
 	assert_int_equal(o.state, MBX_MAILBOX_DIR_UNREACHABLE);
@@ -896,6 +897,7 @@ static void test_directory_down(void **state)
 		assert_int_equal(o.state, MBX_MAILBOX_DIR_UNREACHABLE);
 		assert_false(o.stale);
 		assert_int_equal(o.d.nevents, 0);
+		assert_string_equal(o.d.detail, "mailbox lookup: proxy: server down");
 	}
 	/* Too old to be served: ecNetworkError too. */
 	fx->now += 3600000;
@@ -937,6 +939,8 @@ static void test_principal_failures(void **state)
 	assert_int_equal(o.d.nevents, 1);
 	assert_int_equal(o.d.events[0], MBX_EV_LOGON_FAILURE);
 	assert_int_equal(o.logged[0], MBX_EV_LOGON_FAILURE);
+	assert_string_equal(o.d.detail, "principal lookup: proxy: error");
+	assert_non_null(strstr(logcap.last, "principal lookup: proxy: error"));
 	/* A principal that is not in the directory: no rights, not unknown. */
 	fx->pd[0]->fail[MBX_DIR_BY_MEMBER] = MBX_DIR_FOUND;
 	bydn.dn = "cn=Gone,cn=Users,dc=contoso,dc=com";
