@@ -1,6 +1,9 @@
 /*
  * dir-ldap.c: the `ldap` directory backend (design.md "Directory backends", directory.h):
- * OpenLDAP's libldap on the daemon's libevent loop.
+ * OpenLDAP's libldap on the daemon's libevent loop. This file holds the backend's operations,
+ * its configuration and life cycle, the service password file, small helpers and the change
+ * notifications; the other parts are in dir-ldap-sync.c (Content Sync), and dir-ldap-int.h is
+ * what they share.
  *
  * Connections. Each connection attempt runs in a short-lived worker thread: ldap_initialize,
  * the options (network timeout, API timeout, TLS CA file, REQUIRE_CERT demand, a new TLS
@@ -34,32 +37,12 @@
  * binds as the user on a connection of its own, closed afterwards, so the service connection's
  * identity never changes; an empty password is refused before any bind (RFC 4513 5.1.2: a
  * simple bind with a DN and no password is an unauthenticated bind that "succeeds").
- *
- * Content Sync (RFC 4533). When the server lists 1.3.6.1.4.1.4203.1.9.1.1 in the root DSE's
- * supportedControl, a third connection runs a refreshAndPersist search of the base, asking
- * only for legacyExchangeDN, and every entry added, modified, renamed or deleted is passed to
- * mbx_dir_notify_change with its legacyExchangeDN before and after. This is our own client of
- * the protocol over ldap_search_ext, not libldap's ldap_sync_init/ldap_sync_poll: ldap_sync_init
- * runs the whole refresh phase in a blocking loop (ldap_result with 100 ms waits until
- * refreshDone), which would stall the event loop for as long as the server takes to send the
- * directory, and ldap_sync_poll reads with LDAP_MSG_RECEIVED, which chains every message that
- * is already buffered and then passes the head of the chain, not each message, to its
- * handlers, so two changes arriving together lose one (ldap_sync.c in 2.5 and later). The
- * entryUUID -> (DN, legacyExchangeDN) map kept here also gives the old legacyExchangeDN of a
- * changed or deleted entry, which a delete message does not carry (it costs a DN and a
- * legacyExchangeDN per directory object). The cookie survives reconnections: after a failover
- * the sync restarts on the new server with it; a server that cannot resume from it gets a
- * full refresh, and then every entry is reported, since what changed meanwhile is unknown.
- * The first refresh after start-up reports nothing (there is nothing cached to invalidate
- * yet); a change made between the first lookup and the end of that refresh is not reported.
  */
-#include "directory/dir-ldap.h"
+#include "directory/dir-ldap-int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,179 +51,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-#include <lber.h>
-#include <ldap.h>
-
-#include "directory/dir-ldif.h"
 #include "mbx/ldap-filter.h"
 #include "mbx/log.h"
 
-/* Requests sent on one connection and not yet answered; more wait in the queue (so a stalled
- * server can never fill the socket's send buffer). */
-#define DIR_LDAP_MAX_INFLIGHT 256
-#define DIR_LDAP_HASH 256 /* buckets of the msgid -> request map of a connection */
-#define DIR_LDAP_NONE SIZE_MAX
-
-struct dir_ldap;
-struct dir_ldap_conn;
-
-/* --- requests ---------------------------------------------------------------------------- */
-
-enum dir_ldap_req_kind { DLR_LOOKUP, DLR_MODIFY, DLR_PASSWORD };
-enum dir_ldap_req_state { DLR_NEW, DLR_QUEUED, DLR_SENT, DLR_DONE };
-
-struct dir_ldap_list {
-	struct dir_ldap_req *head, *tail;
-	size_t n;
-};
-
-struct dir_ldap_req {
-	struct mbx_dir_req head;
-	struct dir_ldap *dl;
-	enum dir_ldap_req_kind kind;
-	enum dir_ldap_req_state state;
-	mbx_dir_cb *cb;
-	void *ctx;
-	struct dir_ldap_req *aprev, *anext; /* dl->reqs: every live request */
-	struct dir_ldap_list *list;         /* the queue or a connection's in-flight list */
-	struct dir_ldap_req *lprev, *lnext;
-	struct dir_ldap_req *hnext; /* msgid map bucket chain */
-	struct dir_ldap_conn *conn; /* sent on (or, password: its own connection) */
-	int msgid;
-	bool resent, firing;
-	uint64_t sent_us;
-	struct event *timer_ev; /* the request's deadline */
-	struct event *fire_ev;  /* delivery of the result, from the loop */
-	/* the operation */
-	enum mbx_dir_key key;
-	char *base, *filter; /* lookup */
-	int scope;
-	char *dn;       /* modify, password */
-	LDAPMod **mods; /* modify */
-	char *password;
-	char *change_legacy; /* modify: the new legacyExchangeDN, if the mods set one */
-	/* the answer */
-	struct mbx_dir_result res;
-	size_t cap;
-	char message[320];
-};
-
-/* --- connections ------------------------------------------------------------------------- */
-
-enum dir_ldap_conn_kind { DLC_SERVICE, DLC_PROBE, DLC_SYNC, DLC_PASSWORD };
-enum dir_ldap_conn_state { DLC_CONNECTING, DLC_BINDING, DLC_READY };
-
-/* One connection attempt in a worker thread. Shared by the loop and the worker under mu;
- * freed by whichever drops the last reference. */
-struct dir_ldap_job {
-	pthread_mutex_t mu;
-	int refs;
-	bool done, abandoned;
-	int pipefd[2];
-	char *uri, *ca_file;
-	bool starttls;
-	unsigned net_ms;
-	LDAP *ld;
-	int rc;
-	char err[256];
-};
-
-struct dir_ldap_conn {
-	struct dir_ldap *dl;
-	struct dir_ldap_conn *prev, *next; /* dl->conns */
-	enum dir_ldap_conn_kind kind;
-	enum dir_ldap_conn_state state;
-	size_t server;
-	LDAP *ld;
-	int fd;
-	struct event *io_ev;    /* socket readable (persistent) */
-	struct event *wr_ev;    /* socket writable: only while libldap holds a partial write */
-	struct event *done_ev;  /* the worker's pipe */
-	struct event *timer_ev; /* connect or bind deadline, then the watchdog */
-	struct dir_ldap_job *job;
-	int bind_msgid, dse_msgid;
-	struct dir_ldap_list inflight;
-	struct dir_ldap_req *byid[DIR_LDAP_HASH];
-	struct dir_ldap_req *pwreq; /* DLC_PASSWORD: the check it serves */
-	uint64_t last_rx_us;
-	bool draining, write_blocked, in_read, closed;
-};
-
-/* --- servers, sync, changes -------------------------------------------------------------- */
-
-enum dir_ldap_server_state { DLS_UNKNOWN, DLS_UP, DLS_DOWN };
-
-struct dir_ldap_server {
-	struct dir_ldap *dl;
-	char *uri;
-	enum dir_ldap_server_state state;
-	unsigned backoff_ms;
-	struct event *retry_ev;
-	struct dir_ldap_conn *probe;
-};
-
-struct dir_ldap_uuid {
-	struct dir_ldap_uuid *next;
-	uint8_t uuid[16];
-	char *dn, *legacy;
-	bool seen;
-};
-
-struct dir_ldap_sync {
-	struct dir_ldap_conn *conn;
-	int msgid;
-	bool supported, refreshing, persisting, quiet, logged_unsupported;
-	struct berval cookie;
-	struct dir_ldap_uuid **buckets;
-	size_t nbuckets, count;
-	struct event *retry_ev;
-	unsigned backoff_ms;
-};
-
-struct dir_ldap_change {
-	struct dir_ldap_change *next;
-	char *dn, *legacy;
-};
-
-struct dir_ldap {
-	struct mbx_dir head;
-	struct dir_ldap_server *servers;
-	size_t nservers;
-	char *base_dn, *base_norm, *bind_dn, *pwfile, *ca_file, *password;
-	size_t base_rdns;
-	bool starttls, content_sync, all_down;
-	unsigned flushing; /* inside dir_ldap_changes_flush (the change callback may free us) */
-	bool free_pending;
-	unsigned net_ms, req_ms, retry_min_ms, retry_max_ms;
-	struct dir_ldap_conn *conns;  /* every connection */
-	struct dir_ldap_conn *svc;    /* the service connection lookups go to (maybe connecting) */
-	size_t active;                /* server lookups last went to, or DIR_LDAP_NONE */
-	struct dir_ldap_list queue;   /* lookups and modifies waiting for the service connection */
-	struct dir_ldap_list pwqueue; /* password checks waiting for a free slot */
-	size_t npw;                   /* password connections open */
-	struct dir_ldap_req *reqs;
-	struct dir_ldap_sync sync;
-	struct dir_ldap_change *changes, **changes_tail;
-	struct event *change_ev;
-	const char *legacy_attr; /* the server's name of legacyExchangeDN */
-};
-
-static const struct mbx_dir_ops dir_ldap_ops;
-
-static void dir_ldap_connect_service(struct dir_ldap *dl);
-static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why);
-static void dir_ldap_conn_close(struct dir_ldap_conn *c);
-static void dir_ldap_queue_pump(struct dir_ldap *dl);
-static void dir_ldap_pw_pump(struct dir_ldap *dl);
-static void dir_ldap_sync_stop(struct dir_ldap *dl);
-static void dir_ldap_sync_restart(struct dir_ldap *dl);
-static void dir_ldap_sync_schedule(struct dir_ldap *dl);
 static void dir_ldap_conn_destroy(struct dir_ldap_conn *c);
 
 /* --- small helpers ----------------------------------------------------------------------- */
 
-static uint64_t dir_ldap_now_us(void)
+uint64_t dir_ldap_now_us(void)
 {
 	struct timespec ts;
 
@@ -248,7 +66,7 @@ static uint64_t dir_ldap_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static struct timeval dir_ldap_tv(unsigned ms)
+struct timeval dir_ldap_tv(unsigned ms)
 {
 	struct timeval tv;
 
@@ -257,12 +75,12 @@ static struct timeval dir_ldap_tv(unsigned ms)
 	return tv;
 }
 
-static char *dir_ldap_strdup(const char *s)
+char *dir_ldap_strdup(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
 }
 
-static void dir_ldap_wipe_free(char *s)
+void dir_ldap_wipe_free(char *s)
 {
 	if (s != NULL) {
 		explicit_bzero(s, strlen(s));
@@ -270,13 +88,13 @@ static void dir_ldap_wipe_free(char *s)
 	}
 }
 
-static const char *dir_ldap_uri(const struct dir_ldap *dl, size_t server)
+const char *dir_ldap_uri(const struct dir_ldap *dl, size_t server)
 {
 	return server < dl->nservers ? dl->servers[server].uri : "(no server)";
 }
 
 /* The message of an LDAP handle's last error: the diagnostic text if there is one. */
-static void dir_ldap_ld_error(LDAP *ld, int rc, char *buf, size_t size)
+void dir_ldap_ld_error(LDAP *ld, int rc, char *buf, size_t size)
 {
 	char *diag = NULL;
 
@@ -321,7 +139,7 @@ static char *dir_ldap_dn_norm(const char *dn, size_t tail, size_t *nrdns_r)
 }
 
 /* 1 if dn is the base DN or below it, 0 if not, -1 if dn is not a DN. */
-static int dir_ldap_dn_under_base(const struct dir_ldap *dl, const char *dn)
+int dir_ldap_dn_under_base(const struct dir_ldap *dl, const char *dn)
 {
 	size_t n = 0;
 	char *all = dir_ldap_dn_norm(dn, 0, &n), *tail;
@@ -340,7 +158,7 @@ static int dir_ldap_dn_under_base(const struct dir_ldap *dl, const char *dn)
 
 /* --- request lists and the msgid map ----------------------------------------------------- */
 
-static void dir_ldap_list_push(struct dir_ldap_list *l, struct dir_ldap_req *r, bool front)
+void dir_ldap_req_list_push(struct dir_ldap_list *l, struct dir_ldap_req *r, bool front)
 {
 	r->list = l;
 	if (front) {
@@ -363,7 +181,7 @@ static void dir_ldap_list_push(struct dir_ldap_list *l, struct dir_ldap_req *r, 
 	l->n++;
 }
 
-static void dir_ldap_list_remove(struct dir_ldap_req *r)
+void dir_ldap_req_list_remove(struct dir_ldap_req *r)
 {
 	struct dir_ldap_list *l = r->list;
 
@@ -382,25 +200,27 @@ static void dir_ldap_list_remove(struct dir_ldap_req *r)
 	r->lprev = r->lnext = NULL;
 }
 
-static struct dir_ldap_req **dir_ldap_bucket(struct dir_ldap_conn *c, int msgid)
+/* --- the msgid map of a connection ------------------------------------------------------- */
+
+static struct dir_ldap_req **dir_ldap_conn_bucket(struct dir_ldap_conn *c, int msgid)
 {
 	return &c->byid[(unsigned)msgid % DIR_LDAP_HASH];
 }
 
 static struct dir_ldap_req *dir_ldap_conn_find(struct dir_ldap_conn *c, int msgid)
 {
-	for (struct dir_ldap_req *r = *dir_ldap_bucket(c, msgid); r != NULL; r = r->hnext) {
+	for (struct dir_ldap_req *r = *dir_ldap_conn_bucket(c, msgid); r != NULL; r = r->hnext) {
 		if (r->msgid == msgid)
 			return r;
 	}
 	return NULL;
 }
 
-static void dir_ldap_watchdog_arm(struct dir_ldap_conn *c);
+static void dir_ldap_conn_watchdog_arm(struct dir_ldap_conn *c);
 
-static void dir_ldap_conn_attach(struct dir_ldap_conn *c, struct dir_ldap_req *r, int msgid)
+void dir_ldap_conn_attach(struct dir_ldap_conn *c, struct dir_ldap_req *r, int msgid)
 {
-	struct dir_ldap_req **b = dir_ldap_bucket(c, msgid);
+	struct dir_ldap_req **b = dir_ldap_conn_bucket(c, msgid);
 
 	r->conn = c;
 	r->msgid = msgid;
@@ -408,26 +228,26 @@ static void dir_ldap_conn_attach(struct dir_ldap_conn *c, struct dir_ldap_req *r
 	r->sent_us = dir_ldap_now_us();
 	r->hnext = *b;
 	*b = r;
-	dir_ldap_list_push(&c->inflight, r, false);
-	dir_ldap_watchdog_arm(c);
+	dir_ldap_req_list_push(&c->inflight, r, false);
+	dir_ldap_conn_watchdog_arm(c);
 }
 
 /* Takes a sent request off its connection (msgid map and in-flight list). */
-static void dir_ldap_conn_detach(struct dir_ldap_req *r)
+void dir_ldap_conn_detach(struct dir_ldap_req *r)
 {
 	struct dir_ldap_conn *c = r->conn;
 
 	if (c == NULL)
 		return;
 	if (r->kind != DLR_PASSWORD) {
-		for (struct dir_ldap_req **p = dir_ldap_bucket(c, r->msgid); *p != NULL;
+		for (struct dir_ldap_req **p = dir_ldap_conn_bucket(c, r->msgid); *p != NULL;
 		     p = &(*p)->hnext) {
 			if (*p == r) {
 				*p = r->hnext;
 				break;
 			}
 		}
-		dir_ldap_list_remove(r);
+		dir_ldap_req_list_remove(r);
 	}
 	r->hnext = NULL;
 	r->conn = NULL;
@@ -436,10 +256,7 @@ static void dir_ldap_conn_detach(struct dir_ldap_req *r)
 
 /* --- requests: life cycle ---------------------------------------------------------------- */
 
-static bool dir_ldap_changes_flush(struct dir_ldap *dl);
-static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy);
-
-static void dir_ldap_mods_free(LDAPMod **mods)
+static void dir_ldap_req_mods_free(LDAPMod **mods)
 {
 	if (mods == NULL)
 		return;
@@ -457,7 +274,7 @@ static void dir_ldap_mods_free(LDAPMod **mods)
 	free(mods);
 }
 
-static void dir_ldap_req_free(struct dir_ldap_req *r)
+void dir_ldap_req_free(struct dir_ldap_req *r)
 {
 	for (size_t i = 0; i < r->res.nentries; i++)
 		mbx_dir_entry_free(&r->res.entries[i]);
@@ -469,13 +286,13 @@ static void dir_ldap_req_free(struct dir_ldap_req *r)
 	free(r->base);
 	free(r->filter);
 	free(r->dn);
-	dir_ldap_mods_free(r->mods);
+	dir_ldap_req_mods_free(r->mods);
 	dir_ldap_wipe_free(r->password);
 	free(r->change_legacy);
 	free(r);
 }
 
-static void dir_ldap_req_unlink(struct dir_ldap_req *r)
+void dir_ldap_req_unlink(struct dir_ldap_req *r)
 {
 	if (r->aprev != NULL)
 		r->aprev->anext = r->anext;
@@ -507,8 +324,8 @@ static void dir_ldap_req_fire(evutil_socket_t fd, short what, void *arg)
 
 static void dir_ldap_req_timeout(evutil_socket_t fd, short what, void *arg);
 
-static struct dir_ldap_req *dir_ldap_req_new(struct dir_ldap *dl, enum dir_ldap_req_kind kind,
-                                             mbx_dir_cb *cb, void *ctx)
+struct dir_ldap_req *dir_ldap_req_new(struct dir_ldap *dl, enum dir_ldap_req_kind kind,
+                                      mbx_dir_cb *cb, void *ctx)
 {
 	struct dir_ldap_req *r = calloc(1, sizeof(*r));
 	struct timeval tv = dir_ldap_tv(dl->req_ms);
@@ -536,14 +353,12 @@ static struct dir_ldap_req *dir_ldap_req_new(struct dir_ldap *dl, enum dir_ldap_
 }
 
 /* Sets the outcome and schedules the callback (never called from here). */
-static void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const char *fmt, ...)
+void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const char *fmt, ...)
 {
 	if (r->state == DLR_DONE)
 		return;
 	dir_ldap_conn_detach(r);
-	dir_ldap_list_remove(r);
+	dir_ldap_req_list_remove(r);
 	r->state = DLR_DONE;
 	r->res.status = st;
 	if (st != MBX_DIR_FOUND) {
@@ -566,7 +381,7 @@ static void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, co
 }
 
 /* A request that could not even be started: freed, nothing is called back. */
-static struct mbx_dir_req *dir_ldap_req_abort(struct dir_ldap_req *r)
+struct mbx_dir_req *dir_ldap_req_abort(struct dir_ldap_req *r)
 {
 	dir_ldap_req_unlink(r);
 	dir_ldap_req_free(r);
@@ -593,14 +408,14 @@ static void dir_ldap_req_timeout(evutil_socket_t fd, short what, void *arg)
 	dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "no answer from the directory within %u ms",
 	                  r->dl->req_ms);
 	if (r->kind == DLR_PASSWORD)
-		dir_ldap_pw_pump(r->dl);
+		dir_ldap_auth_pump(r->dl);
 	else if (c != NULL)
-		dir_ldap_queue_pump(r->dl);
+		dir_ldap_req_queue_pump(r->dl);
 }
 
 /* --- worker threads ---------------------------------------------------------------------- */
 
-static void dir_ldap_job_unref(struct dir_ldap_job *j)
+static void dir_ldap_conn_job_unref(struct dir_ldap_job *j)
 {
 	bool last;
 
@@ -620,7 +435,7 @@ static void dir_ldap_job_unref(struct dir_ldap_job *j)
 }
 
 /* Runs in the worker: everything that may block while connecting. */
-static void *dir_ldap_job_run(void *arg)
+static void *dir_ldap_conn_job_run(void *arg)
 {
 	struct dir_ldap_job *j = arg;
 	struct timeval tv = dir_ldap_tv(j->net_ms);
@@ -694,13 +509,13 @@ out:
 		}
 	}
 	pthread_mutex_unlock(&j->mu);
-	dir_ldap_job_unref(j);
+	dir_ldap_conn_job_unref(j);
 	return NULL;
 }
 
 static void dir_ldap_conn_job_done(evutil_socket_t fd, short what, void *arg);
 
-static int dir_ldap_job_start(struct dir_ldap_conn *c, char *why, size_t whysize)
+static int dir_ldap_conn_job_start(struct dir_ldap_conn *c, char *why, size_t whysize)
 {
 	struct dir_ldap *dl = c->dl;
 	struct dir_ldap_job *j = calloc(1, sizeof(*j));
@@ -725,7 +540,7 @@ static int dir_ldap_job_start(struct dir_ldap_conn *c, char *why, size_t whysize
 	j->net_ms = dl->net_ms;
 	if (j->uri == NULL || (dl->ca_file != NULL && j->ca_file == NULL) || pipe(j->pipefd) < 0) {
 		snprintf(why, whysize, "cannot start a connection: %s", strerror(errno));
-		dir_ldap_job_unref(j);
+		dir_ldap_conn_job_unref(j);
 		return -1;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -735,20 +550,20 @@ static int dir_ldap_job_start(struct dir_ldap_conn *c, char *why, size_t whysize
 	c->done_ev = event_new(dl->head.base, j->pipefd[0], EV_READ, dir_ldap_conn_job_done, c);
 	if (c->done_ev == NULL) {
 		snprintf(why, whysize, "cannot start a connection: out of memory");
-		dir_ldap_job_unref(j);
+		dir_ldap_conn_job_unref(j);
 		return -1;
 	}
 	j->refs = 2;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&tid, &attr, dir_ldap_job_run, j);
+	rc = pthread_create(&tid, &attr, dir_ldap_conn_job_run, j);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		j->refs = 1;
 		event_free(c->done_ev);
 		c->done_ev = NULL;
 		snprintf(why, whysize, "cannot start a connection thread: %s", strerror(rc));
-		dir_ldap_job_unref(j);
+		dir_ldap_conn_job_unref(j);
 		return -1;
 	}
 	/* From here the connection owns the job: failures below are cleaned up by the caller
@@ -762,7 +577,7 @@ static int dir_ldap_job_start(struct dir_ldap_conn *c, char *why, size_t whysize
 }
 
 /* The loop gives up on a job: the worker unbinds its result, or we do if it is there. */
-static void dir_ldap_job_abandon(struct dir_ldap_job *j)
+static void dir_ldap_conn_job_abandon(struct dir_ldap_job *j)
 {
 	LDAP *ld = NULL;
 
@@ -775,7 +590,7 @@ static void dir_ldap_job_abandon(struct dir_ldap_job *j)
 	pthread_mutex_unlock(&j->mu);
 	if (ld != NULL)
 		ldap_unbind_ext(ld, NULL, NULL);
-	dir_ldap_job_unref(j);
+	dir_ldap_conn_job_unref(j);
 }
 
 /* --- connections ------------------------------------------------------------------------- */
@@ -801,8 +616,8 @@ static const char *dir_ldap_conn_kind_name(enum dir_ldap_conn_kind k)
 
 /* Starts a connection to a server; its worker connects, then the loop binds. NULL with why
  * set if it could not even start. */
-static struct dir_ldap_conn *dir_ldap_conn_new(struct dir_ldap *dl, enum dir_ldap_conn_kind kind,
-                                               size_t server, char *why, size_t whysize)
+struct dir_ldap_conn *dir_ldap_conn_new(struct dir_ldap *dl, enum dir_ldap_conn_kind kind,
+                                        size_t server, char *why, size_t whysize)
 {
 	struct dir_ldap_conn *c = calloc(1, sizeof(*c));
 	struct timeval tv = dir_ldap_tv(2 * dl->net_ms + 250);
@@ -823,7 +638,7 @@ static struct dir_ldap_conn *dir_ldap_conn_new(struct dir_ldap *dl, enum dir_lda
 		dir_ldap_conn_destroy(c);
 		return NULL;
 	}
-	if (dir_ldap_job_start(c, why, whysize) < 0) {
+	if (dir_ldap_conn_job_start(c, why, whysize) < 0) {
 		dir_ldap_conn_destroy(c);
 		return NULL;
 	}
@@ -847,7 +662,7 @@ static void dir_ldap_conn_destroy(struct dir_ldap_conn *c)
 	if (c->timer_ev != NULL)
 		event_free(c->timer_ev);
 	if (c->job != NULL)
-		dir_ldap_job_abandon(c->job);
+		dir_ldap_conn_job_abandon(c->job);
 	if (c->ld != NULL)
 		ldap_unbind_ext(c->ld, NULL, NULL);
 	free(c);
@@ -856,7 +671,7 @@ static void dir_ldap_conn_destroy(struct dir_ldap_conn *c)
 /* Takes a connection out of service. Requests still on it must have been moved or answered
  * by the caller; any left are answered TEMPFAIL. Inside the connection's own read loop the
  * memory is released when the loop returns. */
-static void dir_ldap_conn_close(struct dir_ldap_conn *c)
+void dir_ldap_conn_close(struct dir_ldap_conn *c)
 {
 	struct dir_ldap *dl = c->dl;
 
@@ -902,7 +717,7 @@ static void dir_ldap_conn_close(struct dir_ldap_conn *c)
 		dir_ldap_conn_destroy(c);
 }
 
-static int dir_ldap_bind(struct dir_ldap_conn *c, const char *dn, const char *password)
+static int dir_ldap_conn_bind(struct dir_ldap_conn *c, const char *dn, const char *password)
 {
 	struct berval cred;
 	struct timeval tv = dir_ldap_tv(c->dl->net_ms + (c->kind == DLC_PASSWORD ? 1000 : 0));
@@ -940,7 +755,7 @@ static void dir_ldap_conn_job_done(evutil_socket_t fd, short what, void *arg)
 	c->job = NULL;
 	event_free(c->done_ev); /* before the job (and its pipe) may go */
 	c->done_ev = NULL;
-	dir_ldap_job_unref(j);
+	dir_ldap_conn_job_unref(j);
 	if (c->ld == NULL) {
 		dir_ldap_conn_failed(c, why[0] != '\0' ? why : ldap_err2string(rc));
 		return;
@@ -960,9 +775,9 @@ static void dir_ldap_conn_job_done(evutil_socket_t fd, short what, void *arg)
 	}
 	c->last_rx_us = dir_ldap_now_us();
 	if (c->kind == DLC_PASSWORD)
-		rc = dir_ldap_bind(c, c->pwreq->dn, c->pwreq->password);
+		rc = dir_ldap_conn_bind(c, c->pwreq->dn, c->pwreq->password);
 	else
-		rc = dir_ldap_bind(c, dl->bind_dn, dl->password);
+		rc = dir_ldap_conn_bind(c, dl->bind_dn, dl->password);
 	if (rc != LDAP_SUCCESS) {
 		dir_ldap_ld_error(c->ld, rc, why, sizeof(why));
 		dir_ldap_conn_failed(c, why);
@@ -970,8 +785,6 @@ static void dir_ldap_conn_job_done(evutil_socket_t fd, short what, void *arg)
 }
 
 /* --- servers ----------------------------------------------------------------------------- */
-
-static void dir_ldap_server_retry(evutil_socket_t fd, short what, void *arg);
 
 static void dir_ldap_server_schedule(struct dir_ldap_server *s)
 {
@@ -982,7 +795,7 @@ static void dir_ldap_server_schedule(struct dir_ldap_server *s)
 }
 
 /* A server failed (connect, bind, closed connection, silence): down, retried later. */
-static void dir_ldap_server_down(struct dir_ldap *dl, size_t i, const char *why)
+void dir_ldap_server_down(struct dir_ldap *dl, size_t i, const char *why)
 {
 	struct dir_ldap_server *s = &dl->servers[i];
 
@@ -1011,7 +824,7 @@ static void dir_ldap_server_up(struct dir_ldap *dl, size_t i)
 }
 
 /* Retry timer of a down server: a probe connection (connect + service bind). */
-static void dir_ldap_server_retry(evutil_socket_t fd, short what, void *arg)
+void dir_ldap_server_retry(evutil_socket_t fd, short what, void *arg)
 {
 	struct dir_ldap_server *s = arg;
 	struct dir_ldap *dl = s->dl;
@@ -1028,7 +841,7 @@ static void dir_ldap_server_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The service connection is bound: lookups go there. */
-static void dir_ldap_svc_ready(struct dir_ldap_conn *c)
+void dir_ldap_server_svc_ready(struct dir_ldap_conn *c)
 {
 	struct dir_ldap *dl = c->dl;
 	char *attrs[] = {(char *)"supportedControl", NULL};
@@ -1051,12 +864,12 @@ static void dir_ldap_svc_ready(struct dir_ldap_conn *c)
 	    ldap_search_ext(c->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
 	                    &tv, 1, &c->dse_msgid) != LDAP_SUCCESS)
 		c->dse_msgid = -1;
-	dir_ldap_queue_pump(dl);
+	dir_ldap_req_queue_pump(dl);
 }
 
 /* A probe of a down server succeeded: the server is up; lookups move back to it if it comes
  * before the server they use now. */
-static void dir_ldap_probe_ready(struct dir_ldap_conn *c)
+void dir_ldap_server_probe_ready(struct dir_ldap_conn *c)
 {
 	struct dir_ldap *dl = c->dl;
 	struct dir_ldap_conn *old = dl->svc;
@@ -1077,12 +890,12 @@ static void dir_ldap_probe_ready(struct dir_ldap_conn *c)
 	}
 	c->kind = DLC_SERVICE;
 	dl->svc = c;
-	dir_ldap_svc_ready(c);
+	dir_ldap_server_svc_ready(c);
 }
 
 /* Picks a server for the service connection: the first one not known to be down. With none
  * left, everything waiting is answered TEMPFAIL and the retries go on in the background. */
-static void dir_ldap_connect_service(struct dir_ldap *dl)
+void dir_ldap_server_connect_service(struct dir_ldap *dl)
 {
 	char why[320];
 
@@ -1112,7 +925,7 @@ static void dir_ldap_connect_service(struct dir_ldap *dl)
 }
 
 /* A connection failed or died. */
-static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
+void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
 {
 	struct dir_ldap *dl = c->dl;
 	struct dir_ldap_list again = {0};
@@ -1134,7 +947,7 @@ static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
 				dir_ldap_conn_detach(r);
 				r->resent = true;
 				r->state = DLR_QUEUED;
-				dir_ldap_list_push(&again, r, false);
+				dir_ldap_req_list_push(&again, r, false);
 			} else {
 				dir_ldap_req_done(
 				        r, MBX_DIR_TEMPFAIL,
@@ -1148,13 +961,13 @@ static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
 		while (again.tail != NULL) {
 			struct dir_ldap_req *r = again.tail;
 
-			dir_ldap_list_remove(r);
-			dir_ldap_list_push(&dl->queue, r, true);
+			dir_ldap_req_list_remove(r);
+			dir_ldap_req_list_push(&dl->queue, r, true);
 		}
 		dir_ldap_conn_close(c);
 		if (dl->sync.conn != NULL && dl->sync.conn->server == server)
 			dir_ldap_sync_stop(dl);
-		dir_ldap_connect_service(dl);
+		dir_ldap_server_connect_service(dl);
 		break;
 	case DLC_PROBE:
 		dir_ldap_conn_close(c);
@@ -1176,7 +989,7 @@ static void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
 			                  dir_ldap_uri(dl, c->server), why);
 		}
 		dir_ldap_conn_close(c);
-		dir_ldap_pw_pump(dl);
+		dir_ldap_auth_pump(dl);
 		break;
 	}
 }
@@ -1212,10 +1025,10 @@ static void dir_ldap_conn_timer(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	dir_ldap_watchdog_arm(c);
+	dir_ldap_conn_watchdog_arm(c);
 }
 
-static void dir_ldap_watchdog_arm(struct dir_ldap_conn *c)
+static void dir_ldap_conn_watchdog_arm(struct dir_ldap_conn *c)
 {
 	unsigned ms = c->dl->net_ms / 4 > 50 ? c->dl->net_ms / 4 : 50;
 	struct timeval tv = dir_ldap_tv(ms);
@@ -1255,7 +1068,7 @@ static int dir_ldap_req_send(struct dir_ldap_req *r, struct dir_ldap_conn *c)
 		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
 		return 0;
 	}
-	dir_ldap_list_remove(r);
+	dir_ldap_req_list_remove(r);
 	r->res.server = dl->servers[c->server].uri;
 	dir_ldap_conn_attach(c, r, msgid);
 	mbx_trace(MBX_TRACE_LDAP, "ldap: msgid %d to %s: %s %s", msgid, dir_ldap_uri(dl, c->server),
@@ -1272,7 +1085,7 @@ static int dir_ldap_req_send(struct dir_ldap_req *r, struct dir_ldap_conn *c)
 }
 
 /* Sends what waits in the queue, as far as the service connection takes it. */
-static void dir_ldap_queue_pump(struct dir_ldap *dl)
+void dir_ldap_req_queue_pump(struct dir_ldap *dl)
 {
 	struct dir_ldap_conn *c = dl->svc;
 
@@ -1296,7 +1109,7 @@ static void dir_ldap_queue_pump(struct dir_ldap *dl)
 }
 
 /* Queues a lookup or modify, or answers it at once when no server is reachable. */
-static struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
+struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
 {
 	struct dir_ldap *dl = r->dl;
 
@@ -1306,7 +1119,7 @@ static struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
 		return &r->head;
 	}
 	if (dl->svc == NULL && !dl->all_down)
-		dir_ldap_connect_service(dl);
+		dir_ldap_server_connect_service(dl);
 	if (dl->svc == NULL) {
 		if (dl->active != DIR_LDAP_NONE)
 			r->res.server = dl->servers[dl->active].uri;
@@ -1314,14 +1127,14 @@ static struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
 		return &r->head;
 	}
 	r->state = DLR_QUEUED;
-	dir_ldap_list_push(&dl->queue, r, false);
-	dir_ldap_queue_pump(dl);
+	dir_ldap_req_list_push(&dl->queue, r, false);
+	dir_ldap_req_queue_pump(dl);
 	return &r->head;
 }
 
 /* --- answers ----------------------------------------------------------------------------- */
 
-static int dir_ldap_attr_add(struct mbx_dir_entry *e, const char *name, struct berval **vals)
+static int dir_ldap_req_attr_add(struct mbx_dir_entry *e, const char *name, struct berval **vals)
 {
 	struct mbx_dir_attr *a, *na;
 	size_t n = 0;
@@ -1358,7 +1171,7 @@ static int dir_ldap_attr_add(struct mbx_dir_entry *e, const char *name, struct b
 
 /* An LDAP entry as a directory entry with canonical attribute names. userPassword is left
  * out: this backend checks passwords by binding, never by reading hashes. */
-static struct mbx_dir_entry *dir_ldap_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+static struct mbx_dir_entry *dir_ldap_req_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
 {
 	struct mbx_dir_entry *e = calloc(1, sizeof(*e));
 	BerElement *ber = NULL;
@@ -1379,7 +1192,7 @@ static struct mbx_dir_entry *dir_ldap_entry_new(struct dir_ldap *dl, LDAP *ld, L
 		if (strcasecmp(canon, "userPassword") != 0) {
 			struct berval **vals = ldap_get_values_len(ld, msg, a);
 
-			bad = dir_ldap_attr_add(e, canon, vals) < 0;
+			bad = dir_ldap_req_attr_add(e, canon, vals) < 0;
 			ldap_value_free_len(vals);
 		}
 		ldap_memfree(a);
@@ -1392,7 +1205,7 @@ static struct mbx_dir_entry *dir_ldap_entry_new(struct dir_ldap *dl, LDAP *ld, L
 	return e;
 }
 
-static void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
+void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
 {
 	struct mbx_dir_entry *e;
 
@@ -1407,19 +1220,19 @@ static void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, 
 		r->res.entries = ne;
 		r->cap = cap;
 	}
-	e = dir_ldap_entry_new(r->dl, c->ld, msg);
+	e = dir_ldap_req_entry_new(r->dl, c->ld, msg);
 	if (e != NULL)
 		r->res.entries[r->res.nentries++] = e;
 }
 
-static bool dir_ldap_rc_tempfail(int rc)
+bool dir_ldap_rc_tempfail(int rc)
 {
 	return rc == LDAP_BUSY || rc == LDAP_UNAVAILABLE || rc == LDAP_SERVER_DOWN ||
 	       rc == LDAP_TIMEOUT || rc == LDAP_TIMELIMIT_EXCEEDED || rc == LDAP_CONNECT_ERROR;
 }
 
 /* The final message of a lookup or modify. */
-static void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
+void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
 {
 	struct dir_ldap *dl = r->dl;
 	int err = LDAP_OTHER;
@@ -1487,28 +1300,7 @@ static void dir_ldap_conn_bound(struct dir_ldap_conn *c, LDAPMessage *msg)
 		snprintf(why, sizeof(why), "bind: %s", ldap_err2string(err));
 	ldap_memfree(text);
 	if (c->kind == DLC_PASSWORD) {
-		struct dir_ldap_req *r = c->pwreq;
-
-		c->pwreq = NULL;
-		if (r != NULL) {
-			r->conn = NULL;
-			r->res.server = dl->servers[c->server].uri;
-			if (err == LDAP_SUCCESS)
-				dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
-			else if (err == LDAP_INVALID_CREDENTIALS ||
-			         err == LDAP_INAPPROPRIATE_AUTH ||
-			         err == LDAP_UNWILLING_TO_PERFORM || err == LDAP_NO_SUCH_OBJECT)
-				dir_ldap_req_done(r, MBX_DIR_NOT_FOUND,
-				                  "wrong password or no such entry");
-			else if (dir_ldap_rc_tempfail(err))
-				dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s: %s",
-				                  dir_ldap_uri(dl, c->server), why);
-			else
-				dir_ldap_req_done(r, MBX_DIR_ERROR, "%s: %s",
-				                  dir_ldap_uri(dl, c->server), why);
-		}
-		dir_ldap_conn_close(c);
-		dir_ldap_pw_pump(dl);
+		dir_ldap_auth_bound(c, err, why);
 		return;
 	}
 	if (err != LDAP_SUCCESS) {
@@ -1524,10 +1316,10 @@ static void dir_ldap_conn_bound(struct dir_ldap_conn *c, LDAPMessage *msg)
 	          dir_ldap_conn_kind_name(c->kind), dir_ldap_uri(dl, c->server));
 	switch (c->kind) {
 	case DLC_SERVICE:
-		dir_ldap_svc_ready(c);
+		dir_ldap_server_svc_ready(c);
 		break;
 	case DLC_PROBE:
-		dir_ldap_probe_ready(c);
+		dir_ldap_server_probe_ready(c);
 		break;
 	case DLC_SYNC:
 		dir_ldap_sync_restart(dl);
@@ -1537,94 +1329,10 @@ static void dir_ldap_conn_bound(struct dir_ldap_conn *c, LDAPMessage *msg)
 	}
 }
 
-/* --- Content Sync (RFC 4533) ------------------------------------------------------------- */
-
-static uint64_t dir_ldap_uuid_hash(const uint8_t *u)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ u[i]) * 1099511628211ull;
-	return h;
-}
-
-static struct dir_ldap_uuid **dir_ldap_uuid_slot(struct dir_ldap_sync *s, const uint8_t *u)
-{
-	struct dir_ldap_uuid **p;
-
-	if (s->nbuckets == 0)
-		return NULL;
-	p = &s->buckets[dir_ldap_uuid_hash(u) % s->nbuckets];
-	while (*p != NULL && memcmp((*p)->uuid, u, 16) != 0)
-		p = &(*p)->next;
-	return p;
-}
-
-static struct dir_ldap_uuid *dir_ldap_uuid_find(struct dir_ldap_sync *s, const uint8_t *u)
-{
-	struct dir_ldap_uuid **p = dir_ldap_uuid_slot(s, u);
-
-	return p != NULL ? *p : NULL;
-}
-
-static void dir_ldap_uuid_free(struct dir_ldap_uuid *e)
-{
-	free(e->dn);
-	free(e->legacy);
-	free(e);
-}
-
-static void dir_ldap_uuid_remove(struct dir_ldap_sync *s, const uint8_t *u)
-{
-	struct dir_ldap_uuid **p = dir_ldap_uuid_slot(s, u), *e;
-
-	if (p == NULL || *p == NULL)
-		return;
-	e = *p;
-	*p = e->next;
-	dir_ldap_uuid_free(e);
-	s->count--;
-}
-
-static int dir_ldap_uuid_grow(struct dir_ldap_sync *s)
-{
-	size_t n = s->nbuckets == 0 ? 256 : 2 * s->nbuckets;
-	struct dir_ldap_uuid **b = calloc(n, sizeof(*b));
-
-	if (b == NULL)
-		return -1;
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		while (s->buckets[i] != NULL) {
-			struct dir_ldap_uuid *e = s->buckets[i];
-
-			s->buckets[i] = e->next;
-			e->next = b[dir_ldap_uuid_hash(e->uuid) % n];
-			b[dir_ldap_uuid_hash(e->uuid) % n] = e;
-		}
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = n;
-	return 0;
-}
-
-static void dir_ldap_uuid_clear(struct dir_ldap_sync *s)
-{
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		while (s->buckets[i] != NULL) {
-			struct dir_ldap_uuid *e = s->buckets[i];
-
-			s->buckets[i] = e->next;
-			dir_ldap_uuid_free(e);
-		}
-	}
-	free(s->buckets);
-	s->buckets = NULL;
-	s->nbuckets = s->count = 0;
-}
+/* --- change notifications ---------------------------------------------------------------- */
 
 /* Queues a change for the change callback (delivered from the loop, in order). */
-static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy)
+void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy)
 {
 	struct dir_ldap_change *ch = calloc(1, sizeof(*ch));
 
@@ -1642,7 +1350,7 @@ static void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const cha
 
 /* Tells the queued changes. The change callback may free the directory: then the rest is
  * dropped, the directory's memory goes when the loop ends, and true is returned. */
-static bool dir_ldap_changes_flush(struct dir_ldap *dl)
+bool dir_ldap_changes_flush(struct dir_ldap *dl)
 {
 	struct dir_ldap_change *ch = dl->changes;
 
@@ -1673,434 +1381,6 @@ static void dir_ldap_change_fire(evutil_socket_t fd, short what, void *arg)
 	dir_ldap_changes_flush(arg);
 }
 
-static bool dir_ldap_str_eq(const char *a, const char *b, bool nocase)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
-}
-
-/* An entry was added or modified (or is present in a full refresh): tell every name it had
- * and has. */
-static void dir_ldap_sync_upsert(struct dir_ldap *dl, const uint8_t *uuid, const char *dn,
-                                 const char *legacy, bool notify)
-{
-	struct dir_ldap_sync *s = &dl->sync;
-	struct dir_ldap_uuid *e = dir_ldap_uuid_find(s, uuid);
-	char *ndn, *nlegacy = NULL;
-
-	if (notify) {
-		dir_ldap_change_queue(dl, dn, legacy);
-		if (e != NULL && !dir_ldap_str_eq(e->dn, dn, false))
-			dir_ldap_change_queue(dl, e->dn, e->legacy); /* renamed */
-		else if (e != NULL && e->legacy != NULL &&
-		         !dir_ldap_str_eq(e->legacy, legacy, true))
-			dir_ldap_change_queue(dl, dn, e->legacy); /* the old legacyExchangeDN */
-	}
-	ndn = strdup(dn);
-	if (legacy != NULL)
-		nlegacy = strdup(legacy);
-	if (ndn == NULL || (legacy != NULL && nlegacy == NULL)) {
-		free(ndn);
-		free(nlegacy);
-		return;
-	}
-	if (e == NULL) {
-		struct dir_ldap_uuid **p;
-
-		if ((s->count + 1 > 2 * s->nbuckets && dir_ldap_uuid_grow(s) < 0) ||
-		    (p = dir_ldap_uuid_slot(s, uuid)) == NULL ||
-		    (e = calloc(1, sizeof(*e))) == NULL) {
-			free(ndn);
-			free(nlegacy);
-			return;
-		}
-		memcpy(e->uuid, uuid, 16);
-		*p = e;
-		s->count++;
-	}
-	free(e->dn);
-	free(e->legacy);
-	e->dn = ndn;
-	e->legacy = nlegacy;
-	e->seen = true;
-}
-
-static void dir_ldap_sync_delete(struct dir_ldap *dl, const uint8_t *uuid, const char *dn)
-{
-	struct dir_ldap_uuid *e = dir_ldap_uuid_find(&dl->sync, uuid);
-
-	if (e != NULL)
-		dir_ldap_change_queue(dl, e->dn, e->legacy);
-	else if (dn != NULL && dn[0] != '\0')
-		dir_ldap_change_queue(dl, dn, NULL);
-	dir_ldap_uuid_remove(&dl->sync, uuid);
-}
-
-static void dir_ldap_sync_cookie(struct dir_ldap *dl, const struct berval *cookie)
-{
-	char *v;
-
-	if (cookie == NULL || cookie->bv_val == NULL)
-		return;
-	v = malloc(cookie->bv_len + 1);
-	if (v == NULL)
-		return;
-	memcpy(v, cookie->bv_val, cookie->bv_len);
-	v[cookie->bv_len] = '\0';
-	free(dl->sync.cookie.bv_val);
-	dl->sync.cookie.bv_val = v;
-	dl->sync.cookie.bv_len = cookie->bv_len;
-}
-
-/* End of a present phase: every entry we knew that the server did not list is gone. */
-static void dir_ldap_sync_sweep(struct dir_ldap *dl)
-{
-	struct dir_ldap_sync *s = &dl->sync;
-
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		struct dir_ldap_uuid **p = &s->buckets[i];
-
-		while (*p != NULL) {
-			struct dir_ldap_uuid *e = *p;
-
-			if (e->seen) {
-				e->seen = false;
-				p = &e->next;
-				continue;
-			}
-			dir_ldap_change_queue(dl, e->dn, e->legacy);
-			*p = e->next;
-			dir_ldap_uuid_free(e);
-			s->count--;
-		}
-	}
-}
-
-/* A search entry of the sync: its Sync State control says what happened to it. */
-static void dir_ldap_sync_entry(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
-{
-	struct dir_ldap_sync *s = &dl->sync;
-	LDAPControl **ctrls = NULL, *ctl = NULL;
-	BerElement *ber = NULL;
-	struct berval uuid = {0}, cookie = {0}, **vals = NULL;
-	ber_int_t state = -1;
-	ber_len_t len;
-	char *dn = NULL, *legacy = NULL;
-
-	if (ldap_get_entry_controls(ld, msg, &ctrls) != LDAP_SUCCESS || ctrls == NULL)
-		goto out;
-	for (size_t i = 0; ctrls[i] != NULL; i++) {
-		if (strcmp(ctrls[i]->ldctl_oid, LDAP_CONTROL_SYNC_STATE) == 0)
-			ctl = ctrls[i];
-	}
-	if (ctl == NULL || (ber = ber_init(&ctl->ldctl_value)) == NULL)
-		goto out;
-	if (ber_scanf(ber, "{em", &state, &uuid) == LBER_ERROR || uuid.bv_len != 16)
-		goto out;
-	if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
-	    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
-		dir_ldap_sync_cookie(dl, &cookie);
-	dn = ldap_get_dn(ld, msg);
-	vals = ldap_get_values_len(ld, msg, dl->legacy_attr);
-	if (vals != NULL && vals[0] != NULL &&
-	    memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) == NULL) {
-		legacy = malloc(vals[0]->bv_len + 1);
-		if (legacy != NULL) {
-			memcpy(legacy, vals[0]->bv_val, vals[0]->bv_len);
-			legacy[vals[0]->bv_len] = '\0';
-		}
-	}
-	switch (state) {
-	case LDAP_SYNC_PRESENT: {
-		struct dir_ldap_uuid *e = dir_ldap_uuid_find(s, (const uint8_t *)uuid.bv_val);
-
-		if (e != NULL)
-			e->seen = true;
-		break;
-	}
-	case LDAP_SYNC_ADD:
-	case LDAP_SYNC_MODIFY:
-		if (dn != NULL)
-			dir_ldap_sync_upsert(dl, (const uint8_t *)uuid.bv_val, dn, legacy,
-			                     !s->quiet);
-		break;
-	case LDAP_SYNC_DELETE:
-		dir_ldap_sync_delete(dl, (const uint8_t *)uuid.bv_val, dn);
-		break;
-	default:
-		break;
-	}
-out:
-	ldap_memfree(dn);
-	free(legacy);
-	ldap_value_free_len(vals);
-	if (ber != NULL)
-		ber_free(ber, 1);
-	ldap_controls_free(ctrls);
-}
-
-static void dir_ldap_sync_refresh_done(struct dir_ldap *dl)
-{
-	struct dir_ldap_sync *s = &dl->sync;
-
-	if (!s->refreshing)
-		return;
-	s->refreshing = false;
-	s->persisting = true;
-	s->quiet = false;
-	s->backoff_ms = 0;
-	mbx_log(MBX_LOG_INFO, "directory: following changes on %s (%zu entries)",
-	        s->conn != NULL ? dir_ldap_uri(dl, s->conn->server) : "?", s->count);
-}
-
-/* A Sync Info message (intermediate response). */
-static void dir_ldap_sync_info(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
-{
-	char *oid = NULL;
-	struct berval *data = NULL, cookie = {0};
-	BerElement *ber = NULL;
-	BerVarray uuids = NULL;
-	ber_tag_t tag;
-	ber_len_t len;
-	ber_int_t done = 1, deletes = 0;
-
-	if (ldap_parse_intermediate(ld, msg, &oid, &data, NULL, 0) != LDAP_SUCCESS || oid == NULL ||
-	    strcmp(oid, LDAP_SYNC_INFO) != 0 || data == NULL || (ber = ber_init(data)) == NULL)
-		goto out;
-	tag = ber_peek_tag(ber, &len);
-	switch (tag) {
-	case LDAP_TAG_SYNC_NEW_COOKIE:
-		if (ber_scanf(ber, "m", &cookie) != LBER_ERROR)
-			dir_ldap_sync_cookie(dl, &cookie);
-		break;
-	case LDAP_TAG_SYNC_REFRESH_DELETE:
-	case LDAP_TAG_SYNC_REFRESH_PRESENT:
-		if (ber_scanf(ber, "{") == LBER_ERROR)
-			break;
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
-		    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
-			dir_ldap_sync_cookie(dl, &cookie);
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDONE &&
-		    ber_scanf(ber, "b", &done) == LBER_ERROR)
-			break;
-		mbx_trace(MBX_TRACE_LDAP, "ldap: sync: end of the %s phase%s",
-		          tag == LDAP_TAG_SYNC_REFRESH_PRESENT ? "present" : "delete",
-		          done ? ", refresh done" : "");
-		if (tag == LDAP_TAG_SYNC_REFRESH_PRESENT)
-			dir_ldap_sync_sweep(dl);
-		if (done)
-			dir_ldap_sync_refresh_done(dl);
-		break;
-	case LDAP_TAG_SYNC_ID_SET:
-		if (ber_scanf(ber, "{") == LBER_ERROR)
-			break;
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE &&
-		    ber_scanf(ber, "m", &cookie) != LBER_ERROR)
-			dir_ldap_sync_cookie(dl, &cookie);
-		if (ber_peek_tag(ber, &len) == LDAP_TAG_REFRESHDELETES &&
-		    ber_scanf(ber, "b", &deletes) == LBER_ERROR)
-			break;
-		if (ber_scanf(ber, "[W]", &uuids) == LBER_ERROR || uuids == NULL)
-			break;
-		mbx_trace(MBX_TRACE_LDAP, "ldap: sync: set of entries %s",
-		          deletes ? "deleted" : "present");
-		for (size_t i = 0; uuids[i].bv_val != NULL; i++) {
-			struct dir_ldap_uuid *e;
-
-			if (uuids[i].bv_len != 16)
-				continue;
-			if (deletes) {
-				dir_ldap_sync_delete(dl, (const uint8_t *)uuids[i].bv_val, NULL);
-			} else if ((e = dir_ldap_uuid_find(
-			                    &dl->sync, (const uint8_t *)uuids[i].bv_val)) != NULL) {
-				e->seen = true;
-			}
-		}
-		break;
-	default:
-		break;
-	}
-out:
-	ber_bvarray_free(uuids);
-	if (ber != NULL)
-		ber_free(ber, 1);
-	ldap_memfree(oid);
-	ber_bvfree(data);
-}
-
-/* The sync search ended (refreshAndPersist never ends by itself). */
-static void dir_ldap_sync_result(struct dir_ldap *dl, struct dir_ldap_conn *c, LDAPMessage *msg)
-{
-	int err = LDAP_OTHER;
-	char *text = NULL, why[320];
-	LDAPControl **ctrls = NULL;
-
-	if (ldap_parse_result(c->ld, msg, &err, NULL, &text, NULL, &ctrls, 0) != LDAP_SUCCESS)
-		err = LDAP_DECODING_ERROR;
-	snprintf(why, sizeof(why), "sync search ended: %s%s%s%s", ldap_err2string(err),
-	         text != NULL && text[0] != '\0' ? " (" : "", text != NULL ? text : "",
-	         text != NULL && text[0] != '\0' ? ")" : "");
-	ldap_memfree(text);
-	ldap_controls_free(ctrls);
-	dl->sync.msgid = -1;
-	if (err == LDAP_SYNC_REFRESH_REQUIRED ||
-	    (dl->sync.cookie.bv_val != NULL && err != LDAP_SUCCESS && !dir_ldap_rc_tempfail(err))) {
-		/* The server cannot resume from our cookie (e-syncRefreshRequired; or, e.g.,
-		 * "consumer state is newer than provider" from a provider that lost its last
-		 * changes in a crash, or a cookie of another server after a failover): a full
-		 * refresh, and since we cannot tell what changed meanwhile, every entry it sends
-		 * is reported. Without a cookie the next failure is handled as any other. */
-		free(dl->sync.cookie.bv_val);
-		dl->sync.cookie.bv_val = NULL;
-		dl->sync.cookie.bv_len = 0;
-		mbx_log(MBX_LOG_NOTICE,
-		        "directory: %s cannot resume the content sync (%s); full "
-		        "refresh",
-		        dir_ldap_uri(dl, c->server), why);
-		dir_ldap_sync_restart(dl);
-		return;
-	}
-	dir_ldap_conn_failed(c, why);
-}
-
-/* Starts (or restarts) the sync search on the sync connection, or the connection first. */
-static void dir_ldap_sync_restart(struct dir_ldap *dl)
-{
-	struct dir_ldap_sync *s = &dl->sync;
-	struct dir_ldap_conn *c = s->conn;
-	BerElement *ber = NULL;
-	LDAPControl ctrl, *ctrls[2] = {&ctrl, NULL};
-	char *attrs[] = {(char *)dl->legacy_attr, NULL};
-	char why[320];
-	int rc;
-
-	if (!dl->content_sync || !s->supported || dl->svc == NULL || dl->svc->state != DLC_READY)
-		return;
-	if (c != NULL && c->server != dl->svc->server) {
-		dir_ldap_sync_stop(dl);
-		c = NULL;
-	}
-	if (c == NULL) {
-		s->conn = dir_ldap_conn_new(dl, DLC_SYNC, dl->svc->server, why, sizeof(why));
-		if (s->conn == NULL) {
-			mbx_log(MBX_LOG_WARNING, "directory: cannot start content sync: %s", why);
-			dir_ldap_sync_schedule(dl);
-		}
-		return;
-	}
-	if (c->state != DLC_READY)
-		return; /* restarted when bound */
-	if (s->msgid >= 0) {
-		ldap_abandon_ext(c->ld, s->msgid, NULL, NULL);
-		s->msgid = -1;
-	}
-	memset(&ctrl, 0, sizeof(ctrl));
-	ber = ber_alloc_t(LBER_USE_DER);
-	if (ber == NULL)
-		goto failed;
-	if (s->cookie.bv_val != NULL)
-		rc = ber_printf(ber, "{eO}", (ber_int_t)LDAP_SYNC_REFRESH_AND_PERSIST, &s->cookie);
-	else
-		rc = ber_printf(ber, "{e}", (ber_int_t)LDAP_SYNC_REFRESH_AND_PERSIST);
-	if (rc < 0 || ber_flatten2(ber, &ctrl.ldctl_value, 0) < 0)
-		goto failed;
-	ctrl.ldctl_oid = (char *)LDAP_CONTROL_SYNC;
-	ctrl.ldctl_iscritical = 1;
-	/* A first refresh (nothing known yet) only fills the map; after that, or when the
-	 * server refused our cookie, every entry it sends is a change. */
-	s->quiet = s->count == 0 && s->cookie.bv_val == NULL;
-	s->refreshing = true;
-	s->persisting = false;
-	for (size_t i = 0; i < s->nbuckets; i++) {
-		for (struct dir_ldap_uuid *e = s->buckets[i]; e != NULL; e = e->next)
-			e->seen = false;
-	}
-	rc = ldap_search_ext(c->ld, dl->base_dn, LDAP_SCOPE_SUBTREE, "(objectClass=*)", attrs, 0,
-	                     ctrls, NULL, NULL, 0, &s->msgid);
-	ber_free(ber, 1);
-	if (rc != LDAP_SUCCESS) {
-		s->msgid = -1;
-		dir_ldap_ld_error(c->ld, rc, why, sizeof(why));
-		dir_ldap_conn_failed(c, why);
-		return;
-	}
-	mbx_trace(MBX_TRACE_LDAP, "ldap: content sync of %s on %s (%s)", dl->base_dn,
-	          dir_ldap_uri(dl, c->server), s->cookie.bv_val != NULL ? "with cookie" : "full");
-	return;
-failed:
-	if (ber != NULL)
-		ber_free(ber, 1);
-	dir_ldap_conn_failed(c, "cannot encode the sync request control");
-}
-
-static void dir_ldap_sync_stop(struct dir_ldap *dl)
-{
-	struct dir_ldap_conn *c = dl->sync.conn;
-
-	dl->sync.msgid = -1;
-	dl->sync.refreshing = dl->sync.persisting = false;
-	if (c != NULL)
-		dir_ldap_conn_close(c);
-	dl->sync.conn = NULL;
-}
-
-static void dir_ldap_sync_retry(evutil_socket_t fd, short what, void *arg)
-{
-	struct dir_ldap *dl = arg;
-
-	(void)fd;
-	(void)what;
-	if (dl->sync.conn == NULL || dl->sync.msgid < 0)
-		dir_ldap_sync_restart(dl);
-}
-
-static void dir_ldap_sync_schedule(struct dir_ldap *dl)
-{
-	struct dir_ldap_sync *s = &dl->sync;
-	struct timeval tv;
-
-	s->backoff_ms = s->backoff_ms == 0                     ? dl->retry_min_ms
-	                : s->backoff_ms > dl->retry_max_ms / 2 ? dl->retry_max_ms
-	                                                       : 2 * s->backoff_ms;
-	tv = dir_ldap_tv(s->backoff_ms);
-	evtimer_del(s->retry_ev);
-	evtimer_add(s->retry_ev, &tv);
-}
-
-/* The root DSE: does the server offer Content Sync? */
-static void dir_ldap_dse_entry(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
-{
-	struct berval **vals = ldap_get_values_len(ld, msg, "supportedControl");
-
-	dl->sync.supported = false;
-	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
-		if (vals[i]->bv_len == strlen(LDAP_CONTROL_SYNC) &&
-		    memcmp(vals[i]->bv_val, LDAP_CONTROL_SYNC, vals[i]->bv_len) == 0)
-			dl->sync.supported = true;
-	}
-	ldap_value_free_len(vals);
-}
-
-static void dir_ldap_dse_done(struct dir_ldap_conn *c)
-{
-	struct dir_ldap *dl = c->dl;
-
-	c->dse_msgid = -1;
-	if (!dl->sync.supported) {
-		if (!dl->sync.logged_unsupported)
-			mbx_log(MBX_LOG_NOTICE,
-			        "directory: %s does not offer Content Sync (RFC 4533): changes "
-			        "made "
-			        "on the server are not followed",
-			        dir_ldap_uri(dl, c->server));
-		dl->sync.logged_unsupported = true;
-		return;
-	}
-	if (dl->sync.conn == NULL || dl->sync.conn->server != c->server || dl->sync.msgid < 0)
-		dir_ldap_sync_restart(dl);
-}
-
 /* --- reading ----------------------------------------------------------------------------- */
 
 static void dir_ldap_conn_message(struct dir_ldap_conn *c, LDAPMessage *msg)
@@ -2115,9 +1395,9 @@ static void dir_ldap_conn_message(struct dir_ldap_conn *c, LDAPMessage *msg)
 	}
 	if (msgid == c->dse_msgid && msgid >= 0) {
 		if (type == LDAP_RES_SEARCH_ENTRY)
-			dir_ldap_dse_entry(dl, c->ld, msg);
+			dir_ldap_sync_dse_entry(dl, c->ld, msg);
 		else if (type == LDAP_RES_SEARCH_RESULT)
-			dir_ldap_dse_done(c);
+			dir_ldap_sync_dse_done(c);
 		return;
 	}
 	if (c->kind == DLC_SYNC && dl->sync.conn == c && msgid == dl->sync.msgid && msgid >= 0) {
@@ -2176,7 +1456,7 @@ static void dir_ldap_conn_drain(struct dir_ldap_conn *c)
 		return;
 	}
 	if (c->kind == DLC_SERVICE || c->draining)
-		dir_ldap_queue_pump(c->dl);
+		dir_ldap_req_queue_pump(c->dl);
 }
 
 static void dir_ldap_conn_readable(evutil_socket_t fd, short what, void *arg)
@@ -2327,7 +1607,7 @@ static struct mbx_dir_req *dir_ldap_modify(struct mbx_dir *d, const char *dn,
 }
 
 /* Starts a password check on its own connection, or answers it. */
-static void dir_ldap_pw_begin(struct dir_ldap_req *r)
+static void dir_ldap_auth_begin(struct dir_ldap_req *r)
 {
 	struct dir_ldap *dl = r->dl;
 	size_t server = DIR_LDAP_NONE;
@@ -2360,18 +1640,18 @@ static void dir_ldap_pw_begin(struct dir_ldap_req *r)
 	r->state = DLR_SENT;
 }
 
-static void dir_ldap_pw_pump(struct dir_ldap *dl)
+void dir_ldap_auth_pump(struct dir_ldap *dl)
 {
 	while (dl->pwqueue.head != NULL && dl->npw < DIR_LDAP_MAX_PASSWORD_CONNS) {
 		struct dir_ldap_req *r = dl->pwqueue.head;
 
-		dir_ldap_list_remove(r);
-		dir_ldap_pw_begin(r);
+		dir_ldap_req_list_remove(r);
+		dir_ldap_auth_begin(r);
 	}
 }
 
-static struct mbx_dir_req *dir_ldap_check_password(struct mbx_dir *d, const char *dn,
-                                                   const char *password, mbx_dir_cb *cb, void *ctx)
+struct mbx_dir_req *dir_ldap_auth_check_password(struct mbx_dir *d, const char *dn,
+                                                 const char *password, mbx_dir_cb *cb, void *ctx)
 {
 	struct dir_ldap *dl = (struct dir_ldap *)d;
 	struct dir_ldap_req *r = dir_ldap_req_new(dl, DLR_PASSWORD, cb, ctx);
@@ -2396,11 +1676,37 @@ static struct mbx_dir_req *dir_ldap_check_password(struct mbx_dir *d, const char
 		return dir_ldap_req_abort(r);
 	if (dl->npw >= DIR_LDAP_MAX_PASSWORD_CONNS) {
 		r->state = DLR_QUEUED;
-		dir_ldap_list_push(&dl->pwqueue, r, false);
+		dir_ldap_req_list_push(&dl->pwqueue, r, false);
 	} else {
-		dir_ldap_pw_begin(r);
+		dir_ldap_auth_begin(r);
 	}
 	return &r->head;
+}
+
+/* The answer to the bind of a password check: the check is answered, the connection closed. */
+void dir_ldap_auth_bound(struct dir_ldap_conn *c, int err, const char *why)
+{
+	struct dir_ldap *dl = c->dl;
+	struct dir_ldap_req *r = c->pwreq;
+
+	c->pwreq = NULL;
+	if (r != NULL) {
+		r->conn = NULL;
+		r->res.server = dl->servers[c->server].uri;
+		if (err == LDAP_SUCCESS)
+			dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
+		else if (err == LDAP_INVALID_CREDENTIALS || err == LDAP_INAPPROPRIATE_AUTH ||
+		         err == LDAP_UNWILLING_TO_PERFORM || err == LDAP_NO_SUCH_OBJECT)
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, "wrong password or no such entry");
+		else if (dir_ldap_rc_tempfail(err))
+			dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s: %s",
+			                  dir_ldap_uri(dl, c->server), why);
+		else
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "%s: %s", dir_ldap_uri(dl, c->server),
+			                  why);
+	}
+	dir_ldap_conn_close(c);
+	dir_ldap_auth_pump(dl);
 }
 
 static void dir_ldap_cancel(struct mbx_dir_req *req)
@@ -2420,13 +1726,13 @@ static void dir_ldap_cancel(struct mbx_dir_req *req)
 		ldap_abandon_ext(c->ld, r->msgid, NULL, NULL);
 	}
 	dir_ldap_conn_detach(r);
-	dir_ldap_list_remove(r);
+	dir_ldap_req_list_remove(r);
 	dir_ldap_req_unlink(r);
 	dir_ldap_req_free(r);
 	if (pump && password)
-		dir_ldap_pw_pump(dl);
+		dir_ldap_auth_pump(dl);
 	else if (pump)
-		dir_ldap_queue_pump(dl);
+		dir_ldap_req_queue_pump(dl);
 }
 
 /* --- configuration and life cycle -------------------------------------------------------- */
@@ -2517,7 +1823,7 @@ static void dir_ldap_free(struct mbx_dir *d)
 		if (r->conn != NULL && r->kind == DLR_PASSWORD)
 			r->conn->pwreq = NULL;
 		dir_ldap_conn_detach(r);
-		dir_ldap_list_remove(r);
+		dir_ldap_req_list_remove(r);
 		dir_ldap_req_unlink(r);
 		dir_ldap_req_free(r);
 	}
@@ -2541,7 +1847,7 @@ static void dir_ldap_free(struct mbx_dir *d)
 		event_free(dl->change_ev);
 	if (dl->sync.retry_ev != NULL)
 		event_free(dl->sync.retry_ev);
-	dir_ldap_uuid_clear(&dl->sync);
+	dir_ldap_sync_uuid_clear(&dl->sync);
 	free(dl->sync.cookie.bv_val);
 	free(dl->base_dn);
 	free(dl->base_norm);
@@ -2587,7 +1893,7 @@ static int dir_ldap_reload(struct mbx_dir *d, char *err, size_t errsize)
 		evtimer_del(dl->servers[i].retry_ev);
 	}
 	dl->all_down = false;
-	dir_ldap_connect_service(dl);
+	dir_ldap_server_connect_service(dl);
 	mbx_log(MBX_LOG_NOTICE, "directory: reconnecting to %s after a reload",
 	        dl->svc != NULL ? dir_ldap_uri(dl, dl->svc->server) : "(no server)");
 	return 0;
@@ -2730,7 +2036,7 @@ struct mbx_dir *dir_ldap_new(struct event_base *base, const struct mbx_dir_confi
 		mbx_log(MBX_LOG_WARNING,
 		        "directory: the service password goes to an ldap:// server without "
 		        "StartTLS");
-	dir_ldap_connect_service(dl);
+	dir_ldap_server_connect_service(dl);
 	return &dl->head;
 oom:
 	snprintf(err, errsize, "out of memory");
@@ -2747,17 +2053,10 @@ const char *dir_ldap_active_uri(const struct mbx_dir *d)
 	return dl->servers[dl->svc->server].uri;
 }
 
-bool dir_ldap_sync_persisting(const struct mbx_dir *d)
-{
-	const struct dir_ldap *dl = (const struct dir_ldap *)d;
-
-	return d != NULL && d->ops == &dir_ldap_ops && dl->sync.persisting;
-}
-
-static const struct mbx_dir_ops dir_ldap_ops = {
+const struct mbx_dir_ops dir_ldap_ops = {
         .name = "ldap",
         .lookup = dir_ldap_lookup,
-        .check_password = dir_ldap_check_password,
+        .check_password = dir_ldap_auth_check_password,
         .modify = dir_ldap_modify,
         .cancel = dir_ldap_cancel,
         .reload = dir_ldap_reload,
