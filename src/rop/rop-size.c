@@ -1,9 +1,8 @@
 /*
  * rop-size.c: the request and response layouts of the ROPs of MS-OXCROPS 2.2.3 to 2.2.15, to
- * walk a RopsList one ROP at a time (mbx_rop_req_parse, mbx_rop_resp_parse), with walkers for
- * the nested structures of MS-OXCDATA: restrictions (2.12), property values in ROP buffers
- * (2.11.1-2.11.4: 16-bit PtypBinary byte counts, 32-bit PtypMultiple value counts), property
- * names (2.6.1), property rows (2.8.1), recipient rows (2.8.3) and typed strings (2.11.3).
+ * walk a RopsList one ROP at a time, and the request walker (mbx_rop_req_parse). The response
+ * walker over the same table is in rop-resp.c; the walk language the table is written in and
+ * the walkers of the nested MS-OXCDATA structures are in rop-size-int.h and rop-walk.c.
  *
  * Layouts were taken from MS-OXCROPS and cross-checked (facts only) against gromox's
  * rop_ext.cpp and Microsoft's MAPI Inspector parsers. Disagreements, resolved for the spec:
@@ -12,12 +11,11 @@
  * body, where MS-OXCROPS gives the first ones a single response buffer (DataSize,
  * WrittenSize, PartialCompletion present whatever the ReturnValue) and the last one a 6-byte
  * failure (BackoffTime only for ecServerBusy); MAPI Inspector reads RopRegisterNotification's
- * Reserved byte only for NotificationTypes 0x80, gromox always (so do we). PtypMultiple value
- * counts are 32-bit (current MS-OXCDATA 2.11.1; an older revision said 16).
+ * Reserved byte only for NotificationTypes 0x80, gromox always (so do we).
  *
  * One table entry per ROP gives how its handle indexes are laid out and its request and
- * response bodies in a small walk language (below); the few layouts with conditional fields
- * have a function.
+ * response bodies in a small walk language (rop-size-int.h); the few layouts with conditional
+ * fields have a function.
  *
  * Not walked: PtypObject (0x000D) and PtypRuleAction (0x00FE) property values (their request
  * fails as "layout not known"), RopNotify responses and the success responses whose layout
@@ -32,631 +30,7 @@
 
 #include "mbx/rop-errors.h"
 #include "mbx/rop-ids.h"
-
-/*
- * The walk language, one character per field:
- *   b u8   w u16   d u32   q u64   g 16 bytes (GUID)   L 24 bytes (LongTermId)   6 six bytes
- *   s NUL-terminated 8-bit string
- *   B u16 byte count + bytes          D u32 byte count + bytes
- *   T u16 count + 4-byte entries (property tags, attachment ids)
- *   I u16 count + u16 property ids    M u16 count + u64 ids    K u16 count + LongTermIds
- *   P u16 count + 10-byte PropertyProblems
- *   V u16 count + TaggedPropertyValues
- *   N u16 count + PropertyNames       U u16 count + u16 ids, then as many PropertyNames
- *   R u16 RestrictionDataSize + a restriction filling it exactly (0: none)
- *   Y TypedString
- *   O u8 count + OpenRecipientRows    Q u8 count + ReadRecipientRows
- *   G u8 IsGhosted, then if non-zero: Z
- *   Z u16 ServerCount, u16 CheapServerCount, ServerCount strings
- *   E u8 IsExistingFolder, then if non-zero: b G
- *   H u8 HasMessageId, then if non-zero: q
- *   F u8 ReadStatusChanged, then if non-zero: b L
- *   X u8 NoPropertiesReturned, then if zero: V
- *   W u32 RowCount + property rows of RopGetReceiveFolderTable's three columns
- *   h u16 HelpFileSize + bytes, then if non-zero: s
- */
-
-enum rop_hk {
-	HK_NONE,    /* no request: reserved id or response-only ROP */
-	HK_IN,      /* RopId, LogonId, InputHandleIndex */
-	HK_IN_OUT,  /* ..., InputHandleIndex, OutputHandleIndex; the response echoes the output */
-	HK_LOGON,   /* RopId, LogonId, OutputHandleIndex */
-	HK_RESP_IN, /* ..., ResponseHandleIndex, InputHandleIndex */
-	HK_SRC_DST, /* ..., SourceHandleIndex, DestHandleIndex; the response echoes the source */
-};
-
-enum rop_rk {
-	RK_UNKNOWN, /* no response layout (reserved ids, RopNotify) */
-	RK_STD,     /* success: header + resp; failure: 6 bytes */
-	RK_ALWAYS,  /* one response buffer: header + resp whatever the ReturnValue */
-	RK_CTX,     /* success layout depends on the request; failure: 6 bytes */
-	RK_NONE,    /* no response at all (RopRelease) */
-	RK_SPECIAL, /* RopLogon, RopBackoff, RopPending, RopBufferTooSmall: in code */
-};
-
-struct walk {
-	unsigned depth;
-	bool unknown; /* set when a part has no known layout */
-	const uint8_t *public_logons;
-	uint8_t logon_id;
-};
-
-typedef void walk_fn(struct walk *k, struct rd *r);
-
-struct rop_layout {
-	uint8_t hk;
-	uint8_t rk;
-	const char *req;      /* request body after the handle indexes */
-	walk_fn *req_fn;      /* instead of req */
-	const char *resp;     /* response body after RopId, index, ReturnValue */
-	uint32_t alt_rv;      /* a ReturnValue with its own body... */
-	const char *alt_resp; /* ...this one */
-};
-
-static void walk_fmt(struct walk *k, struct rd *r, const char *fmt);
-static void walk_restriction(struct walk *k, struct rd *r, unsigned depth);
-static void walk_value(struct walk *k, struct rd *r, uint16_t type, unsigned depth);
-
-/* --- small fields -------------------------------------------------------------------------- */
-
-/* Skips count entries of size bytes each after checking they fit. */
-static void skip_array(struct rd *r, uint64_t count, size_t size, const char *what)
-{
-	uint64_t n = count * size;
-
-	if (!rd_ok(r))
-		return;
-	if (rd_left(r) < n) {
-		rd_fail(r, "%s: %llu entries of %zu bytes need %llu bytes, %zu left", what,
-		        (unsigned long long)count, size, (unsigned long long)n, rd_left(r));
-		return;
-	}
-	rd_skip(r, (size_t)n, what);
-}
-
-static void walk_str8(struct rd *r, const char *what)
-{
-	if (!rd_ok(r))
-		return;
-	if (rd_left(r) == 0) {
-		rd_fail(r, "%s: no NUL before the end of the buffer (0 bytes left)", what);
-		return;
-	}
-	(void)rd_str8z(r, rd_left(r), NULL, what);
-}
-
-/* A NUL-terminated UTF-16LE string: ends at the first 16-bit zero unit. */
-static void walk_str16(struct rd *r, const char *what)
-{
-	size_t left = rd_left(r);
-	const uint8_t *p;
-
-	if (!rd_ok(r))
-		return;
-	if (left < 2) { /* (and r->buf may be NULL) */
-		rd_fail(r, "%s: no 16-bit NUL before the end of the buffer (%zu bytes left)", what,
-		        left);
-		return;
-	}
-	p = r->buf + r->off;
-	for (size_t i = 0; left - i >= 2; i += 2) {
-		if (p[i] == 0 && p[i + 1] == 0) {
-			rd_skip(r, i + 2, what);
-			return;
-		}
-	}
-	rd_fail(r, "%s: no 16-bit NUL before the end of the buffer (%zu bytes left)", what, left);
-}
-
-static void walk_str(struct rd *r, bool unicode, const char *what)
-{
-	if (unicode)
-		walk_str16(r, what);
-	else
-		walk_str8(r, what);
-}
-
-/* u16 or u32 byte count followed by that many bytes. */
-static void walk_counted(struct rd *r, bool wide, const char *what)
-{
-	uint32_t n = wide ? rd_u32le(r, what) : rd_u16le(r, what);
-
-	skip_array(r, n, 1, what);
-}
-
-/* --- property values (MS-OXCDATA 2.11) -------------------------------------------------------- */
-
-#define PT_MV 0x1000
-#define PT_MVI 0x2000
-
-/* clang-format off */
-static size_t fixed_size(uint16_t type)
-{
-	switch (type) {
-	case 0x0001: return 0;  /* PtypNull */
-	case 0x0002: return 2;  /* PtypInteger16 */
-	case 0x0003: return 4;  /* PtypInteger32 */
-	case 0x0004: return 4;  /* PtypFloating32 */
-	case 0x0005: return 8;  /* PtypFloating64 */
-	case 0x0006: return 8;  /* PtypCurrency */
-	case 0x0007: return 8;  /* PtypFloatingTime */
-	case 0x000A: return 4;  /* PtypErrorCode */
-	case 0x000B: return 1;  /* PtypBoolean: one byte in ROP buffers */
-	case 0x0014: return 8;  /* PtypInteger64 */
-	case 0x0040: return 8;  /* PtypTime */
-	case 0x0048: return 16; /* PtypGuid */
-	default: return (size_t)-1;
-	}
-}
-/* clang-format on */
-
-static void walk_value(struct walk *k, struct rd *r, uint16_t type, unsigned depth)
-{
-	size_t fs;
-
-	if (!rd_ok(r))
-		return;
-	fs = fixed_size(type);
-	if (fs != (size_t)-1) {
-		rd_skip(r, fs, "property value");
-		return;
-	}
-	switch (type) {
-	case 0x001E: /* PtypString8 */
-		walk_str8(r, "PtypString8 value");
-		return;
-	case 0x001F: /* PtypString */
-		walk_str16(r, "PtypString value");
-		return;
-	case 0x00FB: /* PtypServerId */
-	case 0x0102: /* PtypBinary */
-		walk_counted(r, false, "PtypBinary value");
-		return;
-	case 0x00FD: /* PtypRestriction */
-		walk_restriction(k, r, depth + 1);
-		return;
-	case 0x000D: /* PtypObject */
-	case 0x00FE: /* PtypRuleAction */
-		k->unknown = true;
-		rd_fail(r, "property type 0x%04X: value layout not known", type);
-		return;
-	default:
-		break;
-	}
-	if ((type & PT_MV) && !(type & PT_MVI)) {
-		uint16_t base = type & (uint16_t)~PT_MV;
-		uint32_t count;
-
-		fs = fixed_size(base);
-		if (fs != (size_t)-1 && fs != 0 && base != 0x000A && base != 0x000B) {
-			count = rd_u32le(r, "multi-value count");
-			skip_array(r, count, fs, "multi-value property");
-			return;
-		}
-		if (base == 0x001E || base == 0x001F || base == 0x0102) {
-			/* each element needs at least 1 (PtypString8), 2 (PtypString, PtypBinary)
-			 * bytes: check the count against what is left before looping */
-			size_t minsz = base == 0x001E ? 1 : 2;
-
-			count = rd_u32le(r, "multi-value count");
-			if (rd_ok(r) && count > rd_left(r) / minsz) {
-				rd_fail(r, "multi-value count %u exceeds the %zu bytes left", count,
-				        rd_left(r));
-				return;
-			}
-			for (uint32_t i = 0; i < count && rd_ok(r); i++)
-				walk_value(k, r, base, depth);
-			return;
-		}
-	}
-	rd_fail(r, "property type 0x%04X is not a type of MS-OXCDATA 2.11.1", type);
-}
-
-/* TaggedPropertyValue (MS-OXCDATA 2.11.4). */
-static void walk_tagged(struct walk *k, struct rd *r, unsigned depth)
-{
-	uint32_t tag = rd_u32le(r, "PropertyTag");
-
-	if (!rd_ok(r))
-		return;
-	if ((tag & 0xFFFF) == 0x0000) {
-		rd_fail(r, "PropertyTag 0x%08X: PtypUnspecified has no value layout", tag);
-		return;
-	}
-	walk_value(k, r, (uint16_t)(tag & 0xFFFF), depth);
-}
-
-static void walk_tagged_array(struct walk *k, struct rd *r, uint32_t count, unsigned depth)
-{
-	/* a TaggedPropertyValue takes at least 4 bytes */
-	if (rd_ok(r) && count > rd_left(r) / 4) {
-		rd_fail(r, "%u property values cannot fit in %zu bytes", count, rd_left(r));
-		return;
-	}
-	for (uint32_t i = 0; i < count && rd_ok(r); i++)
-		walk_tagged(k, r, depth);
-}
-
-/* TypedPropertyValue (MS-OXCDATA 2.11.3): u16 type, value. */
-static void walk_typed(struct walk *k, struct rd *r, unsigned depth)
-{
-	uint16_t type = rd_u16le(r, "PropertyType");
-
-	if (!rd_ok(r))
-		return;
-	if (type == 0x0000) {
-		rd_fail(r, "TypedPropertyValue of PtypUnspecified");
-		return;
-	}
-	walk_value(k, r, type, depth);
-}
-
-/* --- restrictions (MS-OXCDATA 2.12; ROP buffers: 16-bit RestrictCount) ------------------------ */
-
-static void walk_restriction(struct walk *k, struct rd *r, unsigned depth)
-{
-	uint8_t type;
-
-	if (!rd_ok(r))
-		return;
-	if (depth >= MBX_ROP_MAX_DEPTH) {
-		rd_fail(r, "restriction nested deeper than %d levels", MBX_ROP_MAX_DEPTH);
-		return;
-	}
-	type = rd_u8(r, "RestrictType");
-	if (!rd_ok(r))
-		return;
-	switch (type) {
-	case 0x00:   /* AndRestriction */
-	case 0x01: { /* OrRestriction */
-		uint16_t count = rd_u16le(r, "RestrictCount");
-
-		/* the smallest restriction (an empty And/Or) takes 3 bytes */
-		if (rd_ok(r) && count > rd_left(r) / 3) {
-			rd_fail(r, "RestrictCount %u cannot fit in %zu bytes", count, rd_left(r));
-			return;
-		}
-		for (unsigned i = 0; i < count && rd_ok(r); i++)
-			walk_restriction(k, r, depth + 1);
-		return;
-	}
-	case 0x02: /* NotRestriction */
-		walk_restriction(k, r, depth + 1);
-		return;
-	case 0x03: /* ContentRestriction: FuzzyLevelLow, FuzzyLevelHigh, PropertyTag, value */
-		rd_skip(r, 8, "ContentRestriction");
-		walk_tagged(k, r, depth + 1);
-		return;
-	case 0x04: /* PropertyRestriction: RelOp, PropTag, value */
-		rd_skip(r, 5, "PropertyRestriction");
-		walk_tagged(k, r, depth + 1);
-		return;
-	case 0x05: /* ComparePropertiesRestriction: RelOp, PropTag1, PropTag2 */
-	case 0x06: /* BitMaskRestriction: BitmapRelOp, PropTag, Mask */
-	case 0x07: /* SizeRestriction: RelOp, PropTag, Size */
-		rd_skip(r, 9, "restriction");
-		return;
-	case 0x08: /* ExistRestriction: PropTag */
-		rd_skip(r, 4, "ExistRestriction");
-		return;
-	case 0x09: /* SubObjectRestriction: Subobject, Restriction */
-		rd_skip(r, 4, "SubObjectRestriction");
-		walk_restriction(k, r, depth + 1);
-		return;
-	case 0x0A: { /* CommentRestriction */
-		uint8_t count = rd_u8(r, "TaggedValuesCount");
-
-		walk_tagged_array(k, r, count, depth + 1);
-		if (rd_u8(r, "RestrictionPresent") != 0)
-			walk_restriction(k, r, depth + 1);
-		return;
-	}
-	case 0x0B: /* CountRestriction: Count, SubRestriction */
-		rd_skip(r, 4, "CountRestriction");
-		walk_restriction(k, r, depth + 1);
-		return;
-	default:
-		rd_fail_at(r, rd_pos(r) - 1, "RestrictType 0x%02X is not defined", type);
-		return;
-	}
-}
-
-/* RestrictionDataSize (u16) and a restriction filling it exactly; 0 means none. */
-static void walk_sized_restriction(struct walk *k, struct rd *r)
-{
-	uint16_t size = rd_u16le(r, "RestrictionDataSize");
-	struct rd sub;
-
-	if (!rd_ok(r) || size == 0)
-		return;
-	rd_sub(r, size, &sub, "RestrictionData");
-	walk_restriction(k, &sub, 0);
-	if (rd_ok(&sub) && rd_left(&sub) != 0)
-		rd_fail(&sub, "RestrictionData: %zu of its %u bytes are left over", rd_left(&sub),
-		        size);
-	rd_take_error(r, &sub);
-}
-
-/* --- names, rows ------------------------------------------------------------------------------ */
-
-/* PropertyName (MS-OXCDATA 2.6.1): Kind, GUID, then LID (Kind 0) or NameSize + Name (Kind 1). */
-static void walk_propname(struct rd *r)
-{
-	uint8_t kind = rd_u8(r, "PropertyName Kind");
-
-	rd_skip(r, 16, "PropertyName GUID");
-	if (!rd_ok(r))
-		return;
-	switch (kind) {
-	case 0x00:
-		rd_skip(r, 4, "PropertyName LID");
-		break;
-	case 0x01: {
-		uint8_t n = rd_u8(r, "PropertyName NameSize");
-
-		rd_skip(r, n, "PropertyName Name");
-		break;
-	}
-	case 0xFF:
-		break;
-	default:
-		rd_fail(r, "PropertyName Kind 0x%02X is not defined", kind);
-		break;
-	}
-}
-
-static void walk_propnames(struct rd *r, uint32_t count)
-{
-	if (rd_ok(r) && count > rd_left(r) / 17) {
-		rd_fail(r, "%u property names cannot fit in %zu bytes", count, rd_left(r));
-		return;
-	}
-	for (uint32_t i = 0; i < count && rd_ok(r); i++)
-		walk_propname(r);
-}
-
-/* PropertyRow (MS-OXCDATA 2.8.1) for the columns tags[0..n). */
-static void walk_proprow(struct walk *k, struct rd *r, const uint8_t *tags, unsigned n)
-{
-	uint8_t flag = rd_u8(r, "PropertyRow Flag");
-
-	if (!rd_ok(r))
-		return;
-	if (flag > 1) {
-		rd_fail_at(r, rd_pos(r) - 1, "PropertyRow Flag 0x%02X is neither 0 nor 1", flag);
-		return;
-	}
-	for (unsigned i = 0; i < n && rd_ok(r); i++) {
-		uint16_t type = (uint16_t)(mbx_le32(tags + 4 * i) & 0xFFFF);
-
-		if (type & PT_MVI) /* a multi-value instance column holds one value */
-			type &= (uint16_t) ~(PT_MV | PT_MVI);
-		if (flag == 0) {
-			if (type == 0x0000)
-				walk_typed(k, r, 0);
-			else
-				walk_value(k, r, type, 0);
-			continue;
-		}
-		/* FlaggedPropertyValue(WithType) */
-		if (type == 0x0000) {
-			type = rd_u16le(r, "PropertyType");
-			if (rd_ok(r) && type == 0x0000) {
-				rd_fail(r, "FlaggedPropertyValueWithType of PtypUnspecified");
-				return;
-			}
-		}
-		switch (rd_u8(r, "FlaggedPropertyValue Flag")) {
-		case 0x00:
-			walk_value(k, r, type, 0);
-			break;
-		case 0x01:
-			break;
-		case 0x0A:
-			rd_skip(r, 4, "PtypErrorCode value");
-			break;
-		default:
-			if (rd_ok(r))
-				rd_fail_at(r, rd_pos(r) - 1,
-				           "FlaggedPropertyValue Flag is not 0x00, 0x01 or 0x0A");
-			break;
-		}
-	}
-}
-
-/* RecipientRow (MS-OXCDATA 2.8.3.2) with the RecipientFlags bits of 2.8.3.1, numbered from the
- * most significant bit of each byte: byte 0 = R S T D E Type(3), byte 1 = O Reserved(4) I U N. */
-#define RF_TYPE_MASK 0x0007
-#define RF_E 0x0008
-#define RF_D 0x0010
-#define RF_T 0x0020
-#define RF_O 0x8000
-#define RF_I 0x0400
-#define RF_U 0x0200
-
-static void walk_recipient_row(struct walk *k, struct rd *r, const uint8_t *cols, unsigned ncols)
-{
-	uint16_t flags = rd_u16le(r, "RecipientFlags");
-	unsigned type = flags & RF_TYPE_MASK;
-	bool u = (flags & RF_U) != 0;
-	uint16_t colcount;
-
-	if (!rd_ok(r))
-		return;
-	if (type == 1) { /* X500DN */
-		rd_skip(r, 2, "AddressPrefixUsed, DisplayType");
-		walk_str8(r, "X500DN");
-	} else if (type == 6 || type == 7) { /* PersonalDistributionList1/2 */
-		walk_counted(r, false, "EntryId");
-		walk_counted(r, false, "SearchKey");
-	} else if (type == 0 && (flags & RF_O)) {
-		walk_str8(r, "AddressType");
-	}
-	if (flags & RF_E)
-		walk_str(r, u, "EmailAddress");
-	if (flags & RF_D)
-		walk_str(r, u, "DisplayName");
-	if (flags & RF_I)
-		walk_str(r, u, "SimpleDisplayName");
-	if (flags & RF_T)
-		walk_str(r, u, "TransmittableDisplayName");
-	colcount = rd_u16le(r, "RecipientColumnCount");
-	if (!rd_ok(r))
-		return;
-	if (colcount > ncols) {
-		rd_fail_at(r, rd_pos(r) - 2, "RecipientColumnCount %u exceeds the %u columns",
-		           colcount, ncols);
-		return;
-	}
-	walk_proprow(k, r, cols, colcount);
-}
-
-/* TypedString (MS-OXCDATA 2.11.3.1 in OpenMessage responses): StringType, then the string. */
-static void walk_typed_string(struct rd *r)
-{
-	uint8_t t = rd_u8(r, "StringType");
-
-	if (!rd_ok(r))
-		return;
-	switch (t) {
-	case 0x00: /* no string */
-	case 0x01: /* empty */
-		break;
-	case 0x02: /* 8-bit */
-	case 0x03: /* reduced Unicode: 8-bit */
-		walk_str8(r, "TypedString");
-		break;
-	case 0x04:
-		walk_str16(r, "TypedString");
-		break;
-	default:
-		rd_fail_at(r, rd_pos(r) - 1, "StringType 0x%02X is not defined", t);
-		break;
-	}
-}
-
-/* --- the walk language ------------------------------------------------------------------------ */
-
-static void walk_ghost_servers(struct rd *r)
-{
-	uint16_t n = rd_u16le(r, "ServerCount");
-	uint16_t cheap = rd_u16le(r, "CheapServerCount");
-
-	if (!rd_ok(r))
-		return;
-	if (cheap > n) {
-		rd_fail_at(r, rd_pos(r) - 2, "CheapServerCount %u exceeds ServerCount %u", cheap,
-		           n);
-		return;
-	}
-	if (n > rd_left(r)) {
-		rd_fail(r, "ServerCount %u exceeds the %zu bytes left", n, rd_left(r));
-		return;
-	}
-	for (unsigned i = 0; i < n && rd_ok(r); i++)
-		walk_str8(r, "server name");
-}
-
-/* clang-format off */
-static void walk_fmt(struct walk *k, struct rd *r, const char *fmt)
-{
-	for (const char *c = fmt; *c != '\0' && rd_ok(r); c++) {
-		switch (*c) {
-		case 'b': rd_skip(r, 1, "u8 field"); break;
-		case 'w': rd_skip(r, 2, "u16 field"); break;
-		case 'd': rd_skip(r, 4, "u32 field"); break;
-		case 'q': rd_skip(r, 8, "u64 field"); break;
-		case 'g': rd_skip(r, 16, "GUID"); break;
-		case 'L': rd_skip(r, 24, "LongTermId"); break;
-		case '6': rd_skip(r, 6, "GlobalCount"); break;
-		case 's': walk_str8(r, "string"); break;
-		case 'B': walk_counted(r, false, "u16-sized bytes"); break;
-		case 'D': walk_counted(r, true, "u32-sized bytes"); break;
-		case 'T': skip_array(r, rd_u16le(r, "count"), 4, "4-byte array"); break;
-		case 'I': skip_array(r, rd_u16le(r, "count"), 2, "property id array"); break;
-		case 'M': skip_array(r, rd_u16le(r, "count"), 8, "id array"); break;
-		case 'K': skip_array(r, rd_u16le(r, "count"), 24, "LongTermId array"); break;
-		case 'P': skip_array(r, rd_u16le(r, "count"), 10, "PropertyProblem array"); break;
-		case 'V': walk_tagged_array(k, r, rd_u16le(r, "PropertyValueCount"), 0); break;
-		case 'N': walk_propnames(r, rd_u16le(r, "PropertyNameCount")); break;
-		case 'U': {
-			uint16_t n = rd_u16le(r, "IdCount");
-
-			skip_array(r, n, 2, "PropertyIds");
-			walk_propnames(r, n);
-			break;
-		}
-		case 'R': walk_sized_restriction(k, r); break;
-		case 'Y': walk_typed_string(r); break;
-		case 'O': { /* OpenRecipientRow: Type, CodePageId, Reserved, Size, RecipientRow */
-			uint8_t n = rd_u8(r, "RowCount");
-
-			for (unsigned i = 0; i < n && rd_ok(r); i++) {
-				rd_skip(r, 5, "OpenRecipientRow");
-				walk_counted(r, false, "RecipientRow");
-			}
-			break;
-		}
-		case 'Q': { /* ReadRecipientRow: RowId, Type, CodePageId, Reserved, Size, row */
-			uint8_t n = rd_u8(r, "RowCount");
-
-			for (unsigned i = 0; i < n && rd_ok(r); i++) {
-				rd_skip(r, 9, "ReadRecipientRow");
-				walk_counted(r, false, "RecipientRow");
-			}
-			break;
-		}
-		case 'G':
-			if (rd_u8(r, "IsGhosted") != 0)
-				walk_ghost_servers(r);
-			break;
-		case 'Z': walk_ghost_servers(r); break;
-		case 'E':
-			if (rd_u8(r, "IsExistingFolder") != 0)
-				walk_fmt(k, r, "bG");
-			break;
-		case 'H':
-			if (rd_u8(r, "HasMessageId") != 0)
-				rd_skip(r, 8, "MessageId");
-			break;
-		case 'F':
-			if (rd_u8(r, "ReadStatusChanged") != 0)
-				rd_skip(r, 25, "LogonId, ClientData");
-			break;
-		case 'X':
-			if (rd_u8(r, "NoPropertiesReturned") == 0 && rd_ok(r))
-				walk_fmt(k, r, "V");
-			break;
-		case 'W': {
-			/* PidTagFolderId, PidTagMessageClass (string8), PidTagLastModificationTime */
-			static const uint8_t cols[12] = {0x14, 0x00, 0x48, 0x67, 0x1E, 0x00,
-							 0x1A, 0x00, 0x40, 0x00, 0x08, 0x30};
-			uint32_t n = rd_u32le(r, "RowCount");
-
-			if (rd_ok(r) && n > rd_left(r)) {
-				rd_fail(r, "RowCount %u exceeds the %zu bytes left", n, rd_left(r));
-				break;
-			}
-			for (uint32_t i = 0; i < n && rd_ok(r); i++)
-				walk_proprow(k, r, cols, 3);
-			break;
-		}
-		case 'h': {
-			uint16_t n = rd_u16le(r, "HelpFileSize");
-
-			rd_skip(r, n, "HelpFile");
-			if (n != 0)
-				walk_str8(r, "HelpFileName");
-			break;
-		}
-		default:
-			/* a bug in a table below */
-			rd_fail(r, "internal: walk code '%c'", *c);
-			break;
-		}
-	}
-}
-/* clang-format on */
+#include "rop/rop-size-int.h"
 
 /* --- requests with conditional fields --------------------------------------------------------- */
 
@@ -674,7 +48,7 @@ static void req_set_properties(struct walk *k, struct rd *r)
 	struct rd sub;
 
 	rd_sub(r, size, &sub, "PropertyValues");
-	walk_tagged_array(k, &sub, rd_u16le(&sub, "PropertyValueCount"), 0);
+	rop_walk_tagged_array(k, &sub, rd_u16le(&sub, "PropertyValueCount"), 0);
 	if (rd_ok(&sub) && rd_left(&sub) != 0)
 		rd_fail(&sub, "PropertyValueSize %u leaves %zu bytes unused", size, rd_left(&sub));
 	rd_take_error(r, &sub);
@@ -706,7 +80,7 @@ static void req_modify_recipients(struct walk *k, struct rd *r)
 		if (!rd_ok(r) || size == 0)
 			continue;
 		rd_sub(r, size, &sub, "RecipientRow");
-		walk_recipient_row(k, &sub, cols, ncols);
+		rop_walk_recipient_row(k, &sub, cols, ncols);
 		if (rd_ok(&sub) && rd_left(&sub) != 0)
 			rd_fail(&sub, "RecipientRowSize %u leaves %zu bytes unused", size,
 			        rd_left(&sub));
@@ -727,7 +101,7 @@ static void req_write_per_user_information(struct walk *k, struct rd *r)
 
 	rd_skip(r, 25, "FolderId, HasFinished");
 	offset = rd_u32le(r, "DataOffset");
-	walk_counted(r, false, "Data");
+	rop_walk_counted(r, false, "Data");
 	if (offset == 0 && !logon_public(k))
 		rd_skip(r, 16, "ReplGuid");
 }
@@ -740,7 +114,7 @@ static void req_sort_table(struct walk *k, struct rd *r)
 	rd_skip(r, 1, "SortTableFlags");
 	n = rd_u16le(r, "SortOrderCount");
 	rd_skip(r, 4, "CategorizedCount, ExpandedCount");
-	skip_array(r, n, 5, "SortOrders");
+	rop_walk_skip_array(r, n, 5, "SortOrders");
 }
 
 static void req_register_notification(struct walk *k, struct rd *r)
@@ -759,8 +133,8 @@ static void req_create_folder(struct walk *k, struct rd *r)
 	rd_skip(r, 1, "FolderType");
 	unicode = rd_u8(r, "UseUnicodeStrings") != 0;
 	rd_skip(r, 2, "OpenExisting, Reserved");
-	walk_str(r, unicode, "DisplayName");
-	walk_str(r, unicode, "Comment");
+	rop_walk_str(r, unicode, "DisplayName");
+	rop_walk_str(r, unicode, "Comment");
 }
 
 static void req_move_folder(struct walk *k, struct rd *r)
@@ -771,7 +145,7 @@ static void req_move_folder(struct walk *k, struct rd *r)
 	rd_skip(r, 1, "WantAsynchronous");
 	unicode = rd_u8(r, "UseUnicode") != 0;
 	rd_skip(r, 8, "FolderId");
-	walk_str(r, unicode, "NewFolderName");
+	rop_walk_str(r, unicode, "NewFolderName");
 }
 
 static void req_copy_folder(struct walk *k, struct rd *r)
@@ -782,7 +156,7 @@ static void req_copy_folder(struct walk *k, struct rd *r)
 	rd_skip(r, 2, "WantAsynchronous, WantRecursive");
 	unicode = rd_u8(r, "UseUnicode") != 0;
 	rd_skip(r, 8, "FolderId");
-	walk_str(r, unicode, "NewFolderName");
+	rop_walk_str(r, unicode, "NewFolderName");
 }
 
 /* RopReadStream: MaximumByteCount follows ByteCount 0xBABE. */
@@ -823,7 +197,7 @@ static void req_modify_table(struct walk *k, struct rd *r)
 	}
 	for (unsigned i = 0; i < n && rd_ok(r); i++) {
 		rd_skip(r, 1, "row flags");
-		walk_tagged_array(k, r, rd_u16le(r, "PropertyValueCount"), 0);
+		rop_walk_tagged_array(k, r, rd_u16le(r, "PropertyValueCount"), 0);
 	}
 }
 
@@ -837,7 +211,7 @@ static void req_import_read_state_changes(struct walk *k, struct rd *r)
 	(void)k;
 	rd_sub(r, size, &sub, "MessageReadStates");
 	while (rd_ok(&sub) && rd_left(&sub) > 0) {
-		walk_counted(&sub, false, "MessageId");
+		rop_walk_counted(&sub, false, "MessageId");
 		rd_skip(&sub, 1, "MarkAsRead");
 	}
 	rd_take_error(r, &sub);
@@ -852,7 +226,7 @@ static void req_set_local_replica_midset_deleted(struct walk *k, struct rd *r)
 
 	(void)k;
 	rd_sub(r, size, &sub, "LongTermIdRanges");
-	skip_array(&sub, rd_u32le(&sub, "LongTermIdRangeCount"), 48, "LongTermIdRanges");
+	rop_walk_skip_array(&sub, rd_u32le(&sub, "LongTermIdRangeCount"), 48, "LongTermIdRanges");
 	if (rd_ok(&sub) && rd_left(&sub) != 0)
 		rd_fail(&sub, "DataSize %u leaves %zu bytes unused", size, rd_left(&sub));
 	rd_take_error(r, &sub);
@@ -867,7 +241,7 @@ static void req_set_local_replica_midset_deleted(struct walk *k, struct rd *r)
 #define ALWAYS(f) .rk = RK_ALWAYS, .resp = (f)
 #define NULLDST(f) .alt_rv = ecDstNullObject, .alt_resp = (f)
 
-static const struct rop_layout layouts[256] = {
+const struct rop_layout rop_size_layouts[256] = {
 	[0x01] = {REQ(HK_IN, ""), .rk = RK_NONE},                     /* Release */
 	[0x02] = {REQ(HK_IN_OUT, "qb"), STD("bG")},                   /* OpenFolder */
 	[0x03] = {REQ(HK_IN_OUT, "wqbq"), STD("bYYwTO")},             /* OpenMessage */
@@ -1009,7 +383,7 @@ static const struct rop_layout layouts[256] = {
 
 /* Puts "RopXxx (0xNN): " in front of r's message (not for "cannot walk past", which names the
  * ROP already). */
-static void name_error(struct rd *r, uint8_t id)
+void rop_size_name_error(struct rd *r, uint8_t id)
 {
 	char name[16], tmp[MBX_RD_ERRMAX];
 
@@ -1043,7 +417,7 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 		return -1;
 	req_r->rop_id = id;
 	req_r->raw = r->buf + start;
-	lay = &layouts[id];
+	lay = &rop_size_layouts[id];
 	if (lay->hk == HK_NONE) {
 		req_r->layout_unknown = true;
 		rd_fail_at(r, req_r->off, "cannot walk past %s (0x%02X): request layout not known",
@@ -1090,7 +464,7 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 	if (lay->req_fn != NULL)
 		lay->req_fn(&k, r);
 	else
-		walk_fmt(&k, r, lay->req);
+		rop_walk_fmt(&k, r, lay->req);
 	if (!rd_ok(r)) {
 		req_r->layout_unknown = k.unknown;
 		if (k.unknown) {
@@ -1100,7 +474,7 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 			             mbx_rop_str(id, name, sizeof(name)), id, r->err_msg) >= 0)
 				memcpy(r->err_msg, tmp, sizeof(tmp));
 		} else {
-			name_error(r, id);
+			rop_size_name_error(r, id);
 		}
 		return -1;
 	}
@@ -1108,119 +482,12 @@ int mbx_rop_req_parse_ex(struct rd *r, const uint8_t *public_logons, struct mbx_
 	return 0;
 }
 
-size_t mbx_rop_failure_len(uint8_t rop_id)
-{
-	const struct rop_layout *lay = &layouts[rop_id];
-	size_t n = MBX_ROP_FAILURE_LEN;
-
-	if (lay->rk != RK_ALWAYS)
-		return n;
-	/* the fields of the single response buffers, zeroed (a zero count for B) */
-	for (const char *c = lay->resp; *c != '\0'; c++)
-		n += *c == 'b' ? 1 : *c == 'd' ? 4 : 2; /* w, B */
-	return n;
-}
-
 bool mbx_rop_has_request(uint8_t rop_id)
 {
-	return layouts[rop_id].hk != HK_NONE;
+	return rop_size_layouts[rop_id].hk != HK_NONE;
 }
 
 int mbx_rop_req_parse(struct rd *r, struct mbx_rop_req *req_r)
 {
 	return mbx_rop_req_parse_ex(r, NULL, req_r);
-}
-
-/* --- responses -------------------------------------------------------------------------------- */
-
-#define LOGON_PRIVATE_BODY (166 - 7) /* after RopId, index, ReturnValue, LogonFlags */
-#define LOGON_PUBLIC_BODY (145 - 7)
-
-static void resp_logon(struct rd *r, uint32_t rv)
-{
-	if (rv == 0) {
-		uint8_t flags = rd_u8(r, "LogonFlags");
-
-		rd_skip(r, (flags & 0x01) ? LOGON_PRIVATE_BODY : LOGON_PUBLIC_BODY,
-		        (flags & 0x01) ? "private logon response" : "public logon response");
-	} else if (rv == ecWrongServer) {
-		uint8_t n;
-
-		rd_skip(r, 1, "LogonFlags");
-		n = rd_u8(r, "ServerNameSize");
-		rd_skip(r, n, "ServerName");
-	}
-}
-
-int mbx_rop_resp_parse(struct rd *r, struct mbx_rop_resp *resp_r)
-{
-	const struct rop_layout *lay;
-	struct walk k = {0};
-	size_t start = r->off;
-	char name[16];
-	uint8_t id;
-
-	resp_r->rop_id = 0;
-	resp_r->idx = -1;
-	resp_r->rv = 0;
-	resp_r->raw = NULL;
-	resp_r->len = 0;
-	resp_r->off = rd_pos(r);
-	if (!rd_ok(r))
-		return -1;
-	id = rd_u8(r, "RopId");
-	if (!rd_ok(r))
-		return -1;
-	resp_r->rop_id = id;
-	resp_r->raw = r->buf + start;
-	lay = &layouts[id];
-	switch (id) {
-	case 0xFF: /* RopBufferTooSmall: SizeNeeded, then the rest of the list */
-		rd_skip(r, 2, "SizeNeeded");
-		rd_skip(r, rd_left(r), "RequestBuffers");
-		break;
-	case 0xF9: { /* RopBackoff: LogonId, Duration, BackoffRopData, AdditionalData */
-		rd_skip(r, 5, "LogonId, Duration");
-		skip_array(r, rd_u8(r, "BackoffRopCount"), 5, "BackoffRopData");
-		walk_counted(r, false, "AdditionalData");
-		break;
-	}
-	case 0x6E: /* RopPending: SessionIndex */
-		rd_skip(r, 2, "SessionIndex");
-		break;
-	case 0x01:
-		rd_fail_at(r, resp_r->off, "RopRelease (0x01) has no response");
-		return -1;
-	default:
-		if (lay->rk == RK_UNKNOWN) {
-			rd_fail_at(r, resp_r->off,
-			           "cannot walk past %s (0x%02X): response layout not known",
-			           mbx_rop_str(id, name, sizeof(name)), id);
-			return -1;
-		}
-		resp_r->idx = rd_u8(r, "handle index");
-		resp_r->rv = rd_u32le(r, "ReturnValue");
-		if (!rd_ok(r))
-			break;
-		if (id == 0xFE) {
-			resp_logon(r, resp_r->rv);
-		} else if (lay->alt_resp != NULL && resp_r->rv == lay->alt_rv) {
-			walk_fmt(&k, r, lay->alt_resp);
-		} else if (lay->rk == RK_ALWAYS || (lay->rk == RK_STD && resp_r->rv == 0)) {
-			walk_fmt(&k, r, lay->resp);
-		} else if (lay->rk == RK_CTX && resp_r->rv == 0) {
-			rd_fail_at(r, resp_r->off,
-			           "cannot walk past %s (0x%02X): success response layout depends "
-			           "on the request",
-			           mbx_rop_str(id, name, sizeof(name)), id);
-			return -1;
-		}
-		break;
-	}
-	if (!rd_ok(r)) {
-		name_error(r, id);
-		return -1;
-	}
-	resp_r->len = r->off - start;
-	return 0;
 }
