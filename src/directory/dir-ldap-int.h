@@ -6,6 +6,7 @@
  *   dir-ldap.c         the backend operations, configuration, life cycle, small helpers and
  *                      the change notifications
  *   dir-ldap-sync.c    the Content Sync (RFC 4533) client
+ *   dir-ldap-auth.c    password checks, each on a connection of its own
  */
 #ifndef MBX_DIR_LDAP_INT_H
 #define MBX_DIR_LDAP_INT_H
@@ -256,7 +257,7 @@ void dir_ldap_sync_result(struct dir_ldap *dl, struct dir_ldap_conn *c, LDAPMess
 void dir_ldap_sync_dse_entry(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg);
 void dir_ldap_sync_dse_done(struct dir_ldap_conn *c);
 
-/* --- dir-ldap.c (auth) ------------------------------------------------------------------- */
+/* --- dir-ldap-auth.c --------------------------------------------------------------------- */
 
 /* The check_password operation of the backend. */
 struct mbx_dir_req *dir_ldap_auth_check_password(struct mbx_dir *d, const char *dn,
