@@ -5,6 +5,7 @@
  *
  *   dir-ldap.c         the backend operations, configuration, life cycle, small helpers and
  *                      the change notifications
+ *   dir-ldap-server.c  server state, back-off, failover and their log events
  *   dir-ldap-sync.c    the Content Sync (RFC 4533) client
  *   dir-ldap-auth.c    password checks, each on a connection of its own
  */
@@ -229,7 +230,7 @@ void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why);
 void dir_ldap_conn_attach(struct dir_ldap_conn *c, struct dir_ldap_req *r, int msgid);
 void dir_ldap_conn_detach(struct dir_ldap_req *r);
 
-/* --- dir-ldap.c (server) ----------------------------------------------------------------- */
+/* --- dir-ldap-server.c ------------------------------------------------------------------- */
 
 /* A server failed (connect, bind, closed connection, silence): down, retried later. */
 void dir_ldap_server_down(struct dir_ldap *dl, size_t i, const char *why);
