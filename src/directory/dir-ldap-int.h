@@ -5,6 +5,7 @@
  *
  *   dir-ldap.c         the backend operations, configuration, life cycle, small helpers and
  *                      the change notifications
+ *   dir-ldap-conn.c    connections: the worker-thread connect, binds, reading, the watchdog
  *   dir-ldap-server.c  server state, back-off, failover and their log events
  *   dir-ldap-sync.c    the Content Sync (RFC 4533) client
  *   dir-ldap-auth.c    password checks, each on a connection of its own
@@ -216,7 +217,7 @@ void dir_ldap_req_queue_pump(struct dir_ldap *dl);
 void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg);
 void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg);
 
-/* --- dir-ldap.c (conn) ------------------------------------------------------------------- */
+/* --- dir-ldap-conn.c --------------------------------------------------------------------- */
 
 /* Starts a connection to a server; its worker connects, then the loop binds. NULL with why
  * set if it could not even start. */
