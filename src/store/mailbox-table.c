@@ -1,7 +1,8 @@
 /*
  * mailbox-table.c: the mailbox-state table (design.md "The mailbox-state table and the logon
  * decision"; lookup chain of protocol.md 8.2; seed 004 for what a directory outage must look
- * like). The contract is in include/mbx/mailbox-table.h.
+ * like). The contract is in include/mbx/mailbox-table.h; the types and the fetch (the lookup
+ * chain that fills an entry) are in mailbox-table-int.h and mailbox-table-fetch.c.
  *
  * Shape of the code:
  *   - an entry per key (legacyExchangeDN or SMTP address, lower-cased), in a hash table and an
@@ -20,167 +21,17 @@
  */
 #include "mbx/mailbox-table.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* --- intrusive circular lists ------------------------------------------------------------- */
+#include "store/mailbox-table-int.h"
 
-struct mt_list {
-	struct mt_list *prev, *next;
-};
-
-static void mt_list_init(struct mt_list *l)
-{
-	l->prev = l->next = l;
-}
-static bool mt_list_empty(const struct mt_list *l)
-{
-	return l->next == l;
-}
-
-static void mt_list_unlink(struct mt_list *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = n->next = n;
-}
-
-static void mt_list_push_back(struct mt_list *l, struct mt_list *n)
-{
-	n->prev = l->prev;
-	n->next = l;
-	l->prev->next = n;
-	l->prev = n;
-}
-
-static void mt_list_push_front(struct mt_list *l, struct mt_list *n)
-{
-	n->next = l->next;
-	n->prev = l;
-	l->next->prev = n;
-	l->next = n;
-}
-
-/* Moves all of src to the end of dst; src ends empty. */
-static void mt_list_splice(struct mt_list *dst, struct mt_list *src)
-{
-	if (mt_list_empty(src))
-		return;
-	src->next->prev = dst->prev;
-	dst->prev->next = src->next;
-	src->prev->next = dst;
-	dst->prev = src->prev;
-	mt_list_init(src);
-}
-
-#define MT_CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
-
-/* --- types -------------------------------------------------------------------------------- */
-
-enum mt_kind {
-	MT_KIND_LEGACY,
-	MT_KIND_SMTP,
-};
-
-/* A snapshot shared by the entry and the deliveries in progress. */
-struct mt_snap {
-	unsigned refs;
-	struct mbx_mailbox *mbx;
-	uint64_t time_ms; /* when it was fetched, on the table's clock */
-};
-
-/* What a snapshot was built from, for invalidation: index keys are 'D' + normalised DN or
- * 'L' + lower-cased legacyExchangeDN. */
-enum { MT_REF_USER, MT_REF_DATABASE, MT_REF_SERVER, MT_REF_LEGACY, MT_NREFS };
-
-struct mt_entry;
-
-struct mt_ref {
-	struct mt_ref *next; /* hash chain */
-	struct mt_entry *e;
-	uint64_t hash;
-	char *key; /* NULL: slot unused */
-};
-
-struct mt_fetch;
-
-struct mt_entry {
-	struct mt_entry *next; /* hash chain */
-	uint64_t hash;
-	enum mt_kind kind;
-	char *key;              /* lower-cased */
-	struct mt_list lru;     /* in t->lru, most recent first */
-	struct mt_list neg;     /* in t->negatives while negative */
-	struct mt_list waiters; /* waiters of the fetch in flight */
-	size_t pins;            /* waiters pointing at this entry (fetch waiters and queued ones) */
-	struct mt_fetch *fetch;
-	struct mt_snap *snap;
-	bool negative;
-	uint64_t neg_time_ms;
-	struct mt_ref refs[MT_NREFS];
-};
-
-enum mt_step {
-	MT_STEP_USER,
-	MT_STEP_DATABASE,
-	MT_STEP_SERVER,
-};
-
-struct mt_fetch {
-	struct mt_list link; /* in t->fetches */
-	struct mbx_mailbox_table *t;
-	struct mt_entry *e;
-	struct mbx_dir_req *req;
-	enum mt_step step;
-	struct mbx_dir_entry *user, *database;
-};
-
-enum mt_wait_state {
-	MT_WAIT_QUEUED, /* in t->ready: answered from the cache (or a fetch) at the next flush */
-	MT_WAIT_FETCH,  /* in e->waiters */
-	MT_WAIT_FAILED, /* in t->ready with a fixed answer: the lookup could not be started */
-	MT_WAIT_BATCH,  /* in a delivery batch on the stack */
-};
-
-struct mbx_mt_wait {
-	struct mt_list link;
-	struct mbx_mailbox_table *t;
-	struct mt_entry *e; /* pinned while not NULL */
-	enum mt_wait_state state;
-	mbx_mt_cb *cb;
-	void *ctx;
-};
-
-struct mbx_mailbox_table {
-	struct mbx_dir *dir;
-	struct mbx_mailbox_table_config cfg;
-	mbx_dir_change_cb *prev_change_cb; /* chained */
-	void *prev_change_ctx;
-	void *defer; /* handle from cfg.defer.ops->create */
-
-	struct mt_entry **buckets;
-	size_t nbuckets; /* power of two */
-	size_t nentries;
-	struct mt_ref **rbuckets;
-	size_t nrbuckets;
-	size_t nrefs;
-
-	struct mt_list lru;
-	struct mt_list negatives;
-	struct mt_list ready;
-	struct mt_list fetches;
-	size_t ninflight;
-
-	struct mbx_mailbox_table_stats st;
-};
-
-static const char mt_msg_nostart[] = "the directory lookup could not be started";
+const char mt_msg_nostart[] = "the directory lookup could not be started";
 
 /* --- small helpers ------------------------------------------------------------------------ */
 
-static uint64_t mt_now(const struct mbx_mailbox_table *t)
+uint64_t mt_now(const struct mbx_mailbox_table *t)
 {
 	struct timespec ts;
 
@@ -190,14 +41,14 @@ static uint64_t mt_now(const struct mbx_mailbox_table *t)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static time_t mt_wall(const struct mbx_mailbox_table *t, uint64_t now_ms)
+time_t mt_wall(const struct mbx_mailbox_table *t, uint64_t now_ms)
 {
 	if (t->cfg.clock != NULL)
 		return (time_t)(now_ms / 1000u);
 	return time(NULL);
 }
 
-static uint64_t mt_age(uint64_t now, uint64_t then)
+uint64_t mt_age(uint64_t now, uint64_t then)
 {
 	return now > then ? now - then : 0;
 }
@@ -286,14 +137,14 @@ static char *mt_dn_key(const char *s)
 	return p;
 }
 
-static struct mt_snap *mt_snap_ref(struct mt_snap *s)
+struct mt_snap *mt_snap_ref(struct mt_snap *s)
 {
 	if (s != NULL)
 		s->refs++;
 	return s;
 }
 
-static void mt_snap_unref(struct mt_snap **sp)
+void mt_snap_unref(struct mt_snap **sp)
 {
 	struct mt_snap *s = *sp;
 
@@ -418,10 +269,22 @@ static struct mt_entry *mt_ref_find(const struct mbx_mailbox_table *t, const cha
 	return NULL;
 }
 
+void mt_index_snapshot(struct mbx_mailbox_table *t, struct mt_entry *e)
+{
+	const struct mbx_mailbox *m = e->snap->mbx;
+
+	mt_ref_set(t, e, MT_REF_USER, m->dn != NULL ? mt_dn_key(m->dn) : NULL);
+	mt_ref_set(t, e, MT_REF_DATABASE,
+	           m->home_mdb_dn != NULL ? mt_dn_key(m->home_mdb_dn) : NULL);
+	mt_ref_set(t, e, MT_REF_SERVER,
+	           m->home_server_dn != NULL ? mt_dn_key(m->home_server_dn) : NULL);
+	mt_ref_set(t, e, MT_REF_LEGACY,
+	           m->legacy_dn != NULL ? mt_lower_dup('L', m->legacy_dn) : NULL);
+}
+
 /* --- entries ------------------------------------------------------------------------------ */
 
-static void mt_entry_set_negative(struct mbx_mailbox_table *t, struct mt_entry *e, bool on,
-                                  uint64_t now)
+void mt_entry_set_negative(struct mbx_mailbox_table *t, struct mt_entry *e, bool on, uint64_t now)
 {
 	if (e->negative)
 		mt_list_unlink(&e->neg);
@@ -433,7 +296,7 @@ static void mt_entry_set_negative(struct mbx_mailbox_table *t, struct mt_entry *
 }
 
 /* Drops what the entry knows (snapshot, negative mark, index references). */
-static void mt_entry_forget(struct mbx_mailbox_table *t, struct mt_entry *e)
+void mt_entry_forget(struct mbx_mailbox_table *t, struct mt_entry *e)
 {
 	for (int i = 0; i < MT_NREFS; i++)
 		mt_ref_del(t, &e->refs[i]);
@@ -464,14 +327,14 @@ static bool mt_entry_idle(const struct mt_entry *e)
 }
 
 /* An idle entry that knows nothing is removed. */
-static void mt_entry_gc(struct mbx_mailbox_table *t, struct mt_entry *e)
+void mt_entry_gc(struct mbx_mailbox_table *t, struct mt_entry *e)
 {
 	if (mt_entry_idle(e) && e->snap == NULL && !e->negative)
 		mt_entry_free(t, e);
 }
 
 /* Evicts idle entries, least recently used first, down to the bound. */
-static void mt_evict(struct mbx_mailbox_table *t)
+void mt_evict(struct mbx_mailbox_table *t)
 {
 	struct mt_list *l = t->lru.prev;
 
@@ -510,7 +373,7 @@ static struct mt_entry *mt_entry_new(struct mbx_mailbox_table *t, enum mt_kind k
 	return e;
 }
 
-static void mt_touch(struct mbx_mailbox_table *t, struct mt_entry *e)
+void mt_touch(struct mbx_mailbox_table *t, struct mt_entry *e)
 {
 	mt_list_unlink(&e->lru);
 	mt_list_push_front(&t->lru, &e->lru);
@@ -546,12 +409,12 @@ static bool mt_negative_fresh(struct mbx_mailbox_table *t, struct mt_entry *e, u
 
 /* --- deliveries --------------------------------------------------------------------------- */
 
-static void mt_schedule(struct mbx_mailbox_table *t)
+void mt_schedule(struct mbx_mailbox_table *t)
 {
 	t->cfg.defer.ops->schedule(t->defer);
 }
 
-static void mt_unpin(struct mbx_mt_wait *w)
+void mt_unpin(struct mbx_mt_wait *w)
 {
 	if (w->e != NULL) {
 		w->e->pins--;
@@ -560,8 +423,8 @@ static void mt_unpin(struct mbx_mt_wait *w)
 }
 
 /* Calls back and frees w (already unlinked and unpinned). */
-static void mt_call(struct mbx_mt_wait *w, enum mbx_dir_status status, const struct mt_snap *s,
-                    bool stale, bool cached, uint64_t now, const char *message)
+void mt_call(struct mbx_mt_wait *w, enum mbx_dir_status status, const struct mt_snap *s, bool stale,
+             bool cached, uint64_t now, const char *message)
 {
 	struct mbx_mt_result res = {
 	        .status = status,
@@ -578,266 +441,6 @@ static void mt_call(struct mbx_mt_wait *w, enum mbx_dir_status status, const str
 	cb(ctx, &res);
 }
 
-/* --- fetches ------------------------------------------------------------------------------ */
-
-static void mt_lookup_cb(void *ctx, const struct mbx_dir_result *res);
-
-static void mt_fetch_reset(struct mt_fetch *f)
-{
-	if (f->req != NULL)
-		mbx_dir_cancel(f->req);
-	f->req = NULL;
-	mbx_dir_entry_free(&f->user);
-	mbx_dir_entry_free(&f->database);
-	f->step = MT_STEP_USER;
-}
-
-static int mt_fetch_lookup(struct mt_fetch *f, enum mbx_dir_key kind, const char *key)
-{
-	f->t->st.lookups++;
-	f->req = mbx_dir_lookup(f->t->dir, kind, key, strlen(key), mt_lookup_cb, f);
-	return f->req != NULL ? 0 : -1;
-}
-
-/* Starts (or restarts) the chain at the user entry. */
-static int mt_fetch_begin(struct mt_fetch *f)
-{
-	struct mt_entry *e = f->e;
-
-	mt_fetch_reset(f);
-	f->t->st.fetches++;
-	return mt_fetch_lookup(f, e->kind == MT_KIND_LEGACY ? MBX_DIR_BY_LEGACYDN : MBX_DIR_BY_SMTP,
-	                       e->key);
-}
-
-static void mt_fetch_free(struct mt_fetch *f)
-{
-	mt_fetch_reset(f);
-	mt_list_unlink(&f->link);
-	f->t->ninflight--;
-	f->e->fetch = NULL;
-	free(f);
-}
-
-/* A new fetch for e, or NULL when it could not be started. */
-static struct mt_fetch *mt_fetch_start(struct mbx_mailbox_table *t, struct mt_entry *e)
-{
-	struct mt_fetch *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return NULL;
-	f->t = t;
-	f->e = e;
-	e->fetch = f;
-	mt_list_push_back(&t->fetches, &f->link);
-	t->ninflight++;
-	if (mt_fetch_begin(f) < 0) {
-		mt_fetch_free(f);
-		return NULL;
-	}
-	return f;
-}
-
-/* The fetch of a pinned entry could not be (re)started from inside a table call: its waiters
- * get ERROR from the next flush. */
-static void mt_fail_waiters_later(struct mbx_mailbox_table *t, struct mt_entry *e)
-{
-	while (!mt_list_empty(&e->waiters)) {
-		struct mbx_mt_wait *w = MT_CONTAINER(e->waiters.next, struct mbx_mt_wait, link);
-
-		mt_list_unlink(&w->link);
-		w->state = MT_WAIT_FAILED;
-		mt_list_push_back(&t->ready, &w->link);
-	}
-	mt_schedule(t);
-}
-
-static void mt_index_snapshot(struct mbx_mailbox_table *t, struct mt_entry *e)
-{
-	const struct mbx_mailbox *m = e->snap->mbx;
-
-	mt_ref_set(t, e, MT_REF_USER, m->dn != NULL ? mt_dn_key(m->dn) : NULL);
-	mt_ref_set(t, e, MT_REF_DATABASE,
-	           m->home_mdb_dn != NULL ? mt_dn_key(m->home_mdb_dn) : NULL);
-	mt_ref_set(t, e, MT_REF_SERVER,
-	           m->home_server_dn != NULL ? mt_dn_key(m->home_server_dn) : NULL);
-	mt_ref_set(t, e, MT_REF_LEGACY,
-	           m->legacy_dn != NULL ? mt_lower_dup('L', m->legacy_dn) : NULL);
-}
-
-/*
- * The fetch of e ended: the entry learns the outcome, then every waiter of the fetch is called
- * back. Runs from the directory's callback (the event loop). mbx (a new snapshot for FOUND) is
- * taken over.
- */
-static void mt_fetch_done(struct mt_fetch *f, enum mbx_dir_status status, struct mbx_mailbox *mbx,
-                          const char *message)
-{
-	struct mbx_mailbox_table *t = f->t;
-	struct mt_entry *e = f->e;
-	uint64_t now = mt_now(t);
-	struct mt_snap *deliver = NULL;
-	struct mt_list batch;
-	bool stale = false;
-
-	mt_fetch_free(f);
-	switch (status) {
-	case MBX_DIR_FOUND: {
-		struct mt_snap *s = calloc(1, sizeof(*s));
-
-		if (s == NULL) {
-			mbx_mailbox_free(&mbx);
-			mt_entry_forget(t, e);
-			status = MBX_DIR_ERROR;
-			message = "out of memory";
-			t->st.errors++;
-			break;
-		}
-		s->refs = 1;
-		s->mbx = mbx;
-		s->time_ms = now;
-		mt_entry_forget(t, e);
-		e->snap = s;
-		mt_index_snapshot(t, e);
-		deliver = mt_snap_ref(s);
-		break;
-	}
-	case MBX_DIR_NOT_FOUND:
-		mt_entry_forget(t, e);
-		if (t->cfg.negative_ttl_ms > 0)
-			mt_entry_set_negative(t, e, true, now);
-		break;
-	case MBX_DIR_TEMPFAIL:
-		t->st.tempfail++;
-		mt_entry_set_negative(t, e, false, 0); /* an expired one: the user may exist now */
-		if (e->snap != NULL && mt_age(now, e->snap->time_ms) < t->cfg.stale_max_ms) {
-			deliver = mt_snap_ref(e->snap);
-			stale = true;
-		} else {
-			mt_entry_forget(t, e);
-		}
-		break;
-	case MBX_DIR_ERROR:
-	default:
-		status = MBX_DIR_ERROR;
-		t->st.errors++;
-		mt_entry_forget(t, e);
-		break;
-	}
-
-	mt_list_init(&batch);
-	mt_list_splice(&batch, &e->waiters);
-	for (struct mt_list *l = batch.next; l != &batch; l = l->next) {
-		struct mbx_mt_wait *w = MT_CONTAINER(l, struct mbx_mt_wait, link);
-
-		w->state = MT_WAIT_BATCH;
-		mt_unpin(w);
-	}
-	mt_touch(t, e);
-	mt_entry_gc(t, e);
-	/* From here on e may go away (a callback may invalidate it or evict it). */
-	while (!mt_list_empty(&batch)) {
-		struct mbx_mt_wait *w = MT_CONTAINER(batch.next, struct mbx_mt_wait, link);
-
-		mt_list_unlink(&w->link);
-		if (stale)
-			t->st.stale_served++;
-		mt_call(w, status, deliver, stale, false, now, message);
-	}
-	mt_snap_unref(&deliver);
-	mt_evict(t);
-}
-
-/* Builds the snapshot from what the chain collected (server: the server entry or NULL). */
-static void mt_fetch_build(struct mt_fetch *f, const struct mbx_dir_entry *server)
-{
-	struct mbx_mailbox *m = NULL;
-	char err[512];
-
-	if (mbx_mailbox_from_entries(f->user, f->database, server, mt_wall(f->t, mt_now(f->t)), &m,
-	                             err, sizeof(err)) < 0) {
-		mt_fetch_done(f, MBX_DIR_ERROR, NULL, err);
-		return;
-	}
-	mt_fetch_done(f, MBX_DIR_FOUND, m, NULL);
-}
-
-/* One FOUND entry, or an ERROR already reported. */
-static const struct mbx_dir_entry *mt_one(struct mt_fetch *f, const struct mbx_dir_result *res,
-                                          const char *what)
-{
-	char msg[256];
-
-	if (res->nentries == 1 && res->entries != NULL && res->entries[0] != NULL)
-		return res->entries[0];
-	snprintf(msg, sizeof(msg), "%zu directory objects hold this %s", res->nentries, what);
-	mt_fetch_done(f, MBX_DIR_ERROR, NULL, msg);
-	return NULL;
-}
-
-static void mt_lookup_cb(void *ctx, const struct mbx_dir_result *res)
-{
-	struct mt_fetch *f = ctx;
-	const struct mbx_dir_entry *ent = NULL;
-	const char *next;
-
-	f->req = NULL;
-	if (res->status == MBX_DIR_TEMPFAIL || res->status == MBX_DIR_ERROR) {
-		mt_fetch_done(f, res->status, NULL, res->message);
-		return;
-	}
-	if (res->status == MBX_DIR_FOUND) {
-		static const char *const what[] = {"legacyExchangeDN", "SMTP address",
-		                                   "database DN", "server DN"};
-		int i = f->step == MT_STEP_USER ? (f->e->kind == MT_KIND_LEGACY ? 0 : 1)
-		                                : (f->step == MT_STEP_DATABASE ? 2 : 3);
-
-		ent = mt_one(f, res, what[i]);
-		if (ent == NULL)
-			return;
-	}
-	switch (f->step) {
-	case MT_STEP_USER:
-		if (ent == NULL) {
-			mt_fetch_done(f, MBX_DIR_NOT_FOUND, NULL, NULL);
-			return;
-		}
-		f->user = mbx_dir_entry_dup(ent);
-		if (f->user == NULL)
-			goto oom;
-		next = mbx_dir_entry_str(f->user, "homeMDB");
-		if (next == NULL || next[0] == '\0')
-			break;
-		f->step = MT_STEP_DATABASE;
-		if (mt_fetch_lookup(f, MBX_DIR_BY_DN, next) < 0)
-			goto nostart;
-		return;
-	case MT_STEP_DATABASE:
-		if (ent == NULL) /* homeMDB names nothing: the builder decides */
-			break;
-		f->database = mbx_dir_entry_dup(ent);
-		if (f->database == NULL)
-			goto oom;
-		next = mbx_dir_entry_str(f->database, "msExchOwningServer");
-		if (next == NULL || next[0] == '\0')
-			break;
-		f->step = MT_STEP_SERVER;
-		if (mt_fetch_lookup(f, MBX_DIR_BY_DN, next) < 0)
-			goto nostart;
-		return;
-	case MT_STEP_SERVER:
-		mt_fetch_build(f, ent);
-		return;
-	}
-	mt_fetch_build(f, NULL);
-	return;
-oom:
-	mt_fetch_done(f, MBX_DIR_ERROR, NULL, "out of memory");
-	return;
-nostart:
-	mt_fetch_done(f, MBX_DIR_ERROR, NULL, mt_msg_nostart);
-}
-
 /* --- invalidation ------------------------------------------------------------------------- */
 
 static void mt_entry_invalidate(struct mbx_mailbox_table *t, struct mt_entry *e)
@@ -846,10 +449,7 @@ static void mt_entry_invalidate(struct mbx_mailbox_table *t, struct mt_entry *e)
 	mt_entry_forget(t, e);
 	if (e->fetch != NULL) {
 		/* What it read may predate the change: read again. */
-		if (mt_fetch_begin(e->fetch) < 0) {
-			mt_fetch_free(e->fetch);
-			mt_fail_waiters_later(t, e);
-		}
+		mt_fetch_restart(e->fetch);
 		return;
 	}
 	mt_entry_gc(t, e);
