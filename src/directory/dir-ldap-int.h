@@ -5,6 +5,7 @@
  *
  *   dir-ldap.c         the backend operations, configuration, life cycle, small helpers and
  *                      the change notifications
+ *   dir-ldap-req.c     requests: life cycle, the queue, sending, LDAP results as answers
  *   dir-ldap-conn.c    connections: the worker-thread connect, binds, reading, the watchdog
  *   dir-ldap-server.c  server state, back-off, failover and their log events
  *   dir-ldap-sync.c    the Content Sync (RFC 4533) client
@@ -196,7 +197,7 @@ void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *lega
 /* Tells the queued changes; true if the change callback freed the directory. */
 bool dir_ldap_changes_flush(struct dir_ldap *dl);
 
-/* --- dir-ldap.c (req) -------------------------------------------------------------------- */
+/* --- dir-ldap-req.c ---------------------------------------------------------------------- */
 
 void dir_ldap_req_list_push(struct dir_ldap_list *l, struct dir_ldap_req *r, bool front);
 void dir_ldap_req_list_remove(struct dir_ldap_req *r);

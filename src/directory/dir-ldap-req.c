@@ -1,0 +1,461 @@
+/*
+ * dir-ldap-req.c: requests of the `ldap` directory backend (design.md "Directory
+ * backends", directory.h): their life cycle and deadline, the queue of lookups and modifies
+ * waiting for the service connection, sending them (at most DIR_LDAP_MAX_INFLIGHT on a
+ * connection) and turning the server's answers into directory results: entries with
+ * canonical attribute names (never userPassword), result codes as found / not found /
+ * temporary failure / error. Every answer is delivered from the loop, never from inside the
+ * call that made the request.
+ */
+#include "directory/dir-ldap-int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mbx/log.h"
+
+/* --- request lists ----------------------------------------------------------------------- */
+
+void dir_ldap_req_list_push(struct dir_ldap_list *l, struct dir_ldap_req *r, bool front)
+{
+	r->list = l;
+	if (front) {
+		r->lprev = NULL;
+		r->lnext = l->head;
+		if (l->head != NULL)
+			l->head->lprev = r;
+		else
+			l->tail = r;
+		l->head = r;
+	} else {
+		r->lnext = NULL;
+		r->lprev = l->tail;
+		if (l->tail != NULL)
+			l->tail->lnext = r;
+		else
+			l->head = r;
+		l->tail = r;
+	}
+	l->n++;
+}
+
+void dir_ldap_req_list_remove(struct dir_ldap_req *r)
+{
+	struct dir_ldap_list *l = r->list;
+
+	if (l == NULL)
+		return;
+	if (r->lprev != NULL)
+		r->lprev->lnext = r->lnext;
+	else
+		l->head = r->lnext;
+	if (r->lnext != NULL)
+		r->lnext->lprev = r->lprev;
+	else
+		l->tail = r->lprev;
+	l->n--;
+	r->list = NULL;
+	r->lprev = r->lnext = NULL;
+}
+
+/* --- requests: life cycle ---------------------------------------------------------------- */
+
+static void dir_ldap_req_mods_free(LDAPMod **mods)
+{
+	if (mods == NULL)
+		return;
+	for (size_t i = 0; mods[i] != NULL; i++) {
+		struct berval **bv = mods[i]->mod_bvalues;
+
+		for (size_t j = 0; bv != NULL && bv[j] != NULL; j++) {
+			free(bv[j]->bv_val);
+			free(bv[j]);
+		}
+		free(bv);
+		free(mods[i]->mod_type);
+		free(mods[i]);
+	}
+	free(mods);
+}
+
+void dir_ldap_req_free(struct dir_ldap_req *r)
+{
+	for (size_t i = 0; i < r->res.nentries; i++)
+		mbx_dir_entry_free(&r->res.entries[i]);
+	free(r->res.entries);
+	if (r->timer_ev != NULL)
+		event_free(r->timer_ev);
+	if (r->fire_ev != NULL)
+		event_free(r->fire_ev);
+	free(r->base);
+	free(r->filter);
+	free(r->dn);
+	dir_ldap_req_mods_free(r->mods);
+	dir_ldap_wipe_free(r->password);
+	free(r->change_legacy);
+	free(r);
+}
+
+void dir_ldap_req_unlink(struct dir_ldap_req *r)
+{
+	if (r->aprev != NULL)
+		r->aprev->anext = r->anext;
+	else if (r->dl->reqs == r)
+		r->dl->reqs = r->anext;
+	if (r->anext != NULL)
+		r->anext->aprev = r->aprev;
+	r->aprev = r->anext = NULL;
+}
+
+static void dir_ldap_req_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_req *r = arg;
+	struct dir_ldap *dl = r->dl;
+
+	(void)fd;
+	(void)what;
+	dir_ldap_req_unlink(r);
+	/* The change is told before the modify's answer (and if the change callback freed the
+	 * directory, there is no answer: its requests are cancelled). */
+	if (r->kind == DLR_MODIFY && dir_ldap_changes_flush(dl)) {
+		dir_ldap_req_free(r);
+		return;
+	}
+	r->firing = true;
+	r->cb(r->ctx, &r->res);
+	dir_ldap_req_free(r);
+}
+
+static void dir_ldap_req_timeout(evutil_socket_t fd, short what, void *arg);
+
+struct dir_ldap_req *dir_ldap_req_new(struct dir_ldap *dl, enum dir_ldap_req_kind kind,
+                                      mbx_dir_cb *cb, void *ctx)
+{
+	struct dir_ldap_req *r = calloc(1, sizeof(*r));
+	struct timeval tv = dir_ldap_tv(dl->req_ms);
+
+	if (r == NULL)
+		return NULL;
+	r->head.dir = &dl->head;
+	r->dl = dl;
+	r->kind = kind;
+	r->cb = cb;
+	r->ctx = ctx;
+	r->msgid = -1;
+	r->res.server = "(none)";
+	r->timer_ev = event_new(dl->head.base, -1, 0, dir_ldap_req_timeout, r);
+	r->fire_ev = event_new(dl->head.base, -1, 0, dir_ldap_req_fire, r);
+	if (r->timer_ev == NULL || r->fire_ev == NULL || event_add(r->timer_ev, &tv) < 0) {
+		dir_ldap_req_free(r);
+		return NULL;
+	}
+	r->anext = dl->reqs;
+	if (dl->reqs != NULL)
+		dl->reqs->aprev = r;
+	dl->reqs = r;
+	return r;
+}
+
+/* Sets the outcome and schedules the callback (never called from here). */
+void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const char *fmt, ...)
+{
+	if (r->state == DLR_DONE)
+		return;
+	dir_ldap_conn_detach(r);
+	dir_ldap_req_list_remove(r);
+	r->state = DLR_DONE;
+	r->res.status = st;
+	if (st != MBX_DIR_FOUND) {
+		for (size_t i = 0; i < r->res.nentries; i++)
+			mbx_dir_entry_free(&r->res.entries[i]);
+		r->res.nentries = 0;
+	}
+	if (fmt != NULL) {
+		va_list ap;
+
+		va_start(ap, fmt);
+		vsnprintf(r->message, sizeof(r->message), fmt, ap);
+		va_end(ap);
+		r->res.message = r->message;
+	} else {
+		r->res.message = NULL;
+	}
+	event_del(r->timer_ev);
+	event_active(r->fire_ev, EV_TIMEOUT, 0);
+}
+
+/* A request that could not even be started: freed, nothing is called back. */
+struct mbx_dir_req *dir_ldap_req_abort(struct dir_ldap_req *r)
+{
+	dir_ldap_req_unlink(r);
+	dir_ldap_req_free(r);
+	return NULL;
+}
+
+/* The deadline of a request passed: abandon it and answer TEMPFAIL. */
+static void dir_ldap_req_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct dir_ldap_req *r = arg;
+	struct dir_ldap_conn *c = r->conn;
+
+	(void)fd;
+	(void)what;
+	if (r->kind == DLR_PASSWORD) {
+		if (c != NULL) {
+			c->pwreq = NULL;
+			r->conn = NULL;
+			dir_ldap_conn_close(c);
+		}
+	} else if (r->state == DLR_SENT && c != NULL && c->ld != NULL) {
+		ldap_abandon_ext(c->ld, r->msgid, NULL, NULL);
+	}
+	dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "no answer from the directory within %u ms",
+	                  r->dl->req_ms);
+	if (r->kind == DLR_PASSWORD)
+		dir_ldap_auth_pump(r->dl);
+	else if (c != NULL)
+		dir_ldap_req_queue_pump(r->dl);
+}
+
+/* --- sending ----------------------------------------------------------------------------- */
+
+/* Sends a lookup or modify on a ready connection. Returns 0 when sent (or answered with an
+ * error), 1 when the connection cannot take it now (busy writing), -1 when the connection is
+ * dead (the request is untouched). */
+static int dir_ldap_req_send(struct dir_ldap_req *r, struct dir_ldap_conn *c)
+{
+	struct dir_ldap *dl = r->dl;
+	struct timeval tl = dir_ldap_tv(dl->req_ms + 999);
+	int msgid = -1, rc, err = LDAP_SUCCESS;
+	char why[320];
+
+	tl.tv_usec = 0; /* the server's time limit: whole seconds, rounded up */
+	if (r->kind == DLR_LOOKUP)
+		rc = ldap_search_ext(c->ld, r->base, r->scope, r->filter, NULL, 0, NULL, NULL, &tl,
+		                     DIR_LDAP_MAX_ENTRIES, &msgid);
+	else
+		rc = ldap_modify_ext(c->ld, r->dn, r->mods, NULL, NULL, &msgid);
+	if (rc == LDAP_BUSY) {
+		c->write_blocked = true;
+		event_add(c->wr_ev, NULL);
+		return 1;
+	}
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR || rc == LDAP_TIMEOUT)
+		return -1;
+	if (rc != LDAP_SUCCESS) {
+		dir_ldap_ld_error(c->ld, rc, why, sizeof(why));
+		r->res.server = dl->servers[c->server].uri;
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+		return 0;
+	}
+	dir_ldap_req_list_remove(r);
+	r->res.server = dl->servers[c->server].uri;
+	dir_ldap_conn_attach(c, r, msgid);
+	mbx_trace(MBX_TRACE_LDAP, "ldap: msgid %d to %s: %s %s", msgid, dir_ldap_uri(dl, c->server),
+	          r->kind == DLR_LOOKUP ? "search" : "modify",
+	          r->kind == DLR_LOOKUP ? r->filter : r->dn);
+	/* The request went out only partly: libldap sends the rest when the socket is writable
+	 * and ldap_result is called. */
+	if (ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &err) == LDAP_OPT_SUCCESS &&
+	    err == LDAP_BUSY) {
+		c->write_blocked = true;
+		event_add(c->wr_ev, NULL);
+	}
+	return 0;
+}
+
+/* Sends what waits in the queue, as far as the service connection takes it. */
+void dir_ldap_req_queue_pump(struct dir_ldap *dl)
+{
+	struct dir_ldap_conn *c = dl->svc;
+
+	while (dl->queue.head != NULL && c != NULL && c == dl->svc && c->state == DLC_READY &&
+	       !c->write_blocked && c->inflight.n < DIR_LDAP_MAX_INFLIGHT) {
+		int rc = dir_ldap_req_send(dl->queue.head, c);
+
+		if (rc > 0)
+			break;
+		if (rc < 0) {
+			dir_ldap_conn_failed(c, "connection lost while sending");
+			break;
+		}
+	}
+	/* Draining connections close once their last request is answered. */
+	for (struct dir_ldap_conn *d = dl->conns, *next; d != NULL; d = next) {
+		next = d->next;
+		if (d->draining && d->inflight.n == 0)
+			dir_ldap_conn_close(d);
+	}
+}
+
+/* Queues a lookup or modify, or answers it at once when no server is reachable. */
+struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
+{
+	struct dir_ldap *dl = r->dl;
+
+	if (dl->queue.n >= DIR_LDAP_MAX_QUEUE) {
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%d directory requests waiting already",
+		                  DIR_LDAP_MAX_QUEUE);
+		return &r->head;
+	}
+	if (dl->svc == NULL && !dl->all_down)
+		dir_ldap_server_connect_service(dl);
+	if (dl->svc == NULL) {
+		if (dl->active != DIR_LDAP_NONE)
+			r->res.server = dl->servers[dl->active].uri;
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "no directory server reachable");
+		return &r->head;
+	}
+	r->state = DLR_QUEUED;
+	dir_ldap_req_list_push(&dl->queue, r, false);
+	dir_ldap_req_queue_pump(dl);
+	return &r->head;
+}
+
+/* --- answers ----------------------------------------------------------------------------- */
+
+static int dir_ldap_req_attr_add(struct mbx_dir_entry *e, const char *name, struct berval **vals)
+{
+	struct mbx_dir_attr *a, *na;
+	size_t n = 0;
+
+	while (vals != NULL && vals[n] != NULL)
+		n++;
+	na = realloc(e->attrs, (e->nattrs + 1) * sizeof(*na));
+	if (na == NULL)
+		return -1;
+	e->attrs = na;
+	a = &e->attrs[e->nattrs];
+	memset(a, 0, sizeof(*a));
+	a->name = strdup(name);
+	if (a->name == NULL)
+		return -1;
+	e->nattrs++;
+	if (n == 0)
+		return 0;
+	a->vals = calloc(n, sizeof(*a->vals));
+	if (a->vals == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		a->vals[i].data = malloc(vals[i]->bv_len + 1);
+		if (a->vals[i].data == NULL)
+			return -1;
+		if (vals[i]->bv_len > 0)
+			memcpy(a->vals[i].data, vals[i]->bv_val, vals[i]->bv_len);
+		a->vals[i].data[vals[i]->bv_len] = '\0';
+		a->vals[i].len = vals[i]->bv_len;
+		a->nvals = i + 1;
+	}
+	return 0;
+}
+
+/* An LDAP entry as a directory entry with canonical attribute names. userPassword is left
+ * out: this backend checks passwords by binding, never by reading hashes. */
+static struct mbx_dir_entry *dir_ldap_req_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+{
+	struct mbx_dir_entry *e = calloc(1, sizeof(*e));
+	BerElement *ber = NULL;
+	char *dn, *a;
+	int bad = 0;
+
+	if (e == NULL)
+		return NULL;
+	dn = ldap_get_dn(ld, msg);
+	e->dn = strdup(dn != NULL ? dn : "");
+	ldap_memfree(dn);
+	if (e->dn == NULL)
+		bad = 1;
+	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL && !bad;
+	     a = ldap_next_attribute(ld, msg, ber)) {
+		const char *canon = mbx_dir_canonical_attr(&dl->head, a);
+
+		if (strcasecmp(canon, "userPassword") != 0) {
+			struct berval **vals = ldap_get_values_len(ld, msg, a);
+
+			bad = dir_ldap_req_attr_add(e, canon, vals) < 0;
+			ldap_value_free_len(vals);
+		}
+		ldap_memfree(a);
+	}
+	ldap_memfree(a);
+	if (ber != NULL)
+		ber_free(ber, 0);
+	if (bad)
+		mbx_dir_entry_free(&e);
+	return e;
+}
+
+void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	struct mbx_dir_entry *e;
+
+	if (r->kind != DLR_LOOKUP || r->res.nentries >= DIR_LDAP_MAX_ENTRIES)
+		return;
+	if (r->res.nentries == r->cap) {
+		size_t cap = r->cap == 0 ? 4 : 2 * r->cap;
+		struct mbx_dir_entry **ne = realloc(r->res.entries, cap * sizeof(*ne));
+
+		if (ne == NULL)
+			return;
+		r->res.entries = ne;
+		r->cap = cap;
+	}
+	e = dir_ldap_req_entry_new(r->dl, c->ld, msg);
+	if (e != NULL)
+		r->res.entries[r->res.nentries++] = e;
+}
+
+/* The final message of a lookup or modify. */
+void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
+{
+	struct dir_ldap *dl = r->dl;
+	int err = LDAP_OTHER;
+	char *matched = NULL, *text = NULL, why[320];
+	const char *uri = dir_ldap_uri(dl, c->server);
+
+	if (ldap_parse_result(c->ld, msg, &err, &matched, &text, NULL, NULL, 0) != LDAP_SUCCESS)
+		err = LDAP_DECODING_ERROR;
+	if (text != NULL && text[0] != '\0')
+		snprintf(why, sizeof(why), "%s: %s (%s)", uri, ldap_err2string(err), text);
+	else
+		snprintf(why, sizeof(why), "%s: %s", uri, ldap_err2string(err));
+	if (r->kind == DLR_MODIFY) {
+		if (err == LDAP_SUCCESS) {
+			/* Told to the change callback before the modify's own callback runs. */
+			dir_ldap_change_queue(dl, r->dn, r->change_legacy);
+			dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
+		} else if (err == LDAP_NO_SUCH_OBJECT) {
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, "%s", why);
+		} else if (err == LDAP_REFERRAL || dir_ldap_rc_tempfail(err)) {
+			/* A read-only replica refers writes to its provider: try again later. */
+			dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s", why);
+		} else {
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+		}
+	} else if (err == LDAP_SUCCESS) {
+		if (r->res.nentries > 0)
+			dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);
+		else
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, NULL);
+	} else if (err == LDAP_NO_SUCH_OBJECT) {
+		/* For a DN: not found if the server holds the part of the tree the DN belongs
+		 * to. A server that lacks the base DN itself (a replica not filled yet, a wrong
+		 * server) is not an answer about the entry. */
+		bool holds = matched != NULL && matched[0] != '\0' &&
+		             dir_ldap_dn_under_base(dl, matched) == 1;
+
+		if (r->key == MBX_DIR_BY_DN && (holds || dir_ldap_dn_under_base(dl, r->base) != 1))
+			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, NULL);
+		else
+			dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s does not hold %s", uri,
+			                  dl->base_dn);
+	} else if (dir_ldap_rc_tempfail(err) || err == LDAP_REFERRAL) {
+		dir_ldap_req_done(r, MBX_DIR_TEMPFAIL, "%s", why);
+	} else {
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+	}
+	ldap_memfree(matched);
+	ldap_memfree(text);
+}
