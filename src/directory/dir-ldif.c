@@ -1,17 +1,14 @@
 /*
  * dir-ldif.c: the embedded `ldif` directory backend (design.md "Directory backends",
- * directory.h; the attributes are those of protocol.md section 8).
+ * directory.h; the attributes are those of protocol.md section 8). This file holds the
+ * backend's operations (lookups, password checks, modifications, reload), its requests and
+ * change notifications; the other parts are in dir-ldif-index.c (the hash indexes).
  *
  * The file is read with libldap's own LDIF reader (ldif_read_record + ldap_parse_ldif_record,
  * RFC 2849): plain entries and "changetype: add" records. Before libldap sees a record we
  * walk its lines once more with libldap's ldif_getline/ldif_parse_line2, only to name the
  * line of a problem ("FILE:LINE: what") and to refuse what a directory file must not contain
  * (NUL bytes, include: and :< URL values that would read other files, other changetypes).
- *
- * Entries are indexed in hash tables: DN (dir_ldif_normalize_dn), legacyExchangeDN, SMTP
- * address (mail and smtp: proxyAddresses), login (userPrincipalName, sAMAccountName) - these
- * folded to lower case (ASCII) -, objectSid (binary; several entries may share one, e.g. the
- * BUILTIN group SIDs of several domains) and member (reverse: member DN -> groups).
  *
  * Every answer is computed when the request is made (from copies, so a later modification
  * or reload does not disturb it) and delivered from a zero-timeout timer on the event loop,
@@ -23,12 +20,12 @@
  * fails, so memory and file stay as they were. File I/O and password hashing run on the
  * loop: this backend is meant for small directories and tests; big ones use `ldap`.
  */
-#include "directory/dir-ldif.h"
+#include "directory/dir-ldif-int.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,184 +42,7 @@
 
 #include "mbx/log.h"
 
-/* --- the indexes ------------------------------------------------------------------------- */
-
-enum dl_ix {
-	DL_IX_DN,
-	DL_IX_LEGACY,
-	DL_IX_SMTP,
-	DL_IX_LOGIN,
-	DL_IX_SID,
-	DL_IX_MEMBER,
-	DL_IX_COUNT,
-};
-
-/* One key of one entry in one index. The nodes of an entry are also chained together
- * (enext), so an entry can be taken out of every index and put back. */
-struct dl_node {
-	struct dl_node *next, **pprev; /* bucket chain */
-	struct dl_node *enext;         /* the entry's other nodes */
-	uint64_t hash;
-	size_t idx; /* position of the entry */
-	enum dl_ix ix;
-	size_t keylen;
-	uint8_t key[]; /* folded key bytes */
-};
-
-struct dl_index {
-	struct dl_node **buckets;
-	size_t nbuckets, count;
-};
-
-#define DL_INDEX_MIN_BUCKETS 64
-
-struct dl_db {
-	struct mbx_dir_entry **ents; /* file order */
-	struct dl_node **enodes;     /* per entry: its index nodes */
-	unsigned long *lines;        /* per entry: first line in the file (for messages) */
-	size_t nents, cap;
-	struct dl_index ix[DL_IX_COUNT];
-};
-
-struct dl_change {
-	struct dl_change *next;
-	char *dn, *legacy;
-};
-
-struct dir_ldif_req {
-	struct mbx_dir_req head;
-	struct dir_ldif *dl;
-	struct dir_ldif_req *prev, *next;
-	struct event *ev;
-	mbx_dir_cb *cb;
-	void *ctx;
-	struct mbx_dir_result res;
-	char *message, *server;
-	bool flush_changes; /* deliver pending change notifications first (modify) */
-	bool firing;
-};
-
-struct dir_ldif {
-	struct mbx_dir head;
-	char *path;
-	struct dl_db *db;
-	struct stat st; /* of the file as loaded or last written */
-	struct dir_ldif_req *reqs;
-	struct dl_change *changes, **changes_tail;
-	struct event *change_ev;
-};
-
 static const struct mbx_dir_ops dir_ldif_ops;
-
-static uint64_t dl_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static int dl_index_init(struct dl_index *t)
-{
-	t->buckets = calloc(DL_INDEX_MIN_BUCKETS, sizeof(*t->buckets));
-	t->nbuckets = DL_INDEX_MIN_BUCKETS;
-	t->count = 0;
-	return t->buckets != NULL ? 0 : -1;
-}
-
-static void dl_index_put(struct dl_node **buckets, size_t nbuckets, struct dl_node *n)
-{
-	struct dl_node **b = &buckets[n->hash & (nbuckets - 1)];
-
-	n->next = *b;
-	if (*b != NULL)
-		(*b)->pprev = &n->next;
-	n->pprev = b;
-	*b = n;
-}
-
-/* Growing is best effort: without memory the chains just get longer. */
-static void dl_index_grow(struct dl_index *t)
-{
-	size_t nb = t->nbuckets * 2;
-	struct dl_node **b;
-
-	if (nb < t->nbuckets || nb > SIZE_MAX / sizeof(*b))
-		return;
-	b = calloc(nb, sizeof(*b));
-	if (b == NULL)
-		return;
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct dl_node *n = t->buckets[i], *next;
-
-		for (; n != NULL; n = next) {
-			next = n->next;
-			dl_index_put(b, nb, n);
-		}
-	}
-	free(t->buckets);
-	t->buckets = b;
-	t->nbuckets = nb;
-}
-
-static void dl_index_link(struct dl_index *t, struct dl_node *n)
-{
-	if (t->count >= t->nbuckets)
-		dl_index_grow(t);
-	dl_index_put(t->buckets, t->nbuckets, n);
-	t->count++;
-}
-
-static void dl_index_unlink(struct dl_index *t, struct dl_node *n)
-{
-	*n->pprev = n->next;
-	if (n->next != NULL)
-		n->next->pprev = n->pprev;
-	n->next = NULL;
-	n->pprev = NULL;
-	t->count--;
-}
-
-/* Positions of the entries holding key, sorted, without repeats. Returns the count, or
- * (size_t)-1 without memory. */
-static size_t dl_index_find(const struct dl_index *t, const uint8_t *key, size_t len,
-			    size_t **idx_r)
-{
-	uint64_t h = dl_hash(key, len);
-	size_t n = 0, cap = 0, *v = NULL;
-
-	for (struct dl_node *x = t->buckets[h & (t->nbuckets - 1)]; x != NULL; x = x->next) {
-		size_t i;
-
-		if (x->hash != h || x->keylen != len || memcmp(x->key, key, len) != 0)
-			continue;
-		for (i = 0; i < n && v[i] != x->idx; i++)
-			;
-		if (i < n)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 4;
-			size_t *nv = realloc(v, nc * sizeof(*v));
-
-			if (nv == NULL) {
-				free(v);
-				return (size_t)-1;
-			}
-			v = nv;
-			cap = nc;
-		}
-		/* insertion keeps file order */
-		for (i = n; i > 0 && v[i - 1] > x->idx; i--)
-			v[i] = v[i - 1];
-		v[i] = x->idx;
-		n++;
-	}
-	*idx_r = v;
-	return n;
-}
 
 /* --- keys -------------------------------------------------------------------------------- */
 
@@ -267,238 +87,14 @@ char *dir_ldif_normalize_dn(const char *dn, size_t len)
 	return copy;
 }
 
-static struct dl_node *dl_node_new(enum dl_ix ix, size_t idx, const uint8_t *key, size_t len,
-				   bool fold)
-{
-	struct dl_node *n;
-
-	if (len > SIZE_MAX - sizeof(*n))
-		return NULL;
-	n = malloc(sizeof(*n) + len);
-	if (n == NULL)
-		return NULL;
-	memset(n, 0, sizeof(*n));
-	n->ix = ix;
-	n->idx = idx;
-	n->keylen = len;
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = key[i];
-
-		n->key[i] = (uint8_t)(fold && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-	}
-	n->hash = dl_hash(n->key, len);
-	return n;
-}
-
-static void dl_nodes_free(struct dl_node *n)
-{
-	while (n != NULL) {
-		struct dl_node *next = n->enext;
-
-		free(n);
-		n = next;
-	}
-}
-
-/* Builds the (unlinked) index nodes of entry e at position idx. Fails on memory or when the
- * DN or a member value is not a DN. */
-static int dl_entry_nodes(const struct mbx_dir_entry *e, size_t idx, struct dl_node **list_r,
-			  char *err, size_t errsize)
-{
-	struct dl_node *list = NULL, *n;
-	char *norm;
-	const struct mbx_dir_attr *a;
-
-#define DL_ADD(ix_, p_, len_, fold_)                                                           \
-	do {                                                                                   \
-		n = dl_node_new((ix_), idx, (const uint8_t *)(p_), (len_), (fold_));           \
-		if (n == NULL)                                                                 \
-			goto nomem;                                                            \
-		n->enext = list;                                                               \
-		list = n;                                                                      \
-	} while (0)
-
-	norm = dir_ldif_normalize_dn(e->dn, strlen(e->dn));
-	if (norm == NULL) {
-		snprintf(err, errsize, "dn \"%s\" is not a DN", e->dn);
-		goto fail;
-	}
-	n = dl_node_new(DL_IX_DN, idx, (const uint8_t *)norm, strlen(norm), false);
-	free(norm);
-	if (n == NULL)
-		goto nomem;
-	list = n;
-
-	a = mbx_dir_entry_attr(e, "legacyExchangeDN");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++)
-		DL_ADD(DL_IX_LEGACY, a->vals[i].data, a->vals[i].len, true);
-	a = mbx_dir_entry_attr(e, "mail");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++)
-		DL_ADD(DL_IX_SMTP, a->vals[i].data, a->vals[i].len, true);
-	a = mbx_dir_entry_attr(e, "proxyAddresses");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++) {
-		const struct mbx_dir_value *v = &a->vals[i];
-
-		if (v->len > 5 && strncasecmp((const char *)v->data, "smtp:", 5) == 0)
-			DL_ADD(DL_IX_SMTP, v->data + 5, v->len - 5, true);
-	}
-	a = mbx_dir_entry_attr(e, "userPrincipalName");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++)
-		DL_ADD(DL_IX_LOGIN, a->vals[i].data, a->vals[i].len, true);
-	a = mbx_dir_entry_attr(e, "sAMAccountName");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++)
-		DL_ADD(DL_IX_LOGIN, a->vals[i].data, a->vals[i].len, true);
-	a = mbx_dir_entry_attr(e, "objectSid");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++)
-		DL_ADD(DL_IX_SID, a->vals[i].data, a->vals[i].len, false);
-	a = mbx_dir_entry_attr(e, "member");
-	for (size_t i = 0; a != NULL && i < a->nvals; i++) {
-		norm = dir_ldif_normalize_dn((const char *)a->vals[i].data, a->vals[i].len);
-		if (norm == NULL) {
-			snprintf(err, errsize, "member value \"%.200s\" is not a DN",
-				 (const char *)a->vals[i].data);
-			goto fail;
-		}
-		n = dl_node_new(DL_IX_MEMBER, idx, (const uint8_t *)norm, strlen(norm), false);
-		free(norm);
-		if (n == NULL)
-			goto nomem;
-		n->enext = list;
-		list = n;
-	}
-#undef DL_ADD
-	*list_r = list;
-	return 0;
-nomem:
-	snprintf(err, errsize, "out of memory");
-fail:
-	dl_nodes_free(list);
-	return -1;
-}
-
-/* --- the in-memory directory ------------------------------------------------------------- */
-
-static void dl_db_free(struct dl_db *db)
-{
-	if (db == NULL)
-		return;
-	for (size_t i = 0; i < db->nents; i++) {
-		mbx_dir_entry_free(&db->ents[i]);
-		dl_nodes_free(db->enodes[i]);
-	}
-	for (int i = 0; i < DL_IX_COUNT; i++)
-		free(db->ix[i].buckets);
-	free(db->ents);
-	free(db->enodes);
-	free(db->lines);
-	free(db);
-}
-
-static struct dl_db *dl_db_new(void)
-{
-	struct dl_db *db = calloc(1, sizeof(*db));
-
-	if (db == NULL)
-		return NULL;
-	for (int i = 0; i < DL_IX_COUNT; i++) {
-		if (dl_index_init(&db->ix[i]) < 0) {
-			dl_db_free(db);
-			return NULL;
-		}
-	}
-	return db;
-}
-
-static void dl_db_link(struct dl_db *db, struct dl_node *list)
-{
-	for (struct dl_node *n = list; n != NULL; n = n->enext)
-		dl_index_link(&db->ix[n->ix], n);
-}
-
-static void dl_db_unlink(struct dl_db *db, struct dl_node *list)
-{
-	for (struct dl_node *n = list; n != NULL; n = n->enext)
-		dl_index_unlink(&db->ix[n->ix], n);
-}
-
-/* Position of the entry with this DN, or -1 if none; -2 if dn is not a DN, -3 without
- * memory. */
-static long dl_db_find_dn(const struct dl_db *db, const char *dn, size_t len)
-{
-	char *norm = dir_ldif_normalize_dn(dn, len);
-	size_t *v = NULL, n;
-	long pos;
-
-	if (norm == NULL)
-		return -2;
-	n = dl_index_find(&db->ix[DL_IX_DN], (const uint8_t *)norm, strlen(norm), &v);
-	free(norm);
-	if (n == (size_t)-1)
-		return -3;
-	pos = n > 0 ? (long)v[0] : -1;
-	free(v);
-	return pos;
-}
-
-/* Appends entry e (taking it) found at line; indexes it. */
-static int dl_db_append(struct dl_db *db, struct mbx_dir_entry *e, unsigned long line,
-			char *err, size_t errsize)
-{
-	struct dl_node *list;
-	long dup;
-
-	if (db->nents == db->cap) {
-		size_t nc = db->cap ? db->cap * 2 : 64;
-		struct mbx_dir_entry **ne = realloc(db->ents, nc * sizeof(*ne));
-		struct dl_node **nn;
-		unsigned long *nl;
-
-		if (ne == NULL)
-			goto nomem;
-		db->ents = ne;
-		nn = realloc(db->enodes, nc * sizeof(*nn));
-		if (nn == NULL)
-			goto nomem;
-		db->enodes = nn;
-		nl = realloc(db->lines, nc * sizeof(*nl));
-		if (nl == NULL)
-			goto nomem;
-		db->lines = nl;
-		db->cap = nc;
-	}
-	dup = dl_db_find_dn(db, e->dn, strlen(e->dn));
-	if (dup == -3)
-		goto nomem;
-	if (dup >= 0) {
-		snprintf(err, errsize, "duplicate dn \"%.200s\" (first at line %lu)", e->dn,
-			 db->lines[dup]);
-		mbx_dir_entry_free(&e);
-		return -1;
-	}
-	if (dl_entry_nodes(e, db->nents, &list, err, errsize) < 0) {
-		mbx_dir_entry_free(&e);
-		return -1;
-	}
-	dl_db_link(db, list);
-	db->ents[db->nents] = e;
-	db->enodes[db->nents] = list;
-	db->lines[db->nents] = line;
-	db->nents++;
-	return 0;
-nomem:
-	snprintf(err, errsize, "out of memory");
-	mbx_dir_entry_free(&e);
-	return -1;
-}
-
 /* --- entry helpers ----------------------------------------------------------------------- */
 
-static bool dl_value_eq(const struct mbx_dir_value *a, const struct mbx_dir_value *b)
+static bool dl_entry_value_eq(const struct mbx_dir_value *a, const struct mbx_dir_value *b)
 {
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
-static int dl_value_cmp(const void *pa, const void *pb)
+static int dl_entry_value_cmp(const void *pa, const void *pb)
 {
 	const struct mbx_dir_value *a = *(const struct mbx_dir_value *const *)pa;
 	const struct mbx_dir_value *b = *(const struct mbx_dir_value *const *)pb;
@@ -511,7 +107,8 @@ static int dl_value_cmp(const void *pa, const void *pb)
 }
 
 /* Pointers to the n values, sorted bytewise (NULL without memory). */
-static const struct mbx_dir_value **dl_values_sorted(const struct mbx_dir_value *vals, size_t n)
+static const struct mbx_dir_value **dl_entry_values_sorted(const struct mbx_dir_value *vals,
+                                                           size_t n)
 {
 	const struct mbx_dir_value **p = malloc((n ? n : 1) * sizeof(*p));
 
@@ -519,12 +116,12 @@ static const struct mbx_dir_value **dl_values_sorted(const struct mbx_dir_value 
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		p[i] = &vals[i];
-	qsort(p, n, sizeof(*p), dl_value_cmp);
+	qsort(p, n, sizeof(*p), dl_entry_value_cmp);
 	return p;
 }
 
 /* 1 if two values are byte-equal, 0 if not, -1 without memory. */
-static int dl_values_have_dup(const struct mbx_dir_value *vals, size_t n)
+int dir_ldif_entry_values_have_dup(const struct mbx_dir_value *vals, size_t n)
 {
 	const struct mbx_dir_value **p;
 	int dup = 0;
@@ -532,21 +129,21 @@ static int dl_values_have_dup(const struct mbx_dir_value *vals, size_t n)
 	if (n < 16) {
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = i + 1; j < n; j++)
-				if (dl_value_eq(&vals[i], &vals[j]))
+				if (dl_entry_value_eq(&vals[i], &vals[j]))
 					return 1;
 		return 0;
 	}
-	p = dl_values_sorted(vals, n);
+	p = dl_entry_values_sorted(vals, n);
 	if (p == NULL)
 		return -1;
 	for (size_t i = 1; i < n && !dup; i++)
-		dup = dl_value_eq(p[i - 1], p[i]);
+		dup = dl_entry_value_eq(p[i - 1], p[i]);
 	free(p);
 	return dup;
 }
 
 /* Same value sets (order does not matter). -1 without memory. */
-static int dl_attr_same_values(const struct mbx_dir_attr *a, const struct mbx_dir_attr *b)
+static int dl_entry_attr_same_values(const struct mbx_dir_attr *a, const struct mbx_dir_attr *b)
 {
 	const struct mbx_dir_value **pa, **pb;
 	size_t i;
@@ -554,12 +151,12 @@ static int dl_attr_same_values(const struct mbx_dir_attr *a, const struct mbx_di
 
 	if (a->nvals != b->nvals)
 		return 0;
-	for (i = 0; i < a->nvals && dl_value_eq(&a->vals[i], &b->vals[i]); i++)
+	for (i = 0; i < a->nvals && dl_entry_value_eq(&a->vals[i], &b->vals[i]); i++)
 		;
 	if (i == a->nvals)
 		return 1;
-	pa = dl_values_sorted(a->vals, a->nvals);
-	pb = dl_values_sorted(b->vals, b->nvals);
+	pa = dl_entry_values_sorted(a->vals, a->nvals);
+	pb = dl_entry_values_sorted(b->vals, b->nvals);
 	if (pa == NULL || pb == NULL) {
 		free(pa);
 		free(pb);
@@ -567,7 +164,7 @@ static int dl_attr_same_values(const struct mbx_dir_attr *a, const struct mbx_di
 	}
 	same = 1;
 	for (i = 0; i < a->nvals && same; i++)
-		same = dl_value_eq(pa[i], pb[i]);
+		same = dl_entry_value_eq(pa[i], pb[i]);
 	free(pa);
 	free(pb);
 	return same;
@@ -575,25 +172,25 @@ static int dl_attr_same_values(const struct mbx_dir_attr *a, const struct mbx_di
 
 /* Same DN spelling and same attributes with the same values (attribute and value order do
  * not matter; values compare bytewise). Without memory, "different". */
-static bool dl_entry_same(const struct mbx_dir_entry *a, const struct mbx_dir_entry *b)
+bool dir_ldif_entry_same(const struct mbx_dir_entry *a, const struct mbx_dir_entry *b)
 {
 	if (strcmp(a->dn, b->dn) != 0 || a->nattrs != b->nattrs)
 		return false;
 	for (size_t i = 0; i < a->nattrs; i++) {
 		const struct mbx_dir_attr *bb = mbx_dir_entry_attr(b, a->attrs[i].name);
 
-		if (bb == NULL || dl_attr_same_values(&a->attrs[i], bb) != 1)
+		if (bb == NULL || dl_entry_attr_same_values(&a->attrs[i], bb) != 1)
 			return false;
 	}
 	return true;
 }
 
-static const char *dl_entry_legacy(const struct mbx_dir_entry *e)
+const char *dir_ldif_entry_legacy(const struct mbx_dir_entry *e)
 {
 	return mbx_dir_entry_str(e, "legacyExchangeDN");
 }
 
-static uint8_t *dl_memdup0(const void *p, size_t len)
+uint8_t *dir_ldif_entry_memdup0(const void *p, size_t len)
 {
 	uint8_t *q = malloc(len + 1);
 
@@ -606,7 +203,7 @@ static uint8_t *dl_memdup0(const void *p, size_t len)
 }
 
 /* An attribute description as RFC 4512 allows it: a name or an OID, options after ';'. */
-static bool dl_attr_name_ok(const char *s, size_t len)
+bool dir_ldif_entry_attr_name_ok(const char *s, size_t len)
 {
 	if (len == 0 || len > 256)
 		return false;
@@ -649,7 +246,7 @@ static void dl_load_err(struct dl_load *ld, unsigned long line, const char *fmt,
 }
 
 /* Reads the whole file; remembers its identity in *st. */
-static char *dl_read_file(struct dl_load *ld, size_t *len_r, struct stat *st)
+static char *dl_load_read_file(struct dl_load *ld, size_t *len_r, struct stat *st)
 {
 	int fd = open(ld->path, O_RDONLY | O_CLOEXEC);
 	char *buf;
@@ -705,7 +302,7 @@ static char *dl_read_file(struct dl_load *ld, size_t *len_r, struct stat *st)
  * include: at the start of a record (it would open another file or URL), a number at the start
  * of a record (it silently skips it, as in slapcat -n output), over-long lines. The state
  * machine follows ldif_read_record's notion of a record start. */
-static int dl_prescan(struct dl_load *ld, const char *buf, size_t len)
+static int dl_load_prescan(struct dl_load *ld, const char *buf, size_t len)
 {
 	unsigned long line = 1;
 	bool rec_start = true, top_comment = false;
@@ -750,7 +347,7 @@ static int dl_prescan(struct dl_load *ld, const char *buf, size_t len)
 /* A base64 value as RFC 4648 has it (padded), after the spaces that follow "::" and with the
  * continuation markers ('\r') that ldif_getline leaves. Checked before libldap decodes it:
  * its decoder prints to stderr on bad input and ignores what follows an early '='. */
-static bool dl_base64_ok(const char *s)
+static bool dl_load_base64_ok(const char *s)
 {
 	size_t n = 0, pad = 0;
 
@@ -774,8 +371,8 @@ static bool dl_base64_ok(const char *s)
 /* Walks the logical lines of one record (as libldap will) to find and name problems.
  * Returns 0 if the record is an entry to parse, 1 if it holds only "version: 1", -1 on error.
  * first_line is the file line of the record's first byte. */
-static int dl_check_record(struct dl_load *ld, const char *rec, size_t reclen,
-			   unsigned long first_line, bool first_record)
+static int dl_load_check_record(struct dl_load *ld, const char *rec, size_t reclen,
+                                unsigned long first_line, bool first_record)
 {
 	char *copy = malloc(reclen + 1), *next, *line;
 	const char *cnt = rec; /* newlines counted up to here */
@@ -818,7 +415,7 @@ static int dl_check_record(struct dl_load *ld, const char *rec, size_t reclen,
 			DL_ERR(ld, lineno, "URL values (:<) are not supported");
 			goto out;
 		}
-		if (colon[1] == ':' && !dl_base64_ok(colon + 2)) {
+		if (colon[1] == ':' && !dl_load_base64_ok(colon + 2)) {
 			DL_ERR(ld, lineno, "bad base64 value");
 			goto out;
 		}
@@ -832,7 +429,7 @@ static int dl_check_record(struct dl_load *ld, const char *rec, size_t reclen,
 		if (freeval)
 			ber_memfree(value.bv_val); /* not reached: no URL values */
 		tname = type.bv_val;
-		if (!dl_attr_name_ok(tname, type.bv_len)) {
+		if (!dir_ldif_entry_attr_name_ok(tname, type.bv_len)) {
 			char esc[128];
 
 			DL_ERR(ld, lineno, "bad attribute name \"%s\"",
@@ -905,15 +502,15 @@ out:
 }
 
 /* Turns one LDAPMod array into an entry with canonical attribute names. */
-static struct mbx_dir_entry *dl_entry_from_record(struct dl_load *ld, const LDIFRecord *lr,
-						  unsigned long line)
+static struct mbx_dir_entry *dl_load_entry_from_record(struct dl_load *ld, const LDIFRecord *lr,
+                                                       unsigned long line)
 {
 	struct mbx_dir_entry *e = calloc(1, sizeof(*e));
 	size_t nmods = 0;
 
 	if (e == NULL)
 		goto nomem;
-	e->dn = (char *)dl_memdup0(lr->lr_dn.bv_val, lr->lr_dn.bv_len);
+	e->dn = (char *)dir_ldif_entry_memdup0(lr->lr_dn.bv_val, lr->lr_dn.bv_len);
 	if (e->dn == NULL)
 		goto nomem;
 	for (LDAPMod **m = lr->lrop_mods; m != NULL && m[nmods] != NULL; nmods++)
@@ -939,7 +536,7 @@ static struct mbx_dir_entry *dl_entry_from_record(struct dl_load *ld, const LDIF
 			goto fail;
 		}
 		e->nattrs++;
-		a->name = (char *)dl_memdup0(canon, strlen(canon));
+		a->name = (char *)dir_ldif_entry_memdup0(canon, strlen(canon));
 		if (a->name == NULL)
 			goto nomem;
 		while (m->mod_bvalues != NULL && m->mod_bvalues[nv] != NULL)
@@ -952,13 +549,13 @@ static struct mbx_dir_entry *dl_entry_from_record(struct dl_load *ld, const LDIF
 		for (size_t j = 0; j < nv; j++) {
 			const struct berval *bv = m->mod_bvalues[j];
 
-			a->vals[j].data = dl_memdup0(bv->bv_val, bv->bv_len);
+			a->vals[j].data = dir_ldif_entry_memdup0(bv->bv_val, bv->bv_len);
 			if (a->vals[j].data == NULL)
 				goto nomem;
 			a->vals[j].len = bv->bv_len;
 			a->nvals = j + 1;
 		}
-		dup = dl_values_have_dup(a->vals, a->nvals);
+		dup = dir_ldif_entry_values_have_dup(a->vals, a->nvals);
 		if (dup < 0)
 			goto nomem;
 		if (dup) {
@@ -977,7 +574,7 @@ fail:
 
 /* True if the record just read ended with a blank line (rather than at the end of the file):
  * pos is where the reader stopped. */
-static bool dl_ended_by_blank(const char *buf, size_t pos)
+static bool dl_load_ended_by_blank(const char *buf, size_t pos)
 {
 	if (pos == 0 || buf[pos - 1] != '\n')
 		return false;
@@ -987,10 +584,10 @@ static bool dl_ended_by_blank(const char *buf, size_t pos)
 	return pos == 0 || buf[pos - 1] == '\n';
 }
 
-static struct dl_db *dl_load(struct dir_ldif *dl, struct stat *st, char *err, size_t errsize)
+struct dl_db *dir_ldif_load(struct dir_ldif *dl, struct stat *st, char *err, size_t errsize)
 {
 	struct dl_load ld = {.dl = dl, .path = dl->path, .err = err, .errsize = errsize};
-	struct dl_db *db = dl_db_new();
+	struct dl_db *db = dir_ldif_index_db_new();
 	char *buf = NULL, *rbuf = NULL;
 	size_t len = 0;
 	int rbuflen = 0;
@@ -1002,10 +599,10 @@ static struct dl_db *dl_load(struct dir_ldif *dl, struct stat *st, char *err, si
 		DL_ERR(&ld, 0, "out of memory");
 		return NULL;
 	}
-	buf = dl_read_file(&ld, &len, st);
+	buf = dl_load_read_file(&ld, &len, st);
 	if (buf == NULL)
 		goto fail;
-	if (dl_prescan(&ld, buf, len) < 0)
+	if (dl_load_prescan(&ld, buf, len) < 0)
 		goto fail;
 	if (len == 0)
 		goto done;
@@ -1048,10 +645,10 @@ static struct dl_db *dl_load(struct dir_ldif *dl, struct stat *st, char *err, si
 		 * line ended it. */
 		for (size_t i = 0; i < reclen; i++)
 			nl += rbuf[i] == '\n';
-		first_line = lno - dl_ended_by_blank(buf, (size_t)pos) + 1 - nl;
+		first_line = lno - dl_load_ended_by_blank(buf, (size_t)pos) + 1 - nl;
 		if (first_line < 1 || first_line > lno)
 			first_line = lno; /* cannot happen; keep messages sane anyway */
-		rc = dl_check_record(&ld, rbuf, reclen, first_line, first);
+		rc = dl_load_check_record(&ld, rbuf, reclen, first_line, first);
 		first = false;
 		if (rc < 0)
 			goto fail;
@@ -1069,11 +666,11 @@ static struct dl_db *dl_load(struct dir_ldif *dl, struct stat *st, char *err, si
 			DL_ERR(&ld, first_line, "not an entry");
 			goto fail;
 		}
-		e = dl_entry_from_record(&ld, &lr, first_line);
+		e = dl_load_entry_from_record(&ld, &lr, first_line);
 		ldap_ldif_record_done(&lr);
 		if (e == NULL)
 			goto fail;
-		if (dl_db_append(db, e, first_line, err, errsize) < 0) {
+		if (dir_ldif_index_db_append(db, e, first_line, err, errsize) < 0) {
 			char what[512];
 
 			snprintf(what, sizeof(what), "%s", err);
@@ -1092,13 +689,13 @@ fail:
 		ldif_close(lfp);
 	ber_memfree(rbuf);
 	free(buf);
-	dl_db_free(db);
+	dir_ldif_index_db_free(db);
 	return NULL;
 }
 
 /* --- writing back ------------------------------------------------------------------------ */
 
-static int dl_put(FILE *f, const char *name, const void *val, size_t len)
+static int dl_write_put(FILE *f, const char *name, const void *val, size_t len)
 {
 	char *s = ldif_put_wrap(LDIF_PUT_VALUE, name, val, len, 0);
 	int rc;
@@ -1119,14 +716,14 @@ static int dl_write_entries(struct dir_ldif *dl, const struct dl_db *db, FILE *f
 
 		if (i > 0 && fputc('\n', f) == EOF)
 			return -1;
-		if (dl_put(f, "dn", e->dn, strlen(e->dn)) < 0)
+		if (dl_write_put(f, "dn", e->dn, strlen(e->dn)) < 0)
 			return -1;
 		for (size_t j = 0; j < e->nattrs; j++) {
 			const struct mbx_dir_attr *a = &e->attrs[j];
 			const char *name = mbx_dir_server_attr(&dl->head, a->name);
 
 			for (size_t k = 0; k < a->nvals; k++) {
-				if (dl_put(f, name, a->vals[k].data, a->vals[k].len) < 0)
+				if (dl_write_put(f, name, a->vals[k].data, a->vals[k].len) < 0)
 					return -1;
 			}
 		}
@@ -1134,7 +731,7 @@ static int dl_write_entries(struct dir_ldif *dl, const struct dl_db *db, FILE *f
 	return 0;
 }
 
-static bool dl_same_file(const struct stat *a, const struct stat *b)
+static bool dl_write_same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
@@ -1143,7 +740,7 @@ static bool dl_same_file(const struct stat *a, const struct stat *b)
 /* Writes db over the file: temporary file beside it, fsync, rename, fsync of the folder. A
  * symbolic link is followed (the file it points to is replaced). On failure the file is as it
  * was and err says why. */
-static int dl_write(struct dir_ldif *dl, const struct dl_db *db, char *err, size_t errsize)
+int dir_ldif_write(struct dir_ldif *dl, const struct dl_db *db, char *err, size_t errsize)
 {
 	char *real = realpath(dl->path, NULL), *dir = NULL, *tmp = NULL, *slash;
 	struct stat now;
@@ -1159,7 +756,7 @@ static int dl_write(struct dir_ldif *dl, const struct dl_db *db, char *err, size
 		snprintf(err, errsize, "%s: %s", dl->path, strerror(errno));
 		goto out;
 	}
-	if (!dl_same_file(&now, &dl->st)) {
+	if (!dl_write_same_file(&now, &dl->st)) {
 		snprintf(err, errsize, "%s: changed on disk since it was loaded (reload first)",
 			 dl->path);
 		goto out;
@@ -1293,8 +890,8 @@ static void dl_change_queue(struct dir_ldif *dl, const char *dn, const char *leg
 static void dl_change_entry(struct dir_ldif *dl, const struct mbx_dir_entry *old,
 			    const struct mbx_dir_entry *new)
 {
-	const char *lo = old != NULL ? dl_entry_legacy(old) : NULL;
-	const char *ln = new != NULL ? dl_entry_legacy(new) : NULL;
+	const char *lo = old != NULL ? dir_ldif_entry_legacy(old) : NULL;
+	const char *ln = new != NULL ? dir_ldif_entry_legacy(new) : NULL;
 
 	if (old != NULL)
 		dl_change_queue(dl, old->dn, lo);
@@ -1446,7 +1043,7 @@ static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key k
 			dl_req_set(r, MBX_DIR_ERROR, "invalid DN syntax");
 			return dl_req_start(r);
 		}
-		k = dl_node_new(ix, 0, (const uint8_t *)norm, strlen(norm), false);
+		k = dir_ldif_index_node_new(ix, 0, (const uint8_t *)norm, strlen(norm), false);
 		free(norm);
 		break;
 	case MBX_DIR_BY_LEGACYDN:
@@ -1455,7 +1052,7 @@ static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key k
 		ix = kind == MBX_DIR_BY_LEGACYDN ? DL_IX_LEGACY
 		     : kind == MBX_DIR_BY_SMTP	 ? DL_IX_SMTP
 						 : DL_IX_LOGIN;
-		k = dl_node_new(ix, 0, key, strlen(key), true);
+		k = dir_ldif_index_node_new(ix, 0, key, strlen(key), true);
 		break;
 	case MBX_DIR_BY_SID:
 		if (keylen == 0) {
@@ -1463,7 +1060,7 @@ static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key k
 			return dl_req_start(r);
 		}
 		ix = DL_IX_SID;
-		k = dl_node_new(ix, 0, key, keylen, false);
+		k = dir_ldif_index_node_new(ix, 0, key, keylen, false);
 		break;
 	default:
 		dl_req_free(r);
@@ -1473,7 +1070,7 @@ static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key k
 		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
 		return dl_req_start(r);
 	}
-	n = dl_index_find(&dl->db->ix[ix], k->key, k->keylen, &idx);
+	n = dir_ldif_index_find(&dl->db->ix[ix], k->key, k->keylen, &idx);
 	free(k);
 	if (n == (size_t)-1)
 		dl_req_set(r, MBX_DIR_ERROR, "out of memory");
@@ -1488,14 +1085,14 @@ static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key k
 static const struct {
 	const char *scheme;
 	const EVP_MD *(*md)(void);
-} dl_salted[] = {
-	{"SSHA", EVP_sha1},
-	{"SSHA256", EVP_sha256},
-	{"SSHA512", EVP_sha512},
+} dir_password_salted[] = {
+        {"SSHA", EVP_sha1},
+        {"SSHA256", EVP_sha256},
+        {"SSHA512", EVP_sha512},
 };
 
 /* {SSHA*}: base64 of digest(password || salt) || salt. */
-static bool dl_check_salted(const EVP_MD *md, const char *b64, const char *password)
+static bool dir_password_check_salted(const EVP_MD *md, const char *b64, const char *password)
 {
 	size_t inlen = strlen(b64), dlen = (size_t)EVP_MD_get_size(md);
 	unsigned char *raw = NULL, digest[EVP_MAX_MD_SIZE];
@@ -1531,7 +1128,7 @@ out:
 }
 
 /* {CRYPT}: crypt(3) of the password with the stored hash as setting. */
-static bool dl_check_crypt(const char *hash, const char *password)
+static bool dir_password_check_crypt(const char *hash, const char *password)
 {
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
 	const char *out;
@@ -1549,8 +1146,8 @@ static bool dl_check_crypt(const char *hash, const char *password)
 
 /* Whether one userPassword value accepts password. Unknown schemes and plain text are
  * refused with a log line. */
-static bool dl_password_value_ok(struct dir_ldif *dl, const char *dn,
-				 const struct mbx_dir_value *v, const char *password)
+static bool dir_password_value_ok(const char *source, const char *dn, const struct mbx_dir_value *v,
+                                  const char *password)
 {
 	const char *s = (const char *)v->data, *close;
 	char scheme[32], esc[300], escs[80];
@@ -1562,25 +1159,26 @@ static bool dl_password_value_ok(struct dir_ldif *dl, const char *dn,
 		mbx_log(MBX_LOG_WARNING,
 			"directory %s: userPassword of \"%s\" has no {scheme} (plain text?): "
 			"refused",
-			dl->path, esc);
+			source, esc);
 		return false;
 	}
 	memcpy(scheme, s + 1, slen);
 	scheme[slen] = '\0';
 	if (memchr(s, '\0', v->len) != NULL) {
 		mbx_log(MBX_LOG_WARNING, "directory %s: userPassword of \"%s\" holds a NUL byte",
-			dl->path, esc);
+			source, esc);
 		return false;
 	}
-	for (size_t i = 0; i < sizeof(dl_salted) / sizeof(dl_salted[0]); i++) {
-		if (strcasecmp(scheme, dl_salted[i].scheme) == 0)
-			return dl_check_salted(dl_salted[i].md(), close + 1, password);
+	for (size_t i = 0; i < sizeof(dir_password_salted) / sizeof(dir_password_salted[0]); i++) {
+		if (strcasecmp(scheme, dir_password_salted[i].scheme) == 0)
+			return dir_password_check_salted(dir_password_salted[i].md(), close + 1,
+			                                 password);
 	}
 	if (strcasecmp(scheme, "CRYPT") == 0)
-		return dl_check_crypt(close + 1, password);
+		return dir_password_check_crypt(close + 1, password);
 	mbx_log(MBX_LOG_WARNING,
 		"directory %s: userPassword of \"%s\" uses unsupported scheme {%s}: refused",
-		dl->path, esc, mbx_log_escape(scheme, slen, escs, sizeof(escs)));
+		source, esc, mbx_log_escape(scheme, slen, escs, sizeof(escs)));
 	return false;
 }
 
@@ -1596,7 +1194,7 @@ static struct mbx_dir_req *dir_ldif_check_password(struct mbx_dir *d, const char
 
 	if (r == NULL)
 		return NULL;
-	pos = dl_db_find_dn(dl->db, dn, strlen(dn));
+	pos = dir_ldif_index_db_find_dn(dl->db, dn, strlen(dn));
 	if (pos == -2) {
 		dl_req_set(r, MBX_DIR_ERROR, "invalid DN syntax");
 		return dl_req_start(r);
@@ -1613,7 +1211,7 @@ static struct mbx_dir_req *dir_ldif_check_password(struct mbx_dir *d, const char
 	a = mbx_dir_entry_attr(dl->db->ents[idx], "userPassword");
 	/* An empty password never authenticates (an LDAP "unauthenticated bind"). */
 	for (size_t i = 0; a != NULL && password[0] != '\0' && i < a->nvals && !ok; i++)
-		ok = dl_password_value_ok(dl, dl->db->ents[idx]->dn, &a->vals[i], password);
+		ok = dir_password_value_ok(dl->path, dl->db->ents[idx]->dn, &a->vals[i], password);
 	if (ok)
 		dl_req_found(r, dl->db, &idx, 1);
 	else
@@ -1621,9 +1219,9 @@ static struct mbx_dir_req *dir_ldif_check_password(struct mbx_dir *d, const char
 	return dl_req_start(r);
 }
 
-/* --- modifications ----------------------------------------------------------------------- */
+/* --- applying a modification ------------------------------------------------------------- */
 
-static void dl_attr_clear(struct mbx_dir_attr *a)
+static void dl_entry_attr_clear(struct mbx_dir_attr *a)
 {
 	for (size_t i = 0; i < a->nvals; i++)
 		free(a->vals[i].data);
@@ -1636,7 +1234,7 @@ static void dl_entry_remove_attr(struct mbx_dir_entry *e, struct mbx_dir_attr *a
 {
 	size_t i = (size_t)(a - e->attrs);
 
-	dl_attr_clear(a);
+	dl_entry_attr_clear(a);
 	free(a->name);
 	memmove(&e->attrs[i], &e->attrs[i + 1], (e->nattrs - i - 1) * sizeof(*e->attrs));
 	e->nattrs--;
@@ -1666,7 +1264,7 @@ static int dl_entry_add_values(struct mbx_dir_entry *e, const char *name,
 	}
 	for (size_t i = 0; i < nvals; i++) {
 		for (size_t j = 0; j < a->nvals; j++) {
-			if (dl_value_eq(&vals[i], &a->vals[j])) {
+			if (dl_entry_value_eq(&vals[i], &a->vals[j])) {
 				snprintf(err, errsize, "%s: value already present", name);
 				return -1;
 			}
@@ -1680,7 +1278,7 @@ static int dl_entry_add_values(struct mbx_dir_entry *e, const char *name,
 	a->vals = nv;
 	have = a->nvals;
 	for (size_t i = 0; i < nvals; i++) {
-		a->vals[have + i].data = dl_memdup0(vals[i].data, vals[i].len);
+		a->vals[have + i].data = dir_ldif_entry_memdup0(vals[i].data, vals[i].len);
 		if (a->vals[have + i].data == NULL)
 			goto nomem;
 		a->vals[have + i].len = vals[i].len;
@@ -1693,13 +1291,13 @@ nomem:
 }
 
 /* Applies one modification to e (a private copy: on failure the caller drops it). */
-static int dl_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, char *err,
-			size_t errsize)
+int dir_ldif_entry_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, char *err,
+                             size_t errsize)
 {
 	struct mbx_dir_attr *a;
 	int dup;
 
-	if (m->attr == NULL || !dl_attr_name_ok(m->attr, strlen(m->attr)) ||
+	if (m->attr == NULL || !dir_ldif_entry_attr_name_ok(m->attr, strlen(m->attr)) ||
 	    strcasecmp(m->attr, "dn") == 0) {
 		snprintf(err, errsize, "bad attribute name in modification");
 		return -1;
@@ -1714,7 +1312,7 @@ static int dl_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, ch
 			return -1;
 		}
 	}
-	dup = dl_values_have_dup(m->vals, m->nvals);
+	dup = dir_ldif_entry_values_have_dup(m->vals, m->nvals);
 	if (dup != 0) {
 		snprintf(err, errsize, dup < 0 ? "out of memory" : "%s: a value is given twice",
 			 m->attr);
@@ -1727,7 +1325,7 @@ static int dl_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, ch
 		if (a != NULL && m->nvals == 0)
 			dl_entry_remove_attr(e, a);
 		else if (a != NULL)
-			dl_attr_clear(a);
+			dl_entry_attr_clear(a);
 		if (m->nvals == 0)
 			return 0;
 		return dl_entry_add_values(e, m->attr, m->vals, m->nvals, err, errsize);
@@ -1749,7 +1347,8 @@ static int dl_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, ch
 		for (size_t i = 0; i < m->nvals; i++) {
 			size_t j;
 
-			for (j = 0; j < a->nvals && !dl_value_eq(&m->vals[i], &a->vals[j]); j++)
+			for (j = 0; j < a->nvals && !dl_entry_value_eq(&m->vals[i], &a->vals[j]);
+			     j++)
 				;
 			if (j == a->nvals) {
 				snprintf(err, errsize, "%s: no such value", m->attr);
@@ -1768,6 +1367,8 @@ static int dl_apply_mod(struct mbx_dir_entry *e, const struct mbx_dir_mod *m, ch
 	return -1;
 }
 
+/* --- modifications ----------------------------------------------------------------------- */
+
 static struct mbx_dir_req *dir_ldif_modify(struct mbx_dir *d, const char *dn,
 					   const struct mbx_dir_mod *mods, size_t nmods,
 					   mbx_dir_cb *cb, void *ctx)
@@ -1784,7 +1385,7 @@ static struct mbx_dir_req *dir_ldif_modify(struct mbx_dir *d, const char *dn,
 	if (r == NULL)
 		return NULL;
 	r->flush_changes = true;
-	pos = dl_db_find_dn(db, dn, strlen(dn));
+	pos = dir_ldif_index_db_find_dn(db, dn, strlen(dn));
 	if (pos < 0) {
 		if (pos == -1)
 			dl_req_set(r, MBX_DIR_NOT_FOUND, NULL);
@@ -1803,32 +1404,32 @@ static struct mbx_dir_req *dir_ldif_modify(struct mbx_dir *d, const char *dn,
 		return dl_req_start(r);
 	}
 	for (size_t i = 0; i < nmods; i++) {
-		if (dl_apply_mod(new, &mods[i], err, sizeof(err)) < 0)
+		if (dir_ldif_entry_apply_mod(new, &mods[i], err, sizeof(err)) < 0)
 			goto fail;
 	}
-	if (dl_entry_same(old, new)) {
+	if (dir_ldif_entry_same(old, new)) {
 		mbx_dir_entry_free(&new);
 		dl_req_found(r, db, &idx, 1);
 		return dl_req_start(r);
 	}
-	if (dl_entry_nodes(new, idx, &new_nodes, err, sizeof(err)) < 0)
+	if (dir_ldif_index_entry_nodes(new, idx, &new_nodes, err, sizeof(err)) < 0)
 		goto fail;
 	/* swap in, write, swap back on failure */
-	dl_db_unlink(db, old_nodes);
-	dl_db_link(db, new_nodes);
+	dir_ldif_index_db_unlink(db, old_nodes);
+	dir_ldif_index_db_link(db, new_nodes);
 	db->ents[idx] = new;
 	db->enodes[idx] = new_nodes;
-	if (dl_write(dl, db, err, sizeof(err)) < 0) {
-		dl_db_unlink(db, new_nodes);
-		dl_db_link(db, old_nodes);
+	if (dir_ldif_write(dl, db, err, sizeof(err)) < 0) {
+		dir_ldif_index_db_unlink(db, new_nodes);
+		dir_ldif_index_db_link(db, old_nodes);
 		db->ents[idx] = old;
 		db->enodes[idx] = old_nodes;
-		dl_nodes_free(new_nodes);
+		dir_ldif_index_nodes_free(new_nodes);
 		mbx_log(MBX_LOG_ERROR, "directory %s: modification not saved: %s", dl->path, err);
 		goto fail;
 	}
 	dl_change_entry(dl, old, new);
-	dl_nodes_free(old_nodes);
+	dir_ldif_index_nodes_free(old_nodes);
 	mbx_dir_entry_free(&old);
 	dl_req_found(r, db, &idx, 1);
 	return dl_req_start(r);
@@ -1846,27 +1447,27 @@ static int dir_ldif_reload(struct mbx_dir *d, char *err, size_t errsize)
 	struct dl_db *old = dl->db, *new;
 	struct stat st;
 
-	new = dl_load(dl, &st, err, errsize);
+	new = dir_ldif_load(dl, &st, err, errsize);
 	if (new == NULL)
 		return -1;
 	for (size_t i = 0; i < new->nents; i++) {
 		const struct mbx_dir_entry *e = new->ents[i];
-		long pos = dl_db_find_dn(old, e->dn, strlen(e->dn));
+		long pos = dir_ldif_index_db_find_dn(old, e->dn, strlen(e->dn));
 
 		if (pos < 0)
 			dl_change_entry(dl, NULL, e);
-		else if (!dl_entry_same(old->ents[pos], e))
+		else if (!dir_ldif_entry_same(old->ents[pos], e))
 			dl_change_entry(dl, old->ents[pos], e);
 	}
 	for (size_t i = 0; i < old->nents; i++) {
 		const struct mbx_dir_entry *e = old->ents[i];
 
-		if (dl_db_find_dn(new, e->dn, strlen(e->dn)) < 0)
+		if (dir_ldif_index_db_find_dn(new, e->dn, strlen(e->dn)) < 0)
 			dl_change_entry(dl, e, NULL);
 	}
 	dl->db = new;
 	dl->st = st;
-	dl_db_free(old);
+	dir_ldif_index_db_free(old);
 	return 0;
 }
 
@@ -1889,7 +1490,7 @@ static void dir_ldif_free(struct mbx_dir *d)
 	}
 	if (dl->change_ev != NULL)
 		event_free(dl->change_ev);
-	dl_db_free(dl->db);
+	dir_ldif_index_db_free(dl->db);
 	free(dl->path);
 	free(dl);
 }
@@ -1931,7 +1532,7 @@ struct mbx_dir *dir_ldif_new(struct event_base *base, const struct mbx_dir_confi
 		dir_ldif_free(&dl->head);
 		return NULL;
 	}
-	dl->db = dl_load(dl, &dl->st, err, errsize);
+	dl->db = dir_ldif_load(dl, &dl->st, err, errsize);
 	if (dl->db == NULL) {
 		dir_ldif_free(&dl->head);
 		return NULL;
