@@ -46,4 +46,9 @@ void mbx_metrics_logon(struct mbx_metrics *m, uint32_t ec);
  * buffer the caller frees. Returns 0 or -1 (allocation failure). */
 int mbx_metrics_render(struct mbx_metrics *m, char **text_r, size_t *len_r);
 
+/* Escapes a label value for the text format (backslash, double quote and newline become \\,
+ * \" and \n) into buf. Returns the bytes the escaped value needs with its NUL; when that is more
+ * than size, buf gets "" (if size > 0) and nothing else is written. For tests and the daemon. */
+size_t mbx_metrics_escape_label(const char *s, char *buf, size_t size);
+
 #endif
