@@ -5,6 +5,7 @@
  *
  *   dir-ldif.c        the backend operations, requests, change notifications
  *   dir-ldif-index.c  the in-memory directory: entries in file order and their hash indexes
+ *   dir-ldif-load.c   reading and checking the LDIF file, building the entries
  */
 #ifndef MBX_DIR_LDIF_INT_H
 #define MBX_DIR_LDIF_INT_H
@@ -128,7 +129,7 @@ void dir_ldif_index_nodes_free(struct dl_node *n);
 size_t dir_ldif_index_find(const struct dl_index *t, const uint8_t *key, size_t len,
                            size_t **idx_r);
 
-/* --- dir-ldif.c (load) ------------------------------------------------------------------- */
+/* --- dir-ldif-load.c --------------------------------------------------------------------- */
 
 /* Reads and indexes dl->path; *st gets the file's identity. NULL with "FILE:LINE: what" (or
  * "FILE: what") in err. */
