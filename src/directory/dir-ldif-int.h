@@ -6,6 +6,7 @@
  *   dir-ldif.c        the backend operations, requests, change notifications
  *   dir-ldif-index.c  the in-memory directory: entries in file order and their hash indexes
  *   dir-ldif-load.c   reading and checking the LDIF file, building the entries
+ *   dir-ldif-write.c  writing the entries back to the file, atomically
  */
 #ifndef MBX_DIR_LDIF_INT_H
 #define MBX_DIR_LDIF_INT_H
@@ -135,7 +136,7 @@ size_t dir_ldif_index_find(const struct dl_index *t, const uint8_t *key, size_t 
  * "FILE: what") in err. */
 struct dl_db *dir_ldif_load(struct dir_ldif *dl, struct stat *st, char *err, size_t errsize);
 
-/* --- dir-ldif.c (write) ------------------------------------------------------------------ */
+/* --- dir-ldif-write.c -------------------------------------------------------------------- */
 
 /* Writes db over dl->path (temporary file, fsync, rename, fsync of the folder; a symbolic
  * link is followed) and updates dl->st. -1 with err set if the file changed on disk since it
