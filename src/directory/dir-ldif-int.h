@@ -4,6 +4,7 @@
  * include it; the rest of the daemon sees dir-ldif.h.
  *
  *   dir-ldif.c        the backend operations, requests, change notifications
+ *   dir-ldif-entry.c  comparing entries and values, applying a modification to an entry
  *   dir-ldif-index.c  the in-memory directory: entries in file order and their hash indexes
  *   dir-ldif-load.c   reading and checking the LDIF file, building the entries
  *   dir-ldif-write.c  writing the entries back to the file, atomically
@@ -83,7 +84,7 @@ struct dir_ldif {
 	struct event *change_ev;
 };
 
-/* --- dir-ldif.c (entry) ------------------------------------------------------------------ */
+/* --- dir-ldif-entry.c -------------------------------------------------------------------- */
 
 /* 1 if two of the n values are byte-equal, 0 if not, -1 without memory. */
 int dir_ldif_entry_values_have_dup(const struct mbx_dir_value *vals, size_t n);
