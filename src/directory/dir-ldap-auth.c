@@ -8,8 +8,6 @@
  */
 #include "directory/dir-ldap-int.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Starts a password check on its own connection, or answers it. */
