@@ -1,0 +1,860 @@
+/*
+ * session.c: the store side of one MAPI session context (include/mbx/session.h; design.md "One
+ * request, end to end"): the server objects and their handles, and the Execute state machine
+ * with resolve-then-execute over the ROP buffer of MS-OXCROPS 2.2.1 (protocol.md 4).
+ *
+ * One Execute:
+ *   DECODE   the request RopBuffer is one extended buffer with Last (mbx_rhe_read: un-XOR,
+ *            LZ77) holding a ROP buffer (mbx_ropbuf_decode). Anything else is ecRpcFormat:
+ *            we never advertise packing (AUX_SERVER_CAPABILITIES), so a client may not send
+ *            more than one buffer (MS-OXCRPC 3.1.4.2.1.1.1), and bytes after the last one are
+ *            garbage. MaxRopOut below 8 + 2 (no room for a header and a RopSize) is
+ *            ecBufferTooSmall.
+ *   WALK     the request list is walked exactly as mbx_ropbuf_execute will walk it (same
+ *            parser, same public-logon bitmap, simulated from the RopLogon decisions), which
+ *            gives every RopLogon to resolve and every ROP's place in the list. More ROPs than
+ *            max_rops is ecRpcFormat (the configuration documents that a longer list is refused
+ *            as malformed: nothing in MS-OXCROPS bounds it, and cutting the list with
+ *            RopBufferTooSmall would make a client retry the rest with a bigger buffer, which
+ *            does not help). A RopLogon whose request does not decode (an Essdn without its
+ *            NUL) ends the list there and is answered ecRpcFormat, as the executor does for
+ *            malformed requests.
+ *   RESOLVE  every RopLogon not yet answered is started through the logon pipeline, all at
+ *            once; when the last answer is in, the list is walked again (a decision can change
+ *            the bitmap and with it how a later ROP parses), and any RopLogon found only now
+ *            starts another round.
+ *   EXECUTE  from the loop (a deferral): mbx_ropbuf_execute with the handlers of store-rops.c
+ *            into a payload of min(MaxRopOut - 8, 32 KB), then mbx_rhe_write with the request's
+ *            Flags: compressed when that is allowed and shrinks it, XORed when the request was
+ *            XORed and NoXorMagic is not set (a client that obfuscates handles obfuscation; one
+ *            that did not gets plain bytes; MS-OXCRPC leaves the choice to the server). No
+ *            chained buffers (Chain is an offer the server may ignore, MS-OXCRPC 3.1.4.2.1.1.2).
+ * The handler lookup narrows each handler's response bound to the request at hand
+ * (mbx_store_rops_resp_max): the executor calls the lookup once per ROP it parsed, in list
+ * order, so the walk's records line up with the calls; a record that does not match (which the
+ * walk rules out) falls back to the handler's static bound.
+ *
+ * Objects: a Logon object per active LogonId and the Folder objects opened under it. Handles are
+ * a per-session counter from 1, never reused and never 0xFFFFFFFF. Releasing a Logon object
+ * releases its folders; a RopLogon that reuses an active LogonId releases the old logon when the
+ * new one succeeds. A ROP reaches an object through its input slot and must name the object's
+ * LogonId, as the handle spaces of Exchange and gromox are per logon; otherwise ecNullObject.
+ */
+#include "mbx/session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mbx/log.h"
+#include "mbx/rhe.h"
+#include "mbx/rop-errors.h"
+#include "mbx/rop-ids.h"
+#include "mbx/ropbuf.h"
+#include "mbx/store-rops.h"
+
+#define SESSION_BUCKETS 256
+#define SESSION_DEFAULT_OBJECTS 4096
+#define NLOGON_IDS 256
+
+struct mbx_session {
+	struct mbx_logon_pipeline *pipeline;
+	const struct mbx_server_identity *id;
+	struct mbx_defer defer;
+	char *principal_dn;
+	char *principal_legacy_dn;
+	char *principal_name;
+	struct mbx_principal *token;
+	unsigned max_rops;
+	unsigned max_objects;
+	time_t (*clock)(void *clock_ctx);
+	void *clock_ctx;
+
+	uint32_t next_handle;
+	size_t nobjects;
+	struct mbx_store_obj *buckets[SESSION_BUCKETS];
+	struct mbx_store_obj *logons[NLOGON_IDS];
+	uint8_t public_logons[NLOGON_IDS / 8];
+	struct mbx_session_exec *pending;
+};
+
+/* One pipeline request in flight. */
+struct exec_wait {
+	struct mbx_session_exec *e;
+	size_t answer; /* index into e->answers */
+	struct mbx_logon_pipeline_req *preq;
+	struct exec_wait *next;
+};
+
+/* One ROP of the walk: what the executor's lookup will be asked for. */
+struct exec_rec {
+	struct mbx_rop_req req;
+};
+
+enum exec_state {
+	EXEC_RESOLVING,
+	EXEC_READY,
+	EXEC_FAILED,
+};
+
+struct mbx_session_exec {
+	struct mbx_session *s;
+	mbx_session_exec_cb *cb;
+	void *ctx;
+	uint32_t flags;
+	uint32_t max_rop_out;
+	bool xor_in;
+	enum exec_state state;
+	const struct mbx_defer_ops *dops; /* the session's: it may be gone when e is freed */
+	void *defer;
+
+	struct mbx_ropbuf rb;
+	size_t payload_len;
+	struct exec_rec *recs;
+	size_t nrecs, caprecs;
+	size_t lookups;
+	struct mbx_rop_handler cur; /* the narrowed handler the lookup hands out */
+
+	struct mbx_session_logon_answer *answers;
+	size_t nanswers, capanswers;
+	struct exec_wait *waits;
+	unsigned inflight;
+
+	struct mbx_rop_exec ex;
+	struct mbx_session_exec_result res;
+	char why[MBX_RD_ERRMAX + 128];
+
+	uint8_t payload[MBX_RHE_MAX_PAYLOAD];
+	uint8_t resp[MBX_RHE_MAX_PAYLOAD];
+	uint8_t out[MBX_RHE_HDRLEN + MBX_RHE_MAX_PAYLOAD];
+	uint8_t scratch[MBX_RHE_MAX_PAYLOAD];
+};
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*fail = true;
+	return d;
+}
+
+/* A deep copy of a principal's token (the session outlives the caller's). */
+static struct mbx_principal *token_dup(const struct mbx_principal *p)
+{
+	struct mbx_principal *q = calloc(1, sizeof(*q));
+	bool fail = false;
+
+	if (q == NULL)
+		return NULL;
+	q->dn = dup_or_null(p->dn, &fail);
+	q->has_sid = p->has_sid;
+	q->sid = p->sid;
+	q->depth_exceeded = p->depth_exceeded;
+	if (p->ngroups > 0) {
+		q->groups = calloc(p->ngroups, sizeof(*q->groups));
+		if (q->groups == NULL)
+			goto fail;
+		memcpy(q->groups, p->groups, p->ngroups * sizeof(*q->groups));
+		q->ngroups = p->ngroups;
+	}
+	if (p->ngroup_dns > 0) {
+		q->group_dns = calloc(p->ngroup_dns, sizeof(*q->group_dns));
+		if (q->group_dns == NULL)
+			goto fail;
+		q->ngroup_dns = p->ngroup_dns;
+		for (size_t i = 0; i < p->ngroup_dns; i++)
+			q->group_dns[i] = dup_or_null(p->group_dns[i], &fail);
+	}
+	if (p->nowners > 0) {
+		q->owners = calloc(p->nowners, sizeof(*q->owners));
+		q->resolved = calloc(p->nowners, sizeof(*q->resolved));
+		if (q->owners == NULL || q->resolved == NULL)
+			goto fail;
+		q->nowners = q->nresolved = p->nowners;
+		for (size_t i = 0; i < p->nowners; i++) {
+			struct mbx_principal_owners *o = &q->owners[i];
+
+			o->sid = p->owners[i].sid;
+			o->wellknown = p->owners[i].wellknown;
+			if (p->owners[i].ndns > 0) {
+				o->dns = calloc(p->owners[i].ndns, sizeof(*o->dns));
+				if (o->dns == NULL)
+					goto fail;
+				o->ndns = p->owners[i].ndns;
+				for (size_t k = 0; k < o->ndns; k++)
+					o->dns[k] = dup_or_null(p->owners[i].dns[k], &fail);
+			}
+			q->resolved[i].sid = o->sid;
+			q->resolved[i].dns = (const char *const *)o->dns;
+			q->resolved[i].ndns = o->ndns;
+		}
+	}
+	if (!fail)
+		return q;
+fail:
+	mbx_principal_free(&q);
+	return NULL;
+}
+
+static const char *session_who(const struct mbx_session *s, char *buf, size_t size)
+{
+	const char *n = s->principal_name != NULL ? s->principal_name : s->principal_dn;
+
+	if (n == NULL)
+		return "-";
+	return mbx_log_escape(n, strlen(n), buf, size);
+}
+
+/* --- the session ---------------------------------------------------------------------------- */
+
+struct mbx_session *mbx_session_new(const struct mbx_session_config *cfg)
+{
+	struct mbx_session *s;
+	bool fail = false;
+
+	if (cfg == NULL || cfg->pipeline == NULL || cfg->id == NULL || cfg->defer.ops == NULL)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->pipeline = cfg->pipeline;
+	s->id = cfg->id;
+	s->defer = cfg->defer;
+	s->principal_dn = dup_or_null(cfg->principal_dn, &fail);
+	s->principal_legacy_dn = dup_or_null(cfg->principal_legacy_dn, &fail);
+	s->principal_name = dup_or_null(cfg->principal_name, &fail);
+	if (cfg->token != NULL) {
+		s->token = token_dup(cfg->token);
+		fail = fail || s->token == NULL;
+	}
+	s->max_rops = cfg->max_rops;
+	s->max_objects = cfg->max_objects != 0 ? cfg->max_objects : SESSION_DEFAULT_OBJECTS;
+	s->clock = cfg->clock;
+	s->clock_ctx = cfg->clock_ctx;
+	s->next_handle = 1;
+	if (fail) {
+		mbx_session_free(&s);
+		return NULL;
+	}
+	return s;
+}
+
+static void exec_free(struct mbx_session_exec *e);
+
+void mbx_session_free(struct mbx_session **sp)
+{
+	struct mbx_session *s;
+
+	if (sp == NULL || *sp == NULL)
+		return;
+	s = *sp;
+	if (s->pending != NULL)
+		mbx_session_exec_cancel(s->pending);
+	for (int i = 0; i < NLOGON_IDS; i++)
+		if (s->logons[i] != NULL)
+			mbx_session_obj_release(s, s->logons[i]);
+	free(s->principal_dn);
+	free(s->principal_legacy_dn);
+	free(s->principal_name);
+	mbx_principal_free(&s->token);
+	free(s);
+	*sp = NULL;
+}
+
+bool mbx_session_has_logon_on(const struct mbx_session *s, const char *legacy_dn)
+{
+	if (s == NULL || legacy_dn == NULL)
+		return false;
+	for (int i = 0; i < NLOGON_IDS; i++) {
+		const struct mbx_store_obj *o = s->logons[i];
+
+		if (o != NULL && o->u.logon.legacy_dn != NULL &&
+		    strcasecmp(o->u.logon.legacy_dn, legacy_dn) == 0)
+			return true;
+	}
+	return false;
+}
+
+size_t mbx_session_logons(const struct mbx_session *s, const char **legacy_dns, size_t max)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (int i = 0; i < NLOGON_IDS; i++) {
+		const struct mbx_store_obj *o = s->logons[i];
+
+		if (o == NULL)
+			continue;
+		if (legacy_dns != NULL && n < max)
+			legacy_dns[n] = o->u.logon.legacy_dn != NULL ? o->u.logon.legacy_dn : "";
+		n++;
+	}
+	return n;
+}
+
+time_t mbx_session_now(const struct mbx_session *s)
+{
+	return s->clock != NULL ? s->clock(s->clock_ctx) : time(NULL);
+}
+
+const struct mbx_server_identity *mbx_session_identity(const struct mbx_session *s)
+{
+	return s->id;
+}
+
+const char *mbx_session_principal_legacy_dn(const struct mbx_session *s)
+{
+	return s->principal_legacy_dn;
+}
+
+/* --- objects ----------------------------------------------------------------------------- */
+
+static size_t bucket_of(uint32_t handle)
+{
+	return (handle ^ (handle >> 8) ^ (handle >> 16)) % SESSION_BUCKETS;
+}
+
+struct mbx_store_obj *mbx_session_obj_get(struct mbx_session *s, uint32_t handle)
+{
+	struct mbx_store_obj *o;
+
+	if (s == NULL || handle == MBX_HANDLE_NONE)
+		return NULL;
+	for (o = s->buckets[bucket_of(handle)]; o != NULL; o = o->hnext)
+		if (o->handle == handle)
+			return o;
+	return NULL;
+}
+
+struct mbx_store_obj *mbx_session_obj_at(struct mbx_session *s, const struct mbx_rop_exec *ex,
+                                         int idx, uint8_t logon_id)
+{
+	struct mbx_store_obj *o;
+
+	if (idx < 0 || (unsigned)idx >= ex->nhandles)
+		return NULL;
+	o = mbx_session_obj_get(s, ex->handles[idx]);
+	if (o == NULL || o->logon->u.logon.logon_id != logon_id)
+		return NULL;
+	return o;
+}
+
+/* A new object with the next handle, in the hash; NULL at the limits. */
+static struct mbx_store_obj *obj_alloc(struct mbx_session *s, enum mbx_store_obj_type type)
+{
+	struct mbx_store_obj *o;
+	size_t b;
+
+	if (s->nobjects >= s->max_objects || s->next_handle == MBX_HANDLE_NONE)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	o->handle = s->next_handle++;
+	o->type = type;
+	b = bucket_of(o->handle);
+	o->hnext = s->buckets[b];
+	s->buckets[b] = o;
+	s->nobjects++;
+	return o;
+}
+
+static void obj_unhash(struct mbx_session *s, struct mbx_store_obj *o)
+{
+	struct mbx_store_obj **pp = &s->buckets[bucket_of(o->handle)];
+
+	while (*pp != NULL && *pp != o)
+		pp = &(*pp)->hnext;
+	if (*pp == o)
+		*pp = o->hnext;
+	s->nobjects--;
+}
+
+static void logon_clear(struct mbx_store_logon *lg)
+{
+	free(lg->legacy_dn);
+	free(lg->display_name);
+	free(lg->extra_replguids);
+	memset(lg, 0, sizeof(*lg));
+}
+
+static void bitmap_set(uint8_t *bm, uint8_t id, bool on)
+{
+	if (on)
+		bm[id / 8] |= (uint8_t)(1u << (id % 8));
+	else
+		bm[id / 8] &= (uint8_t) ~(1u << (id % 8));
+}
+
+void mbx_session_obj_release(struct mbx_session *s, struct mbx_store_obj *o)
+{
+	if (s == NULL || o == NULL)
+		return;
+	if (o->type == MBX_STORE_OBJ_LOGON) {
+		while (o->children != NULL)
+			mbx_session_obj_release(s, o->children);
+		if (s->logons[o->u.logon.logon_id] == o)
+			s->logons[o->u.logon.logon_id] = NULL;
+		logon_clear(&o->u.logon);
+	} else {
+		struct mbx_store_obj *lg = o->logon;
+
+		if (o->lprev != NULL)
+			o->lprev->lnext = o->lnext;
+		else
+			lg->children = o->lnext;
+		if (o->lnext != NULL)
+			o->lnext->lprev = o->lprev;
+	}
+	obj_unhash(s, o);
+	free(o);
+}
+
+struct mbx_store_obj *mbx_session_logon_new(struct mbx_session *s, struct mbx_store_logon *lg)
+{
+	struct mbx_store_obj *o;
+	uint8_t id = lg->logon_id;
+
+	if (s->logons[id] != NULL)
+		mbx_session_obj_release(s, s->logons[id]);
+	o = obj_alloc(s, MBX_STORE_OBJ_LOGON);
+	if (o == NULL) {
+		logon_clear(lg);
+		return NULL;
+	}
+	o->logon = o;
+	o->u.logon = *lg;
+	memset(lg, 0, sizeof(*lg));
+	s->logons[id] = o;
+	bitmap_set(s->public_logons, id, !(o->u.logon.logon_flags & MBX_LOGON_PRIVATE));
+	return o;
+}
+
+struct mbx_store_obj *mbx_session_folder_new(struct mbx_session *s, struct mbx_store_obj *logon,
+                                             int idx, struct mbx_fid fid)
+{
+	struct mbx_store_obj *o = obj_alloc(s, MBX_STORE_OBJ_FOLDER);
+
+	if (o == NULL)
+		return NULL;
+	o->logon = logon;
+	o->u.folder.idx = idx;
+	o->u.folder.fid = fid;
+	o->lnext = logon->children;
+	if (logon->children != NULL)
+		logon->children->lprev = o;
+	logon->children = o;
+	return o;
+}
+
+/* --- Execute: plumbing ----------------------------------------------------------------------- */
+
+struct mbx_session *mbx_session_exec_session(struct mbx_session_exec *e)
+{
+	return e->s;
+}
+
+const struct mbx_session_logon_answer *mbx_session_exec_answer(struct mbx_session_exec *e,
+                                                               size_t off)
+{
+	for (size_t i = 0; i < e->nanswers; i++)
+		if (e->answers[i].off == off)
+			return &e->answers[i];
+	return NULL;
+}
+
+void mbx_session_exec_note_logon(struct mbx_session_exec *e, uint32_t ec)
+{
+	if (e->res.nlogons < sizeof(e->res.logon_ecs) / sizeof(e->res.logon_ecs[0]))
+		e->res.logon_ecs[e->res.nlogons] = ec;
+	e->res.nlogons++;
+}
+
+static void exec_free(struct mbx_session_exec *e)
+{
+	struct exec_wait *w, *next;
+
+	if (e == NULL)
+		return;
+	for (w = e->waits; w != NULL; w = next) {
+		next = w->next;
+		mbx_logon_pipeline_cancel(w->preq);
+		free(w);
+	}
+	if (e->defer != NULL)
+		e->dops->destroy(e->defer);
+	for (size_t i = 0; i < e->nanswers; i++)
+		mbx_mailbox_free(&e->answers[i].mbx);
+	free(e->answers);
+	free(e->recs);
+	free(e);
+}
+
+void mbx_session_exec_cancel(struct mbx_session_exec *e)
+{
+	if (e == NULL)
+		return;
+	if (e->s->pending == e)
+		e->s->pending = NULL;
+	exec_free(e);
+}
+
+/* Fails the Execute with ec; the answer goes out from the loop. */
+static void exec_fail(struct mbx_session_exec *e, uint32_t ec, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void exec_fail(struct mbx_session_exec *e, uint32_t ec, const char *fmt, ...)
+{
+	va_list ap;
+	char who[128], name[32];
+
+	va_start(ap, fmt);
+	vsnprintf(e->why, sizeof(e->why), fmt, ap);
+	va_end(ap);
+	e->res.error_code = ec;
+	e->res.why = e->why;
+	e->state = EXEC_FAILED;
+	mbx_log(MBX_LOG_NOTICE, "execute: %s: %s: %s", session_who(e->s, who, sizeof(who)),
+	        mbx_ec_str(ec, name, sizeof(name)), e->why);
+}
+
+/* --- Execute: walk and resolve ------------------------------------------------------------ */
+
+static struct mbx_session_logon_answer *answer_find(struct mbx_session_exec *e, size_t off)
+{
+	for (size_t i = 0; i < e->nanswers; i++)
+		if (e->answers[i].off == off)
+			return &e->answers[i];
+	return NULL;
+}
+
+static struct mbx_session_logon_answer *answer_add(struct mbx_session_exec *e, size_t off)
+{
+	struct mbx_session_logon_answer *a;
+
+	if (e->nanswers == e->capanswers) {
+		size_t cap = e->capanswers != 0 ? 2 * e->capanswers : 4;
+		void *p = realloc(e->answers, cap * sizeof(*e->answers));
+
+		if (p == NULL)
+			return NULL;
+		e->answers = p;
+		e->capanswers = cap;
+	}
+	a = &e->answers[e->nanswers++];
+	memset(a, 0, sizeof(*a));
+	a->off = off;
+	return a;
+}
+
+static int rec_add(struct mbx_session_exec *e, const struct mbx_rop_req *req)
+{
+	if (e->nrecs == e->caprecs) {
+		size_t cap = e->caprecs != 0 ? 2 * e->caprecs : 16;
+		void *p = realloc(e->recs, cap * sizeof(*e->recs));
+
+		if (p == NULL)
+			return -1;
+		e->recs = p;
+		e->caprecs = cap;
+	}
+	e->recs[e->nrecs++].req = *req;
+	return 0;
+}
+
+static void exec_pipeline_cb(void *ctx, const struct mbx_logon_pipeline_result *res);
+
+/* Starts the pipeline for answer i. An answer that cannot be started is a failure. */
+static void answer_start(struct mbx_session_exec *e, size_t i)
+{
+	struct mbx_session *s = e->s;
+	struct mbx_session_logon_answer *a = &e->answers[i];
+	struct mbx_logon_pipeline_who who = {.name = s->principal_name};
+	struct exec_wait *w = calloc(1, sizeof(*w));
+
+	if (s->token != NULL)
+		who.token = s->token;
+	else
+		who.dn = s->principal_dn;
+	if (w != NULL) {
+		w->e = e;
+		w->answer = i;
+		w->preq = mbx_logon_pipeline_start(s->pipeline, &a->req, &who, exec_pipeline_cb, w);
+	}
+	if (w == NULL || w->preq == NULL) {
+		free(w);
+		a->done = true;
+		a->decision.ec = ecServerOOM;
+		a->decision.kind = MBX_LOGON_RESP_FAILURE;
+		a->decision.reason = "the logon pipeline could not start";
+		return;
+	}
+	w->next = e->waits;
+	e->waits = w;
+	e->inflight++;
+}
+
+/* Walks the list as the executor will. Returns 0, or -1 when the Execute failed. */
+static int exec_walk(struct mbx_session_exec *e)
+{
+	struct mbx_session *s = e->s;
+	uint8_t pub[NLOGON_IDS / 8];
+	size_t first_new = e->nanswers;
+	struct rd r;
+
+	memcpy(pub, s->public_logons, sizeof(pub));
+	e->nrecs = 0;
+	rd_init(&r, e->rb.rops, e->rb.rops_len, e->rb.rops_off);
+	while (rd_left(&r) > 0) {
+		struct mbx_rop_req req;
+		struct mbx_session_logon_answer *a;
+
+		if (mbx_rop_req_parse_ex(&r, pub, &req) != 0)
+			break; /* the executor answers it and stops */
+		if (s->max_rops != 0 && e->nrecs >= s->max_rops) {
+			exec_fail(e, ecRpcFormat, "more than %u ROPs in one Execute (max_rops)",
+			          s->max_rops);
+			return -1;
+		}
+		if (rec_add(e, &req) != 0) {
+			exec_fail(e, ecServerOOM, "out of memory walking the ROP list");
+			return -1;
+		}
+		if (req.rop_id != MBX_ROP_Logon)
+			continue;
+		a = answer_find(e, req.off);
+		if (a == NULL) {
+			struct rd lr;
+
+			a = answer_add(e, req.off);
+			if (a == NULL) {
+				exec_fail(e, ecServerOOM, "out of memory walking the ROP list");
+				return -1;
+			}
+			rd_init(&lr, req.raw, req.len, req.off);
+			if (mbx_roplogon_req_decode(&lr, &a->req) != 0 || rd_left(&lr) != 0) {
+				char esc[MBX_RD_ERRMAX * 4], who[128];
+
+				if (rd_ok(&lr))
+					rd_fail(&lr, "RopLogon: %zu bytes after the Essdn",
+					        rd_left(&lr));
+				a->malformed = true;
+				a->done = true;
+				mbx_log(MBX_LOG_NOTICE,
+				        "execute: %s: malformed RopLogon at payload offset %zu: %s",
+				        session_who(s, who, sizeof(who)), lr.err_off,
+				        mbx_log_escape(lr.err_msg, strlen(lr.err_msg), esc,
+				                       sizeof(esc)));
+			}
+		}
+		if (a->malformed) {
+			/* the list ends with this RopLogon's ecRpcFormat */
+			e->rb.rops_len = req.off + req.len - e->rb.rops_off;
+			break;
+		}
+		if (!a->done) {
+			/* not decided yet: assume success, which any public logon is */
+			bitmap_set(pub, req.logon_id, !(a->req.logon_flags & MBX_LOGON_PRIVATE));
+		} else if (a->decision.ec == ecNone &&
+		           (a->decision.kind == MBX_LOGON_RESP_PRIVATE ||
+		            a->decision.kind == MBX_LOGON_RESP_PUBLIC)) {
+			bitmap_set(pub, req.logon_id, a->decision.kind == MBX_LOGON_RESP_PUBLIC);
+		}
+	}
+	for (size_t i = first_new; i < e->nanswers; i++)
+		if (!e->answers[i].done)
+			answer_start(e, i);
+	return 0;
+}
+
+static void exec_pipeline_cb(void *ctx, const struct mbx_logon_pipeline_result *res)
+{
+	struct exec_wait *w = ctx, **pp;
+	struct mbx_session_exec *e = w->e;
+	struct mbx_session_logon_answer *a = &e->answers[w->answer];
+
+	a->decision = res->decision;
+	a->done = true;
+	if (res->decision.kind == MBX_LOGON_RESP_PRIVATE && res->mbx != NULL) {
+		a->mbx = mbx_mailbox_dup(res->mbx);
+		if (a->mbx == NULL) {
+			a->decision.ec = ecServerOOM;
+			a->decision.kind = MBX_LOGON_RESP_FAILURE;
+		}
+	}
+	for (pp = &e->waits; *pp != NULL && *pp != w; pp = &(*pp)->next)
+		;
+	if (*pp == w)
+		*pp = w->next;
+	free(w);
+	if (--e->inflight > 0)
+		return;
+	/* Walk again: decisions fix the bitmap; a RopLogon found only now starts a round. */
+	if (exec_walk(e) != 0 || e->inflight == 0)
+		e->s->defer.ops->schedule(e->defer);
+}
+
+/* --- Execute: execute ------------------------------------------------------------------------ */
+
+static const struct mbx_rop_handler *exec_lookup(void *ctx, uint8_t rop_id)
+{
+	struct mbx_session_exec *e = ctx;
+	const struct mbx_rop_handler *h = mbx_store_rops_handler(rop_id);
+	size_t k = e->lookups++;
+
+	if (h == NULL)
+		return NULL;
+	if (k < e->nrecs && e->recs[k].req.rop_id == rop_id) {
+		e->cur = *h;
+		e->cur.resp_max = mbx_store_rops_resp_max(e, &e->ex, &e->recs[k].req);
+		return &e->cur;
+	}
+	return h;
+}
+
+static void exec_run(struct mbx_session_exec *e)
+{
+	struct mbx_session *s = e->s;
+	size_t limit = (size_t)e->max_rop_out - MBX_RHE_HDRLEN;
+	struct wr w, o;
+	char who[128], esc[MBX_RD_ERRMAX * 4];
+
+	if (limit > MBX_RHE_MAX_PAYLOAD)
+		limit = MBX_RHE_MAX_PAYLOAD;
+	e->rb.public_logons = s->public_logons;
+	e->lookups = 0;
+	wr_init(&w, e->resp, limit);
+	if (mbx_ropbuf_execute(&e->rb, &w, exec_lookup, e, &e->ex) != 0) {
+		e->res.nrops = e->ex.nrops;
+		if (e->ex.stopped_malformed)
+			exec_fail(e, e->ex.ec, "malformed ROP buffer at payload offset %zu: %s",
+			          e->ex.err.err_off,
+			          mbx_log_escape(e->ex.err.err_msg, strlen(e->ex.err.err_msg), esc,
+			                         sizeof(esc)));
+		else
+			exec_fail(e, e->ex.ec,
+			          "the ROP list cannot be answered within MaxRopOut %u",
+			          e->max_rop_out);
+		return;
+	}
+	e->res.nrops = e->ex.nrops;
+	if (e->ex.stopped_malformed || e->ex.stopped_unknown)
+		mbx_log(MBX_LOG_NOTICE, "execute: %s: ROP list ends at payload offset %zu: %s",
+		        session_who(s, who, sizeof(who)), e->ex.err.err_off,
+		        mbx_log_escape(e->ex.err.err_msg, strlen(e->ex.err.err_msg), esc,
+		                       sizeof(esc)));
+	if (e->ex.handler_bugs > 0)
+		mbx_log(MBX_LOG_ERROR, "execute: %s: %u ROP handler(s) broke their size bound",
+		        session_who(s, who, sizeof(who)), e->ex.handler_bugs);
+	wr_init(&o, e->out, MBX_RHE_HDRLEN + limit);
+	if (mbx_rhe_write(&o, e->resp, w.len, e->flags, e->xor_in, true, e->scratch) != 0) {
+		/* cannot happen: the payload fits limit and compression only shrinks it */
+		exec_fail(e, ecBufferTooSmall, "the response does not fit MaxRopOut %u",
+		          e->max_rop_out);
+		return;
+	}
+	e->res.rop_out = e->out;
+	e->res.rop_out_len = o.len;
+	mbx_trace(MBX_TRACE_ROP, "execute: %s: %u ROPs, %zu bytes out%s",
+	          session_who(s, who, sizeof(who)), e->ex.nrops, o.len,
+	          e->ex.too_small ? ", RopBufferTooSmall" : "");
+}
+
+/* From the loop: answer. */
+static void exec_defer_fn(void *arg)
+{
+	struct mbx_session_exec *e = arg;
+	struct mbx_session *s = e->s;
+
+	if (e->state != EXEC_FAILED)
+		exec_run(e);
+	if (e->state == EXEC_FAILED) {
+		e->res.rop_out = NULL;
+		e->res.rop_out_len = 0;
+	}
+	s->pending = NULL;
+	e->cb(e->ctx, &e->res);
+	exec_free(e);
+}
+
+/* --- Execute: entry ------------------------------------------------------------------------- */
+
+static void exec_decode(struct mbx_session_exec *e, const struct mbx_session_exec_req *req)
+{
+	struct mbx_rhe hdr;
+	struct rd r, p;
+	char esc[MBX_RD_ERRMAX * 4];
+
+	rd_init(&r, req->rop_buffer, req->rop_buffer_len, 0);
+	if (mbx_rhe_read(&r, &hdr, e->payload, &e->payload_len) != 0) {
+		exec_fail(e, ecRpcFormat, "malformed RopBuffer at offset %zu: %s", r.err_off,
+		          mbx_log_escape(r.err_msg, strlen(r.err_msg), esc, sizeof(esc)));
+		return;
+	}
+	if (!(hdr.flags & MBX_RHE_LAST)) {
+		exec_fail(e, ecRpcFormat,
+		          "malformed RopBuffer at offset 0: more than one extended buffer (no Last "
+		          "flag) without packing");
+		return;
+	}
+	if (rd_left(&r) != 0) {
+		exec_fail(e, ecRpcFormat,
+		          "malformed RopBuffer at offset %zu: %zu bytes after the last extended "
+		          "buffer",
+		          rd_pos(&r), rd_left(&r));
+		return;
+	}
+	e->xor_in = (hdr.flags & MBX_RHE_XORMAGIC) != 0;
+	rd_init(&p, e->payload, e->payload_len, 0);
+	if (mbx_ropbuf_decode(&p, &e->rb) != 0) {
+		exec_fail(e, ecRpcFormat, "malformed ROP buffer at payload offset %zu: %s",
+		          p.err_off,
+		          mbx_log_escape(p.err_msg, strlen(p.err_msg), esc, sizeof(esc)));
+		return;
+	}
+	if (req->max_rop_out < MBX_RHE_HDRLEN + 2) {
+		exec_fail(e, ecBufferTooSmall, "MaxRopOut %u is below %d", req->max_rop_out,
+		          MBX_RHE_HDRLEN + 2);
+		return;
+	}
+}
+
+struct mbx_session_exec *mbx_session_execute(struct mbx_session *s,
+                                             const struct mbx_session_exec_req *req,
+                                             mbx_session_exec_cb *cb, void *ctx)
+{
+	struct mbx_session_exec *e;
+
+	if (s == NULL || req == NULL || cb == NULL || s->pending != NULL)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->s = s;
+	e->cb = cb;
+	e->ctx = ctx;
+	e->flags = req->flags;
+	e->max_rop_out = req->max_rop_out;
+	e->state = EXEC_RESOLVING;
+	e->dops = s->defer.ops;
+	e->defer = s->defer.ops->create(s->defer.loop, exec_defer_fn, e);
+	if (e->defer == NULL) {
+		free(e);
+		return NULL;
+	}
+	s->pending = e;
+	exec_decode(e, req);
+	if (e->state != EXEC_FAILED)
+		(void)exec_walk(e);
+	if (e->state == EXEC_FAILED || e->inflight == 0)
+		s->defer.ops->schedule(e->defer);
+	return e;
+}
