@@ -18,7 +18,6 @@
 #include "mbxbench.h"
 
 #include <errno.h>
-#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1063,7 +1062,7 @@ int bench_client_run(struct event_base *base, const struct bench_target *t,
 	run.nsess = load->concurrency;
 	run.open_loop = load->rate > 0;
 	if (run.open_loop)
-		run.interval_ns_x1000 = (uint64_t)llround(1e12 / load->rate);
+		run.interval_ns_x1000 = (uint64_t)(1e12 / load->rate + 0.5);
 	if (run.open_loop && run.interval_ns_x1000 == 0)
 		run.interval_ns_x1000 = 1;
 	if (client_headers(&run) != 0) {

@@ -401,8 +401,9 @@ static int bench_serve(const struct bench_opts *o, const struct bench_mapi_bodie
 	evsignal_add(sig1, NULL);
 	evsignal_add(sig2, NULL);
 	if (o->duration_set) {
-		struct timeval tv = {(time_t)o->load.duration,
-		                     (suseconds_t)((o->load.duration - floor(o->load.duration)) * 1e6)};
+		/* No libm: the tools link mbxcore only. */
+		time_t whole = (time_t)o->load.duration;
+		struct timeval tv = {whole, (suseconds_t)((o->load.duration - (double)whole) * 1e6)};
 
 		timer = evtimer_new(base, bench_stop_cb, base);
 		evtimer_add(timer, &tv);
