@@ -76,7 +76,8 @@ void mbx_session_free(struct mbx_session **s);
 /* True if the session holds a logon on the mailbox with this legacyExchangeDN (case-insensitive):
  * the front end destroys such contexts when the mailbox enters transit (MS-OXMVMBX 3.1.1). */
 bool mbx_session_has_logon_on(const struct mbx_session *s, const char *legacy_dn);
-/* Number of open logons (for `mbxctl sessions`); fills up to max legacyExchangeDNs. */
+/* Number of open logons (for `mbxctl sessions`); fills up to max legacyExchangeDNs (valid until
+ * the next Execute or free; "" for a public folders logon). legacy_dns may be NULL. */
 size_t mbx_session_logons(const struct mbx_session *s, const char **legacy_dns, size_t max);
 
 /* The Execute request's fields (MAPI/HTTP Execute, protocol.md 5.6). */
@@ -105,7 +106,9 @@ typedef void mbx_session_exec_cb(void *ctx, const struct mbx_session_exec_result
 
 /* Starts one Execute. Only one may be pending per session (the front end enforces one
  * outstanding request per context; a second call returns NULL). NULL also on allocation
- * failure. The callback runs exactly once unless cancelled. */
+ * failure. The callback runs exactly once unless cancelled, always from the loop; the returned
+ * handle is gone once the callback has started (do not cancel it then). The callback may start
+ * the next Execute or free the session. mbx_session_exec_cancel: NULL-safe. */
 struct mbx_session_exec *mbx_session_execute(struct mbx_session *s,
                                              const struct mbx_session_exec_req *req,
                                              mbx_session_exec_cb *cb, void *ctx);

@@ -395,6 +395,8 @@ static void bitmap_set(uint8_t *bm, uint8_t id, bool on)
 		bm[id / 8] &= (uint8_t) ~(1u << (id % 8));
 }
 
+/* The public-logon bitmap keeps a released logon's bit: only RopLogon changes it, which is what
+ * exec_walk simulates (it cannot know which object a RopRelease will find in its slot). */
 void mbx_session_obj_release(struct mbx_session *s, struct mbx_store_obj *o)
 {
 	if (s == NULL || o == NULL)
@@ -463,13 +465,18 @@ struct mbx_session *mbx_session_exec_session(struct mbx_session_exec *e)
 	return e->s;
 }
 
-const struct mbx_session_logon_answer *mbx_session_exec_answer(struct mbx_session_exec *e,
-                                                               size_t off)
+static struct mbx_session_logon_answer *answer_find(struct mbx_session_exec *e, size_t off)
 {
 	for (size_t i = 0; i < e->nanswers; i++)
 		if (e->answers[i].off == off)
 			return &e->answers[i];
 	return NULL;
+}
+
+const struct mbx_session_logon_answer *mbx_session_exec_answer(struct mbx_session_exec *e,
+                                                               size_t off)
+{
+	return answer_find(e, off);
 }
 
 void mbx_session_exec_note_logon(struct mbx_session_exec *e, uint32_t ec)
@@ -527,14 +534,6 @@ static void exec_fail(struct mbx_session_exec *e, uint32_t ec, const char *fmt, 
 }
 
 /* --- Execute: walk and resolve ------------------------------------------------------------ */
-
-static struct mbx_session_logon_answer *answer_find(struct mbx_session_exec *e, size_t off)
-{
-	for (size_t i = 0; i < e->nanswers; i++)
-		if (e->answers[i].off == off)
-			return &e->answers[i];
-	return NULL;
-}
 
 static struct mbx_session_logon_answer *answer_add(struct mbx_session_exec *e, size_t off)
 {

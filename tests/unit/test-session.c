@@ -1125,6 +1125,106 @@ static void test_token(void **state)
 	free(o);
 }
 
+/* A RopLogon that only the second walk finds: the first walk guesses that a private RopLogon on
+ * LogonId 3 (a public logon so far) succeeds, which makes a later RopSetMessageReadFlag on
+ * LogonId 3 private (no ClientData) and its bytes a RopWriteStream that swallows the rest; the
+ * logon fails (carol is in transit), so LogonId 3 stays public, the 24 bytes are ClientData
+ * and a RopLogon follows: a second resolve round. */
+static void test_second_round(void **state)
+{
+	struct fx *fx = *state;
+	struct out *o = malloc(sizeof(*o));
+	struct buf rops = {.len = 0}, d = {.len = 0}, *rb = malloc(sizeof(*rb));
+	uint32_t h[2] = {MBX_HANDLE_NONE, MBX_HANDLE_NONE};
+	size_t len;
+	const uint8_t *l;
+	char hex[64];
+
+	assert_non_null(o);
+	assert_non_null(rb);
+	put_logon(&rops, 3, 1, 0x00, 0x01000002, NULL);
+	request(rb, &rops, h, 2, 0);
+	run(fx, rb, 0x8007, o);
+	h[1] = resp_handle(o, 1);
+	assert_int_equal(h[1], 1);
+
+	put_logon(&d, 4, 1, MBX_LOGON_PRIVATE, OPEN_HOME, alice.legacy);
+	rops.len = 0;
+	put_logon(&rops, 3, 0, MBX_LOGON_PRIVATE, OPEN_HOME, carol.legacy);
+	put(&rops, "11 03 00 01 00"); /* RopSetMessageReadFlag, ReadFlags 0 */
+	snprintf(hex, sizeof(hex), "2D 03 01 %02zX %02zX", (19 + d.len) & 0xFF, (19 + d.len) >> 8);
+	put(&rops, hex); /* ClientData (24 bytes) or a RopWriteStream of 19 + len(D) bytes */
+	put(&rops, "00000000000000000000000000000000000000");
+	memcpy(rops.b + rops.len, d.b, d.len);
+	rops.len += d.len;
+	request(rb, &rops, h, 2, 0);
+	run(fx, rb, 0x8007, o);
+	l = resp_rops(o, &len);
+	assert_int_equal(len, 6 + 6 + 166);
+	assert_memory_equal(l, "\xFE\x00\x0C\x05\x00\x00", 6);
+	assert_memory_equal(l + 6, "\x11\x00\x02\x01\x04\x80", 6);
+	assert_memory_equal(l + 12, "\xFE\x01\x00\x00\x00\x00\x01", 7);
+	assert_int_equal(o->nlogons, 2);
+	assert_int_equal(o->logon_ecs[1], ecNone);
+	assert_int_equal(resp_handle(o, 1), 2);
+	free(rb);
+	free(o);
+}
+
+/* The callback may free the session, or start the next Execute. */
+struct chain {
+	struct fx *fx;
+	struct mbx_session *s;
+	struct mbx_session_exec_req req;
+	int calls;
+	bool free_it;
+	struct out next;
+};
+
+static void chain_cb(void *ctx, const struct mbx_session_exec_result *res)
+{
+	struct chain *c = ctx;
+
+	c->calls++;
+	assert_int_equal(res->error_code, 0);
+	if (c->free_it) {
+		mbx_session_free(&c->s);
+		return;
+	}
+	memset(&c->next, 0, sizeof(c->next));
+	assert_non_null(mbx_session_execute(c->s, &c->req, exec_cb, &c->next));
+}
+
+static void test_callback_reentry(void **state)
+{
+	struct fx *fx = *state;
+	struct chain *c = calloc(1, sizeof(*c));
+	struct buf rops = {.len = 0}, *rb = malloc(sizeof(*rb));
+
+	assert_non_null(c);
+	assert_non_null(rb);
+	put_logon(&rops, 0, 0, MBX_LOGON_PRIVATE, OPEN_HOME, alice.legacy);
+	request(rb, &rops, one_empty, 1, 0);
+	c->fx = fx;
+	c->req = (struct mbx_session_exec_req){0, rb->b, rb->len, 0x8007};
+	c->s = session_for(fx, &alice, 0, 0);
+	c->free_it = true;
+	assert_non_null(mbx_session_execute(c->s, &c->req, chain_cb, c));
+	loop_until(fx, &c->calls);
+	assert_null(c->s);
+
+	c->calls = 0;
+	c->free_it = false;
+	c->s = session_for(fx, &alice, 0, 0);
+	assert_non_null(mbx_session_execute(c->s, &c->req, chain_cb, c));
+	loop_until(fx, &c->calls);
+	loop_until(fx, &c->next.calls);
+	assert_int_equal(c->next.logon_ecs[0], ecNone);
+	mbx_session_free(&c->s);
+	free(rb);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1135,6 +1235,7 @@ int main(void)
 	        T(test_malformed_rops),    T(test_truncation_sweep), T(test_max_rops),
 	        T(test_handles),           T(test_object_limit),     T(test_public_logon),
 	        T(test_unsupported),       T(test_life_cycle),       T(test_token),
+	        T(test_second_round),      T(test_callback_reentry),
 #undef T
 	};
 
