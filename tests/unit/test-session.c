@@ -601,6 +601,12 @@ static void test_bob_database_move(void **state)
 	logon_on(fx, s, &bob, before);
 	mbx_session_free(&s);
 	assert_int_equal(before->plen, 2 + 166 + 4);
+	/* the table follows the directory: on SERVER2's DB03 bob is elsewhere */
+	set_home(fx, bob.dn, DB_DN("DB03"));
+	s = session_for(fx, &bob, 0, 0);
+	logon_on(fx, s, &bob, after);
+	mbx_session_free(&s);
+	assert_int_equal(after->logon_ecs[0], ecWrongServer);
 	set_home(fx, bob.dn, DB_DN("DB02"));
 	s = session_for(fx, &bob, 0, 0);
 	logon_on(fx, s, &bob, after);
