@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct event_base;
 struct evhttp;
@@ -32,16 +33,34 @@ struct mbx_frontend_deps {
 	struct mbx_logon_pipeline *pipeline;
 	const struct mbx_server_identity *id;
 	struct mbx_metrics *metrics; /* may be NULL */
+	/* Added (optional): the clock handed to every session (struct mbx_session_config: RopLogon's
+	 * LogonTime), UTC seconds; NULL = time(NULL). For tests that assert whole responses. */
+	time_t (*session_clock)(void *clock_ctx);
+	void *session_clock_ctx;
 };
 
 struct mbx_frontend;
 
-/* Creates the front end; NULL with a message in err on failure. */
+/* Creates the front end; NULL with a message in err on failure (base, cfg, dir, pipeline and id
+ * are required; table and resolver may be NULL: then a Connect's UserDn must be the user's own
+ * legacyExchangeDN, and RopLogon resolves the principal by DN). cfg is read here and by
+ * mbx_frontend_reconfigure only: what is needed is copied. */
 struct mbx_frontend *mbx_frontend_new(const struct mbx_frontend_deps *deps, char *err,
 				      size_t errsize);
 /* Registers the front end's handlers on an evhttp instance the daemon created and bound (one per
  * listener: TLS or plain loopback). `tls` says whether requests on it arrive over TLS (Basic auth
- * is refused in clear text except on loopback). Returns 0 or -1. */
+ * is refused in clear text except from a loopback peer: X-ResponseCode 8). Returns 0 or -1.
+ * What it sets on http (announced, additive):
+ *   - the generic callback (evhttp_set_gencb): /mapi/emsmdb/ and /mapi/emsmdb in any case, with
+ *     or without a query, are served; other paths under /mapi/ get HTTP 200 + X-ResponseCode 3,
+ *     paths elsewhere 404 + X-ResponseCode 3. Paths registered with evhttp_set_cb (Autodiscover)
+ *     keep precedence.
+ *   - the allowed methods: all but CONNECT, so that a wrong method gets X-ResponseCode 2;
+ *   - the body limit: max_body_bytes + 64 KiB, so that a body a little too large gets
+ *     X-ResponseCode 9 (beyond that evhttp answers 413 without reading it).
+ * While it holds a request (waiting for the directory, an Execute, a NotificationWait), the
+ * front end owns the close callback of that request's connection
+ * (evhttp_connection_set_closecb): the daemon must not use it. */
 int mbx_frontend_attach(struct mbx_frontend *fe, struct evhttp *http, bool tls);
 /* Applies a reloaded configuration (limits; nothing that would drop sessions). */
 void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *cfg);
@@ -53,6 +72,10 @@ size_t mbx_frontend_sessions(const struct mbx_frontend *fe);
 /* Starts draining: new Connects get X-ResponseCode 18 (Endpoint Shutting Down); held
  * NotificationWait requests are answered at once. */
 void mbx_frontend_drain(struct mbx_frontend *fe);
+/* Answers every request still held (X-ResponseCode 18) and frees everything. The attached evhttp
+ * instances may be freed before or after (the close callbacks tell the front end about
+ * requests evhttp frees), but the loop must not run between the two: the generic callback is
+ * not unregistered. NULL-safe; clears *fe. */
 void mbx_frontend_free(struct mbx_frontend **fe);
 
 #endif
