@@ -33,8 +33,9 @@ struct mbx_frontend_deps {
 	struct mbx_logon_pipeline *pipeline;
 	const struct mbx_server_identity *id;
 	struct mbx_metrics *metrics; /* may be NULL */
-	/* Added (optional): the clock handed to every session (struct mbx_session_config: RopLogon's
-	 * LogonTime), UTC seconds; NULL = time(NULL). For tests that assert whole responses. */
+	/* Added (optional): the clock handed to every session (struct mbx_session_config:
+	 * RopLogon's LogonTime), UTC seconds; NULL = time(NULL). For tests that assert whole
+	 * responses. */
 	time_t (*session_clock)(void *clock_ctx);
 	void *session_clock_ctx;
 };
@@ -46,7 +47,7 @@ struct mbx_frontend;
  * legacyExchangeDN, and RopLogon resolves the principal by DN). cfg is read here and by
  * mbx_frontend_reconfigure only: what is needed is copied. */
 struct mbx_frontend *mbx_frontend_new(const struct mbx_frontend_deps *deps, char *err,
-				      size_t errsize);
+                                      size_t errsize);
 /* Registers the front end's handlers on an evhttp instance the daemon created and bound (one per
  * listener: TLS or plain loopback). `tls` says whether requests on it arrive over TLS (Basic auth
  * is refused in clear text except from a loopback peer: X-ResponseCode 8). Returns 0 or -1.

@@ -84,8 +84,8 @@ static long b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 	return (long)k;
 }
 
-int mbx_mh_auth_parse_basic(const char *header, char *user, size_t usize, char *pass,
-                            size_t psize, const char **why_r)
+int mbx_mh_auth_parse_basic(const char *header, char *user, size_t usize, char *pass, size_t psize,
+                            const char **why_r)
 {
 	uint8_t dec[(MBX_MH_AUTH_HEADER_MAX / 4) * 3];
 	const char *p, *colon, *why = NULL;
@@ -560,8 +560,9 @@ static void authn_password_cb(void *ctx, const struct mbx_dir_result *res)
 		break;
 	}
 	authn_finish(r, authn_fail_status(res->status),
-	             res->status == MBX_DIR_TEMPFAIL ? "the directory cannot check the password now"
-	                                             : "the directory failed to check the password");
+	             res->status == MBX_DIR_TEMPFAIL
+	                     ? "the directory cannot check the password now"
+	                     : "the directory failed to check the password");
 }
 
 static void authn_lookup_cb(void *ctx, const struct mbx_dir_result *res)
@@ -578,9 +579,10 @@ static void authn_lookup_cb(void *ctx, const struct mbx_dir_result *res)
 	}
 	if (res->status != MBX_DIR_FOUND) {
 		authn_finish(r, authn_fail_status(res->status),
-		             res->status == MBX_DIR_TEMPFAIL ? "the directory cannot look up the user "
-		                                               "now"
-		                                             : "the directory failed to look up the user");
+		             res->status == MBX_DIR_TEMPFAIL
+		                     ? "the directory cannot look up the user "
+		                       "now"
+		                     : "the directory failed to look up the user");
 		return;
 	}
 	if (res->nentries != 1 || res->entries == NULL || res->entries[0] == NULL ||

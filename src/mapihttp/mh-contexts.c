@@ -42,8 +42,8 @@ struct mbx_mh_ctxs {
 	mbx_mh_ctx_gone_fn *gone;
 	void *gone_arg;
 
-	struct mbx_mh_ctx **buckets; /* by cookie */
-	size_t nbuckets;             /* power of two */
+	struct mbx_mh_ctx **buckets;    /* by cookie */
+	size_t nbuckets;                /* power of two */
 	struct mbx_mh_owner **obuckets; /* by owner DN, case-insensitive */
 	size_t nobuckets;
 	size_t count;
@@ -71,7 +71,7 @@ const char *mbx_mh_ctx_gone_name(enum mbx_mh_ctx_gone why)
 int mbx_mh_ctx_random_value(char *out, size_t size, size_t nbytes)
 {
 	static const char b64url[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	uint8_t raw[64];
 	size_t need = (4 * nbytes + 2) / 3 + 1, k = 0;
 	uint32_t acc = 0;
@@ -555,8 +555,10 @@ void mbx_mh_ctx_destroy(struct mbx_mh_ctx **cp, enum mbx_mh_ctx_gone why)
 	t->count--;
 	event_free(c->idle_ev);
 	c->idle_ev = NULL;
-	mbx_trace(MBX_TRACE_HTTP, "mapihttp: session context %.8s... of %s destroyed (%s) after %llu "
-	          "requests", c->cookie, c->owner_name, mbx_mh_ctx_gone_name(why),
+	mbx_trace(MBX_TRACE_HTTP,
+	          "mapihttp: session context %.8s... of %s destroyed (%s) after %llu "
+	          "requests",
+	          c->cookie, c->owner_name, mbx_mh_ctx_gone_name(why),
 	          (unsigned long long)c->nrequests);
 	if (t->gone != NULL)
 		t->gone(t->gone_arg, c, why);
@@ -598,8 +600,8 @@ unsigned mbx_frontend_drop_mailbox(struct mbx_frontend *fe, const char *legacy_d
 		mbx_log(MBX_LOG_NOTICE,
 		        "mapihttp: %u session context%s with a logon on %s destroyed: the mailbox "
 		        "is being moved",
-		        n, n == 1 ? "" : "s", mbx_log_escape(legacy_dn, strlen(legacy_dn), esc,
-		                                             sizeof(esc)));
+		        n, n == 1 ? "" : "s",
+		        mbx_log_escape(legacy_dn, strlen(legacy_dn), esc, sizeof(esc)));
 	return n;
 }
 

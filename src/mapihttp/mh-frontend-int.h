@@ -58,19 +58,19 @@ struct mbx_mh_owner;
 /* One session context. The fields above the line may be read by the server; the table owns
  * the rest. */
 struct mbx_mh_ctx {
-	char cookie[MBX_MH_CTX_COOKIE_LEN + 1];  /* MapiContext value */
-	char sequence[MBX_MH_CTX_SEQ_LEN + 1];   /* the MapiSequence value the next request needs */
-	const char *owner_dn;                    /* the principal it belongs to (its entry's DN) */
-	const char *owner_name;                  /* for logs: the login name */
-	struct mbx_session *session;             /* owned: freed with the context */
-	void *busy;   /* the request that holds the sequence (an Execute), or NULL */
-	void *waiter; /* the held NotificationWait, or NULL */
+	char cookie[MBX_MH_CTX_COOKIE_LEN + 1]; /* MapiContext value */
+	char sequence[MBX_MH_CTX_SEQ_LEN + 1];  /* the MapiSequence value the next request needs */
+	const char *owner_dn;                   /* the principal it belongs to (its entry's DN) */
+	const char *owner_name;                 /* for logs: the login name */
+	struct mbx_session *session;            /* owned: freed with the context */
+	void *busy;         /* the request that holds the sequence (an Execute), or NULL */
+	void *waiter;       /* the held NotificationWait, or NULL */
 	uint64_t nrequests; /* requests served on it, for logs */
 	/* ---- private ---- */
 	struct mbx_mh_ctxs *tab;
 	struct mbx_mh_owner *owner;
 	struct event *idle_ev;
-	struct mbx_mh_ctx *hnext;      /* hash chain */
+	struct mbx_mh_ctx *hnext;       /* hash chain */
 	struct mbx_mh_ctx *prev, *next; /* all contexts */
 };
 
@@ -85,7 +85,7 @@ struct mbx_mh_ctxs_config {
 	struct event_base *base; /* required: idle timers */
 	unsigned max_contexts;   /* in all; 0 = no bound */
 	unsigned max_per_user;   /* per owner DN (case-insensitive); 0 = no bound */
-	uint64_t idle_ms;        /* a context with no request in progress dies after this; 0 = never */
+	uint64_t idle_ms; /* a context with no request in progress dies after this; 0 = never */
 	mbx_mh_ctx_gone_fn *gone; /* may be NULL */
 	void *gone_arg;
 };
@@ -119,10 +119,10 @@ struct mbx_mh_ctx *mbx_mh_ctx_lookup(const struct mbx_mh_ctxs *t, const char *co
 
 /* What a request type needs of the cookies. */
 enum mbx_mh_ctx_need {
-	MBX_MH_CTX_NEED_NONE,     /* PING: a context cookie is optional; checked when present */
-	MBX_MH_CTX_NEED_CONTEXT,  /* NotificationWait: MapiContext; MapiSequence ignored */
+	MBX_MH_CTX_NEED_NONE,    /* PING: a context cookie is optional; checked when present */
+	MBX_MH_CTX_NEED_CONTEXT, /* NotificationWait: MapiContext; MapiSequence ignored */
 	MBX_MH_CTX_NEED_CONTEXT_SEQ_IF_SENT, /* Disconnect: MapiContext; MapiSequence if sent */
-	MBX_MH_CTX_NEED_SEQUENCE, /* Execute: both */
+	MBX_MH_CTX_NEED_SEQUENCE,            /* Execute: both */
 };
 
 /*
@@ -164,8 +164,8 @@ unsigned mbx_mh_ctxs_drop_mailbox(struct mbx_mh_ctxs *t, const char *legacy_dn);
 
 /* ---- HTTP Basic authentication (mh-auth.c) ------------------------------------------------ */
 
-#define MBX_MH_AUTH_USER_MAX 256u   /* bytes of a user name */
-#define MBX_MH_AUTH_PASS_MAX 256u   /* bytes of a password */
+#define MBX_MH_AUTH_USER_MAX 256u    /* bytes of a user name */
+#define MBX_MH_AUTH_PASS_MAX 256u    /* bytes of a password */
 #define MBX_MH_AUTH_HEADER_MAX 1024u /* characters of an Authorization value we look at */
 
 #define MBX_MH_AUTH_BASIC 0 /* Basic credentials parsed */
@@ -182,8 +182,8 @@ unsigned mbx_mh_ctxs_drop_mailbox(struct mbx_mh_ctxs *t, const char *legacy_dn);
  * be at least MAX + 1; on any other outcome they are ""). Returns one of the three values;
  * *why_r (may be NULL) says what was wrong for BAD.
  */
-int mbx_mh_auth_parse_basic(const char *header, char *user, size_t usize, char *pass,
-                            size_t psize, const char **why_r);
+int mbx_mh_auth_parse_basic(const char *header, char *user, size_t usize, char *pass, size_t psize,
+                            const char **why_r);
 
 /*
  * How a user name is looked up: a legacyExchangeDN (it starts with '/') by
@@ -227,9 +227,9 @@ void mbx_mh_auth_cache_clear(struct mbx_mh_auth_cache *c);
 
 /* The authenticator: cache, then directory (lookup of the name, mbx_dir_check_password). */
 struct mbx_mh_authn_config {
-	struct mbx_dir *dir;   /* required */
-	uint64_t ttl_ms;       /* cache lifetime; 0 = MBX_MH_AUTHN_TTL_MS */
-	size_t max_entries;    /* 0 = MBX_MH_AUTHN_MAX_ENTRIES */
+	struct mbx_dir *dir;    /* required */
+	uint64_t ttl_ms;        /* cache lifetime; 0 = MBX_MH_AUTHN_TTL_MS */
+	size_t max_entries;     /* 0 = MBX_MH_AUTHN_MAX_ENTRIES */
 	mbx_mt_clock_fn *clock; /* milliseconds; NULL = CLOCK_MONOTONIC */
 	void *clock_ctx;
 };

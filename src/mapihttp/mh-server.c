@@ -87,8 +87,8 @@ struct mh_req {
 	bool tls;
 	enum mbx_mh_reqtype type;
 	bool type_ok; /* type is a mailbox request type: echoed, counted under its name */
-	char rid[MBX_MH_REQUESTID_MAX + 1];     /* "" when missing or malformed */
-	char cinfo[MBX_MH_CLIENTINFO_MAX + 1];  /* "" when missing or malformed */
+	char rid[MBX_MH_REQUESTID_MAX + 1];    /* "" when missing or malformed */
+	char cinfo[MBX_MH_CLIENTINFO_MAX + 1]; /* "" when missing or malformed */
 	char peer[64];
 	uint64_t t0_us;
 	time_t start;
@@ -208,13 +208,14 @@ static void mh_account(struct mh_req *r, uint32_t rc, const char *why)
 	if (rc != MBX_MH_RC_SUCCESS)
 		mbx_log(MBX_LOG_INFO,
 		        "mapihttp: %s from %s user=%s rid=%s ctx=%.8s: X-ResponseCode %u (%s): %s",
-		        mh_type_name(r), r->peer, mh_esc(r->who != NULL ? r->who->name : NULL, b1,
-		                                         sizeof(b1)),
+		        mh_type_name(r), r->peer,
+		        mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)),
 		        r->rid[0] != '\0' ? mh_esc(r->rid, b2, sizeof(b2)) : "-",
 		        r->ctx != NULL ? r->ctx->cookie : "-", rc, mbx_mh_rc_name(rc),
 		        why != NULL ? why : mbx_mh_rc_text(rc));
 	else
-		mbx_trace(MBX_TRACE_HTTP, "mapihttp: %s from %s user=%s rid=%s ctx=%.8s: done in %llu us",
+		mbx_trace(MBX_TRACE_HTTP,
+		          "mapihttp: %s from %s user=%s rid=%s ctx=%.8s: done in %llu us",
 		          mh_type_name(r), r->peer,
 		          mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)),
 		          r->rid[0] != '\0' ? mh_esc(r->rid, b2, sizeof(b2)) : "-",
@@ -261,8 +262,9 @@ static void mh_expire_cookie(struct mh_req *r, const char *name)
 {
 	char buf[256];
 
-	snprintf(buf, sizeof(buf), "%s=" MH_COOKIE_ATTRS "; expires=Thu, 01 Jan 1970 00:00:00 GMT%s",
-	         name, r->tls ? "; Secure" : "");
+	snprintf(buf, sizeof(buf),
+	         "%s=" MH_COOKIE_ATTRS "; expires=Thu, 01 Jan 1970 00:00:00 GMT%s", name,
+	         r->tls ? "; Secure" : "");
 	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Set-Cookie", buf);
 }
 
@@ -392,8 +394,10 @@ static void mh_abandon(struct mh_req *r)
 {
 	char b1[128];
 
-	mbx_log(MBX_LOG_INFO, "mapihttp: %s from %s user=%s: the client closed the connection "
-	        "before the answer", mh_type_name(r), r->peer,
+	mbx_log(MBX_LOG_INFO,
+	        "mapihttp: %s from %s user=%s: the client closed the connection "
+	        "before the answer",
+	        mh_type_name(r), r->peer,
 	        mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)));
 	mbx_metrics_request(r->fe->deps.metrics, mh_type_name(r), MBX_MH_RC_UNKNOWN_FAILURE,
 	                    mh_now_us() - r->t0_us);
@@ -458,9 +462,8 @@ static void mh_ctx_gone(void *arg, struct mbx_mh_ctx *ctx, enum mbx_mh_ctx_gone 
 	                                              : MBX_MH_RC_CONTEXT_NOT_FOUND;
 	const char *text = why == MBX_MH_CTX_GONE_DROPPED
 	                           ? "the session context was destroyed: its mailbox is being moved"
-	                           : why == MBX_MH_CTX_GONE_SHUTDOWN
-	                                     ? "the server is shutting down"
-	                                     : "the session context was destroyed";
+	                   : why == MBX_MH_CTX_GONE_SHUTDOWN ? "the server is shutting down"
+	                                                     : "the session context was destroyed";
 
 	(void)arg;
 	ctx->busy = NULL;
@@ -516,8 +519,9 @@ static void mh_connect_finish(struct mh_req *r, const char *display_name)
 
 	rc = mbx_mh_ctxs_room(fe->ctxs, r->who->dn);
 	if (rc == MBX_MH_CTX_USER_FULL) {
-		mh_connect_error(r, MH_EC_SESSION_LIMIT, "the user holds max_contexts_per_user "
-		                                         "session contexts");
+		mh_connect_error(r, MH_EC_SESSION_LIMIT,
+		                 "the user holds max_contexts_per_user "
+		                 "session contexts");
 		return;
 	}
 	if (rc == MBX_MH_CTX_FULL) {
@@ -542,9 +546,10 @@ static void mh_connect_finish(struct mh_req *r, const char *display_name)
 	rc = mbx_mh_ctx_create(fe->ctxs, r->who->dn, r->who->name, s, &ctx);
 	if (rc != MBX_MH_CTX_OK) {
 		mbx_session_free(&s);
-		mh_connect_error(r, rc == MBX_MH_CTX_USER_FULL ? MH_EC_SESSION_LIMIT
-		                    : rc == MBX_MH_CTX_FULL    ? ecServerBusy
-		                                               : ecServerOOM,
+		mh_connect_error(r,
+		                 rc == MBX_MH_CTX_USER_FULL ? MH_EC_SESSION_LIMIT
+		                 : rc == MBX_MH_CTX_FULL    ? ecServerBusy
+		                                            : ecServerOOM,
 		                 "cannot create the session context");
 		return;
 	}
@@ -598,7 +603,8 @@ static void mh_connect_mailbox_cb(void *arg, const struct mbx_mt_result *res)
 		if (res->status == MBX_DIR_NOT_FOUND)
 			mh_connect_error(r, ecUnknownUser, "UserDn names no mailbox");
 		else if (res->status == MBX_DIR_TEMPFAIL)
-			mh_connect_error(r, ecNetworkError, "the directory cannot look up UserDn now");
+			mh_connect_error(r, ecNetworkError,
+			                 "the directory cannot look up UserDn now");
 		else
 			mh_connect_error(r, ecAccessDenied, "UserDn's directory entry is unusable");
 		return;
@@ -638,15 +644,17 @@ static void mh_connect_principal_cb(void *arg, enum mbx_dir_status st, struct mb
 		mh_connect_error(r, ecUnknownUser, "the user's directory entry is gone");
 		return;
 	case MBX_DIR_TEMPFAIL:
-		mh_connect_error(r, ecNetworkError, "the directory cannot resolve the user's groups "
-		                                    "now");
+		mh_connect_error(r, ecNetworkError,
+		                 "the directory cannot resolve the user's groups "
+		                 "now");
 		return;
 	case MBX_DIR_ERROR:
 		/* No token: every RopLogon resolves the principal itself and the logon pipeline
 		 * answers (with its events) if it still fails. */
-		mbx_log(MBX_LOG_WARNING, "mapihttp: Connect user=%s: the user's token cannot be "
-		        "resolved: %s", mh_esc(r->who->name, b1, sizeof(b1)),
-		        mh_esc(message, b2, sizeof(b2)));
+		mbx_log(MBX_LOG_WARNING,
+		        "mapihttp: Connect user=%s: the user's token cannot be "
+		        "resolved: %s",
+		        mh_esc(r->who->name, b1, sizeof(b1)), mh_esc(message, b2, sizeof(b2)));
 		break;
 	}
 	if (r->who->legacy_dn != NULL && strcasecmp(r->user_dn, r->who->legacy_dn) == 0) {
@@ -678,7 +686,8 @@ static void mh_connect(struct mh_req *r)
 	}
 	rd_init(&rd, r->body, r->body_len, 0);
 	if (mbx_mh_connect_req_decode(&rd, &req) < 0) {
-		snprintf(why, sizeof(why), "Connect body: %s at offset %zu", rd.err_msg, rd.err_off);
+		snprintf(why, sizeof(why), "Connect body: %s at offset %zu", rd.err_msg,
+		         rd.err_off);
 		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
@@ -711,7 +720,8 @@ static void mh_connect(struct mh_req *r)
 	}
 	room = mbx_mh_ctxs_room(fe->ctxs, r->who->dn);
 	if (room != MBX_MH_CTX_OK) {
-		mh_connect_error(r, room == MBX_MH_CTX_USER_FULL ? MH_EC_SESSION_LIMIT : ecServerBusy,
+		mh_connect_error(r,
+		                 room == MBX_MH_CTX_USER_FULL ? MH_EC_SESSION_LIMIT : ecServerBusy,
 		                 room == MBX_MH_CTX_USER_FULL
 		                         ? "the user holds max_contexts_per_user session contexts"
 		                         : "max_contexts session contexts exist");
@@ -750,14 +760,17 @@ static void mh_exec_cb(void *arg, const struct mbx_session_exec_result *res)
 			return;
 		}
 	} else {
-		mbx_log(MBX_LOG_INFO, "mapihttp: Execute user=%s ctx=%.8s: ErrorCode %s: %s",
-		        mh_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie,
-		        mbx_ec_str(res->error_code, ecbuf, sizeof(ecbuf)),
-		        res->why != NULL ? res->why : "-");
+		/* (the session logs the reason itself) */
+		mbx_trace(MBX_TRACE_HTTP, "mapihttp: Execute user=%s ctx=%.8s: ErrorCode %s: %s",
+		          mh_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie,
+		          mbx_ec_str(res->error_code, ecbuf, sizeof(ecbuf)),
+		          res->why != NULL ? res->why : "-");
 	}
-	mbx_trace(MBX_TRACE_ROP, "mapihttp: Execute user=%s ctx=%.8s: %u ROPs, %u RopLogons, %zu "
-	          "bytes out", mh_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie, res->nrops,
-	          res->nlogons, res->rop_out_len);
+	mbx_trace(MBX_TRACE_ROP,
+	          "mapihttp: Execute user=%s ctx=%.8s: %u ROPs, %u RopLogons, %zu "
+	          "bytes out",
+	          mh_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie, res->nrops, res->nlogons,
+	          res->rop_out_len);
 	cap = 32 + rsp.rop_len;
 	body = malloc(cap);
 	if (body == NULL) {
@@ -792,7 +805,8 @@ static void mh_execute(struct mh_req *r, const char *const *cookies, size_t ncoo
 
 	rd_init(&rd, r->body, r->body_len, 0);
 	if (mbx_mh_execute_req_decode(&rd, &req) < 0) {
-		snprintf(why, sizeof(why), "Execute body: %s at offset %zu", rd.err_msg, rd.err_off);
+		snprintf(why, sizeof(why), "Execute body: %s at offset %zu", rd.err_msg,
+		         rd.err_off);
 		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
@@ -925,8 +939,8 @@ static void mh_ping(struct mh_req *r, const char *const *cookies, size_t ncookie
 		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, "a PING request has no body");
 		return;
 	}
-	rc = mbx_mh_ctx_find(r->fe->ctxs, cookies, ncookies, r->who->dn, MBX_MH_CTX_NEED_NONE,
-	                     &ctx, &cwhy);
+	rc = mbx_mh_ctx_find(r->fe->ctxs, cookies, ncookies, r->who->dn, MBX_MH_CTX_NEED_NONE, &ctx,
+	                     &cwhy);
 	if (rc != MBX_MH_RC_SUCCESS) {
 		mh_fail(r, rc, cwhy);
 		return;
@@ -1043,10 +1057,10 @@ static void mh_authed(struct mh_req *r)
 		const char *name;
 		int (*check)(const char *v, const char **why_r);
 	} hdrs[] = {
-		{"Content-Type", mbx_mh_hdr_content_type_check},
-		{"X-RequestId", mbx_mh_hdr_request_id_check},
-		{"X-ClientInfo", mbx_mh_hdr_client_info_check},
-		{"X-ClientApplication", mbx_mh_hdr_client_app_check},
+	        {"Content-Type", mbx_mh_hdr_content_type_check},
+	        {"X-RequestId", mbx_mh_hdr_request_id_check},
+	        {"X-ClientInfo", mbx_mh_hdr_client_info_check},
+	        {"X-ClientApplication", mbx_mh_hdr_client_app_check},
 	};
 	char msg[128];
 
@@ -1184,8 +1198,8 @@ static void mh_authenticate(struct mh_req *r)
 		return;
 	}
 	rc = mbx_mh_auth_parse_basic(
-	        evhttp_find_header(evhttp_request_get_input_headers(r->http), "Authorization"), user,
-	        sizeof(user), pass, sizeof(pass), &why);
+	        evhttp_find_header(evhttp_request_get_input_headers(r->http), "Authorization"),
+	        user, sizeof(user), pass, sizeof(pass), &why);
 	if (rc != MBX_MH_AUTH_BASIC) {
 		mh_fail_status(r, 401, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED,
 		               rc == MBX_MH_AUTH_NONE ? "authentication required" : why);
@@ -1255,7 +1269,8 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 	fe->reqs = r;
 	mh_peer_name(r);
 	if (evhttp_request_get_connection(http) != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(http), mh_conn_closed, r);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(http), mh_conn_closed,
+		                              r);
 	/* What is echoed: only values that pass their checks. */
 	v = evhttp_find_header(h, "X-RequestType");
 	r->type = mbx_mh_reqtype_parse(v);
@@ -1273,7 +1288,8 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 	}
 	route = mh_route(http);
 	if (route < 0) {
-		mh_fail_status(r, 404, MBX_MH_RC_INVALID_PATH, "no MAPI/HTTP endpoint at this path");
+		mh_fail_status(r, 404, MBX_MH_RC_INVALID_PATH,
+		               "no MAPI/HTTP endpoint at this path");
 		return;
 	}
 	if (route == 0) {
@@ -1304,8 +1320,8 @@ static void mh_copy_limits(struct mbx_frontend *fe, const struct mbx_config *cfg
 	fe->lim.max_contexts = cfg->limits.max_contexts;
 	fe->lim.max_contexts_per_user = cfg->limits.max_contexts_per_user;
 	fe->lim.context_idle_seconds = cfg->limits.context_idle_seconds;
-	fe->lim.pending_period_ms = cfg->limits.pending_period_ms > 0 ? cfg->limits.pending_period_ms
-	                                                               : 15000u;
+	fe->lim.pending_period_ms =
+	        cfg->limits.pending_period_ms > 0 ? cfg->limits.pending_period_ms : 15000u;
 	fe->lim.notification_wait_seconds = cfg->limits.notification_wait_seconds;
 	snprintf(fe->server_app, sizeof(fe->server_app), "%s",
 	         cfg->server.server_application != NULL ? cfg->server.server_application
@@ -1321,8 +1337,9 @@ struct mbx_frontend *mbx_frontend_new(const struct mbx_frontend_deps *deps, char
 
 	if (deps == NULL || deps->base == NULL || deps->cfg == NULL || deps->dir == NULL ||
 	    deps->pipeline == NULL || deps->id == NULL) {
-		snprintf(err, errsize, "front end: the event base, configuration, directory, logon "
-		                       "pipeline and server identity are required");
+		snprintf(err, errsize,
+		         "front end: the event base, configuration, directory, logon "
+		         "pipeline and server identity are required");
 		return NULL;
 	}
 	fe = calloc(1, sizeof(*fe));
@@ -1384,7 +1401,8 @@ void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *
 	mbx_mh_ctxs_reconfigure(fe->ctxs, fe->lim.max_contexts, fe->lim.max_contexts_per_user,
 	                        (uint64_t)fe->lim.context_idle_seconds * 1000u);
 	for (struct mh_listener *l = fe->listeners; l != NULL; l = l->next)
-		evhttp_set_max_body_size(l->http, (ev_ssize_t)fe->lim.max_body_bytes + MH_BODY_SLACK);
+		evhttp_set_max_body_size(l->http,
+		                         (ev_ssize_t)fe->lim.max_body_bytes + MH_BODY_SLACK);
 }
 
 void mbx_frontend_drain(struct mbx_frontend *fe)

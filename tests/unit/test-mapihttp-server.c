@@ -360,7 +360,8 @@ static int resp_parse(const uint8_t *buf, size_t len, bool eof, bool head, struc
 	assert_int_equal(sscanf(p, "HTTP/1.1 %d %63[^\r]", &r->status, r->reason), 2);
 	line = strstr(p, "\r\n") + 2;
 	while (line < end) {
-		const char *eol = strstr(line, "\r\n"), *colon = memchr(line, ':', (size_t)(eol - line));
+		const char *eol = strstr(line, "\r\n"),
+		           *colon = memchr(line, ':', (size_t)(eol - line));
 
 		assert_non_null(colon);
 		assert_true(r->nh < MAXH);
@@ -544,12 +545,14 @@ static char *rq_build(const struct rq *q, size_t *len_r)
 		n += snprintf(out + n, cap - (size_t)n, "X-RequestType: %s\r\n", q->type);
 	if (!q->no_rid)
 		n += snprintf(out + n, cap - (size_t)n,
-		              "X-RequestId: {E2EA6C1C-E61B-49E9-9CFB-38184F907552}:%u\r\n", ++counter);
+		              "X-RequestId: {E2EA6C1C-E61B-49E9-9CFB-38184F907552}:%u\r\n",
+		              ++counter);
 	if (!q->no_cinfo)
 		n += snprintf(out + n, cap - (size_t)n,
 		              "X-ClientInfo: {2F94A2BF-A2E6-4CCC-BF98-B5F22C542226}\r\n");
 	if (!q->no_capp)
-		n += snprintf(out + n, cap - (size_t)n, "X-ClientApplication: Outlook/15.0.4815.1002\r\n");
+		n += snprintf(out + n, cap - (size_t)n,
+		              "X-ClientApplication: Outlook/15.0.4815.1002\r\n");
 	if (q->auth != NULL) {
 		n += snprintf(out + n, cap - (size_t)n, "Authorization: %s\r\n", q->auth);
 	} else if (q->user != NULL) {
@@ -605,8 +608,8 @@ static void expect_fail(const struct resp *r, int status, uint32_t rc, const cha
 	char line[64];
 
 	if (r->status != status || rc_of(r) != rc)
-		fail_msg("expected HTTP %d X-ResponseCode %u, got %d %u: %.*s", status, rc, r->status,
-		         rc_of(r), (int)r->body_len, (const char *)r->body);
+		fail_msg("expected HTTP %d X-ResponseCode %u, got %d %u: %.*s", status, rc,
+		         r->status, rc_of(r), (int)r->body_len, (const char *)r->body);
 	assert_string_equal(hdr(r, "Content-Type", 0), "text/plain; charset=us-ascii");
 	assert_non_null(hdr(r, "X-ServerApplication", 0));
 	assert_string_equal(hdr(r, "X-ServerApplication", 0), "Exchange/15.01.2176.009");
@@ -616,8 +619,8 @@ static void expect_fail(const struct resp *r, int status, uint32_t rc, const cha
 	assert_memory_equal(r->body, line, strlen(line));
 	assert_memory_equal(r->body + r->body_len - 2, "\r\n", 2);
 	if (why != NULL && find_mem(r->body, r->body_len, why, strlen(why)) == NULL)
-		fail_msg("diagnostic \"%.*s\" lacks \"%s\"", (int)r->body_len, (const char *)r->body,
-		         why);
+		fail_msg("diagnostic \"%.*s\" lacks \"%s\"", (int)r->body_len,
+		         (const char *)r->body, why);
 }
 
 /* A chunked answer whose DONE block carries rc (and a diagnostic when rc != 0). */
@@ -632,7 +635,8 @@ static void expect_done(const struct resp *r, uint32_t rc, const char *why)
 		fail_msg("DONE X-ResponseCode %u, expected %u: %.*s", r->env.response_code, rc,
 		         (int)r->bin_len, (const char *)r->bin);
 	if (why != NULL && find_mem(r->bin, r->bin_len, why, strlen(why)) == NULL)
-		fail_msg("diagnostic \"%.*s\" lacks \"%s\"", (int)r->bin_len, (const char *)r->bin, why);
+		fail_msg("diagnostic \"%.*s\" lacks \"%s\"", (int)r->bin_len, (const char *)r->bin,
+		         why);
 }
 
 /* ---- sessions ---------------------------------------------------------------------------- */
@@ -669,8 +673,11 @@ static void cookies_take(struct cookies *c, const struct resp *r)
 
 static size_t connect_body(uint8_t *buf, size_t cap, const char *user_dn, uint32_t flags)
 {
-	struct mbx_mh_connect_req req = {.user_dn = user_dn, .flags = flags, .cpid = 1252,
-	                                 .lcid_sort = 1033, .lcid_string = 1033};
+	struct mbx_mh_connect_req req = {.user_dn = user_dn,
+	                                 .flags = flags,
+	                                 .cpid = 1252,
+	                                 .lcid_sort = 1033,
+	                                 .lcid_string = 1033};
 	struct wr w;
 
 	wr_init(&w, buf, cap);
@@ -726,8 +733,8 @@ static void connect_ok(struct sfx *fx, const char *user, const char *pass, const
 }
 
 /* Connect's ErrorCode (X-ResponseCode 0, StatusCode 0). */
-static uint32_t connect_ec(struct sfx *fx, const char *user, const char *pass,
-                           const char *user_dn, uint32_t flags)
+static uint32_t connect_ec(struct sfx *fx, const char *user, const char *pass, const char *user_dn,
+                           uint32_t flags)
 {
 	struct resp r = {0};
 	struct mbx_mh_connect_rsp rsp;
@@ -873,8 +880,12 @@ static void test_round_trip(void **state)
 	/* Disconnect */
 	{
 		uint8_t body[8] = {0};
-		struct rq q = {.type = "Disconnect", .user = "alice@contoso.com",
-		               .pass = "alice-Secret1", .cookie = c2.hdr, .body = body, .len = 4};
+		struct rq q = {.type = "Disconnect",
+		               .user = "alice@contoso.com",
+		               .pass = "alice-Secret1",
+		               .cookie = c2.hdr,
+		               .body = body,
+		               .len = 4};
 		struct mbx_mh_disconnect_rsp dr;
 		struct rd rd;
 
@@ -936,8 +947,11 @@ static void test_execute_other_mailboxes(void **state)
 	/* room1 with USE_ADMIN_PRIVILEGE: alice has full access */
 	{
 		uint8_t body[1200];
-		struct rq q = {.type = "Execute", .user = "alice@contoso.com", .pass = "alice-Secret1",
-		               .cookie = c.hdr, .body = body};
+		struct rq q = {.type = "Execute",
+		               .user = "alice@contoso.com",
+		               .pass = "alice-Secret1",
+		               .cookie = c.hdr,
+		               .body = body};
 
 		q.len = execute_body_flags(body, sizeof(body), ROOM1_LEG, 0x01000001u);
 		do_req(fx, &q, &r);
@@ -958,7 +972,8 @@ static void test_connect_user_dn(void **state)
 
 	/* UserDn in another case is still the user's own */
 	connect_ok(fx, "alice", "alice-Secret1",
-	           "/O=CONTOSO/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=ALICE",
+	           "/O=CONTOSO/OU=EXCHANGE ADMINISTRATIVE GROUP "
+	           "(FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=ALICE",
 	           &c, name, sizeof(name));
 	assert_string_equal(name, "Alice Anders");
 	/* ivan has full access to room1 (nested groups): allowed, DisplayName of the mailbox */
@@ -1003,7 +1018,8 @@ static void test_connect_bounds(void **state)
 	sfx_free(fx);
 }
 
-/* ---- tests: transport failures ----------------------------------------------------------------- */
+/* ---- tests: transport failures -----------------------------------------------------------------
+ */
 
 static void test_verb_path(void **state)
 {
@@ -1213,8 +1229,10 @@ static void test_bad_bodies(void **state)
 	resp_clear(&r);
 	/* a RopBuffer the session refuses: StatusCode 0, ErrorCode ecRpcFormat (5.7) */
 	{
-		struct mbx_mh_execute_req er = {.flags = 3, .rop = (const uint8_t *)"\x00\x00\x04\x00",
-		                                .rop_len = 4, .max_rop_out = 0x8007};
+		struct mbx_mh_execute_req er = {.flags = 3,
+		                                .rop = (const uint8_t *)"\x00\x00\x04\x00",
+		                                .rop_len = 4,
+		                                .max_rop_out = 0x8007};
 		struct mbx_mh_execute_rsp rsp;
 		struct wr w;
 		struct rd rd;
@@ -1260,7 +1278,8 @@ static void test_cookie_codes(void **state)
 	expect_fail(&r, 200, MBX_MH_RC_INVALID_CONTEXT_COOKIE, NULL);
 	resp_clear(&r);
 	/* 10: well-formed, unknown */
-	do_execute(fx, "alice", "alice-Secret1", "MapiContext=abc; MapiSequence=def", ALICE_LEG, &r);
+	do_execute(fx, "alice", "alice-Secret1", "MapiContext=abc; MapiSequence=def", ALICE_LEG,
+	           &r);
 	expect_fail(&r, 200, MBX_MH_RC_CONTEXT_NOT_FOUND, NULL);
 	resp_clear(&r);
 	/* 11: bob with alice's cookies, for every request type that takes a context */
@@ -1306,13 +1325,16 @@ static void test_cookie_codes(void **state)
 	/* the cookies in two Cookie headers, as the spec's example sends them */
 	connect_ok(fx, "alice", "alice-Secret1", ALICE_LEG, &c, name, sizeof(name));
 	{
-		char extra[300];
+		char extra[400];
 		uint8_t body[1200];
-		struct rq q = {.type = "Execute", .user = "alice", .pass = "alice-Secret1",
-		               .body = body, .extra = extra};
+		struct rq q = {.type = "Execute",
+		               .user = "alice",
+		               .pass = "alice-Secret1",
+		               .body = body,
+		               .extra = extra};
 
-		snprintf(extra, sizeof(extra), "Cookie: MapiContext=%s\r\nCookie: MapiSequence=%s\r\n",
-		         c.ctx, c.seq);
+		snprintf(extra, sizeof(extra),
+		         "Cookie: MapiContext=%s\r\nCookie: MapiSequence=%s\r\n", c.ctx, c.seq);
 		q.len = execute_body(body, sizeof(body), ALICE_LEG);
 		do_req(fx, &q, &r);
 		expect_done(&r, 0, NULL);
@@ -1443,8 +1465,8 @@ static void test_auth_clear_text(void **state)
 	resp_clear(&r);
 	{
 		uint8_t body[1200];
-		struct rq cq = {.type = "Connect", .user = "alice", .pass = "alice-Secret1",
-		                .body = body};
+		struct rq cq = {
+		        .type = "Connect", .user = "alice", .pass = "alice-Secret1", .body = body};
 
 		cq.len = connect_body(body, sizeof(body), ALICE_LEG, 0);
 		do_req_at(fx, fx->addr2, fx->port2, &cq, &r);
@@ -1478,7 +1500,8 @@ static void test_auth_directory_down(void **state)
 	sfx_free(fx);
 }
 
-/* ---- tests: contexts over time ---------------------------------------------------------------- */
+/* ---- tests: contexts over time ----------------------------------------------------------------
+ */
 
 static void tweak_idle(struct mbx_config *cfg)
 {
@@ -1553,8 +1576,11 @@ static void test_notification_wait(void **state)
 	struct resp r = {0}, r2 = {0};
 	char name[MBX_MH_DISPLAYNAME_UTF8_MAX], *raw;
 	uint8_t body[8] = {0};
-	struct rq q = {.type = "NotificationWait", .user = "alice", .pass = "alice-Secret1",
-	               .body = body, .len = 8};
+	struct rq q = {.type = "NotificationWait",
+	               .user = "alice",
+	               .pass = "alice-Secret1",
+	               .body = body,
+	               .len = 8};
 	struct mbx_mh_nwait_rsp nr;
 	struct rd rd;
 	size_t len;
@@ -1624,8 +1650,11 @@ static void test_dropped_while_held(void **state)
 	struct resp r = {0};
 	char name[MBX_MH_DISPLAYNAME_UTF8_MAX], *raw;
 	uint8_t body[8] = {0};
-	struct rq q = {.type = "NotificationWait", .user = "alice", .pass = "alice-Secret1",
-	               .body = body, .len = 8};
+	struct rq q = {.type = "NotificationWait",
+	               .user = "alice",
+	               .pass = "alice-Secret1",
+	               .body = body,
+	               .len = 8};
 	size_t len;
 	int fd;
 
@@ -1653,8 +1682,11 @@ static void test_client_gone(void **state)
 	struct cookies c;
 	char name[MBX_MH_DISPLAYNAME_UTF8_MAX], *raw;
 	uint8_t body[8] = {0};
-	struct rq q = {.type = "NotificationWait", .user = "alice", .pass = "alice-Secret1",
-	               .body = body, .len = 8};
+	struct rq q = {.type = "NotificationWait",
+	               .user = "alice",
+	               .pass = "alice-Secret1",
+	               .body = body,
+	               .len = 8};
 	struct resp r = {0};
 	size_t len;
 	int fd;
@@ -1687,8 +1719,11 @@ static void test_free_with_held(void **state)
 	struct cookies c;
 	char name[MBX_MH_DISPLAYNAME_UTF8_MAX], *raw;
 	uint8_t body[8] = {0};
-	struct rq q = {.type = "NotificationWait", .user = "alice", .pass = "alice-Secret1",
-	               .body = body, .len = 8};
+	struct rq q = {.type = "NotificationWait",
+	               .user = "alice",
+	               .pass = "alice-Secret1",
+	               .body = body,
+	               .len = 8};
 	struct resp r = {0};
 	size_t len;
 	int fd;
@@ -1707,9 +1742,13 @@ static void test_free_with_held(void **state)
 	/* the other order: evhttp first (its close callbacks tell the front end) */
 	{
 		char err[256];
-		struct mbx_frontend_deps deps = {.base = fx->base, .cfg = &fx->cfg, .dir = fx->dir,
-		                                 .table = fx->table, .resolver = fx->res,
-		                                 .pipeline = fx->pl, .id = &server1};
+		struct mbx_frontend_deps deps = {.base = fx->base,
+		                                 .cfg = &fx->cfg,
+		                                 .dir = fx->dir,
+		                                 .table = fx->table,
+		                                 .resolver = fx->res,
+		                                 .pipeline = fx->pl,
+		                                 .id = &server1};
 
 		evhttp_free(fx->http);
 		if (fx->http2 != NULL)
@@ -1817,28 +1856,28 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_round_trip),
-		T(test_execute_other_mailboxes),
-		T(test_connect_user_dn),
-		T(test_connect_bounds),
-		T(test_verb_path),
-		T(test_headers),
-		T(test_body_limit),
-		T(test_bad_bodies),
-		T(test_cookie_codes),
-		T(test_ping),
-		T(test_auth),
-		T(test_auth_clear_text),
-		T(test_auth_directory_down),
-		T(test_idle_expiry),
-		T(test_drop_mailbox),
-		T(test_notification_wait),
-		T(test_dropped_while_held),
-		T(test_client_gone),
-		T(test_free_with_held),
-		T(test_new_args),
-		T(test_reconfigure),
-		T(test_keep_alive),
+	        T(test_round_trip),
+	        T(test_execute_other_mailboxes),
+	        T(test_connect_user_dn),
+	        T(test_connect_bounds),
+	        T(test_verb_path),
+	        T(test_headers),
+	        T(test_body_limit),
+	        T(test_bad_bodies),
+	        T(test_cookie_codes),
+	        T(test_ping),
+	        T(test_auth),
+	        T(test_auth_clear_text),
+	        T(test_auth_directory_down),
+	        T(test_idle_expiry),
+	        T(test_drop_mailbox),
+	        T(test_notification_wait),
+	        T(test_dropped_while_held),
+	        T(test_client_gone),
+	        T(test_free_with_held),
+	        T(test_new_args),
+	        T(test_reconfigure),
+	        T(test_keep_alive),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

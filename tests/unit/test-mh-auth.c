@@ -105,9 +105,9 @@ static void test_parse_none(void **state)
 	assert_string_equal(user, "");
 	assert_string_equal(pass, "");
 	/* why_r may be NULL */
-	assert_int_equal(mbx_mh_auth_parse_basic("Basic !", user, sizeof(user), pass, sizeof(pass),
-	                                         NULL),
-	                 MBX_MH_AUTH_BAD);
+	assert_int_equal(
+	        mbx_mh_auth_parse_basic("Basic !", user, sizeof(user), pass, sizeof(pass), NULL),
+	        MBX_MH_AUTH_BAD);
 }
 
 static void expect_bad(const char *hdr, const char *reason)
@@ -153,7 +153,9 @@ static void test_parse_bad(void **state)
 	expect_bad_cred(":secret", 7, "user name is empty");
 	expect_bad_cred("alice:", 6, "password is empty");
 	expect_bad_cred("al\x01ice:x", 8, "control character");
-	expect_bad_cred("al\x7f" "ice:x", 8, "control character");
+	expect_bad_cred("al\x7f"
+	                "ice:x",
+	                8, "control character");
 	expect_bad_cred("al\nice:x", 8, "control character");
 	expect_bad_cred("alice:se\0cret", 13, "NUL");
 	expect_bad_cred("\0lice:secret", 12, "control character");
@@ -190,11 +192,11 @@ static void test_parse_bounds(void **state)
 	memset(cred + 2, 'p', MBX_MH_AUTH_PASS_MAX + 1);
 	expect_bad_cred(cred, MBX_MH_AUTH_PASS_MAX + 3, "password is too long");
 	/* a caller's buffer smaller than the limit is respected */
-	assert_int_equal(mbx_mh_auth_parse_basic("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", user, 7, pass,
-	                                         sizeof(pass), &why),
+	assert_int_equal(mbx_mh_auth_parse_basic("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", user, 7,
+	                                         pass, sizeof(pass), &why),
 	                 MBX_MH_AUTH_BAD);
-	assert_int_equal(mbx_mh_auth_parse_basic("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", user, 8, pass,
-	                                         sizeof(pass), &why),
+	assert_int_equal(mbx_mh_auth_parse_basic("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==", user, 8,
+	                                         pass, sizeof(pass), &why),
 	                 MBX_MH_AUTH_BASIC);
 	/* the header: 1024 base64 characters pass the length test, 1028 do not */
 	{
@@ -396,7 +398,8 @@ static void afx_cb(void *ctx, enum mbx_mh_authn_status st, const struct mbx_mh_p
 		snprintf(fx->name, sizeof(fx->name), "%s", p->name);
 		snprintf(fx->display, sizeof(fx->display), "%s",
 		         p->display_name != NULL ? p->display_name : "");
-		snprintf(fx->legacy, sizeof(fx->legacy), "%s", p->legacy_dn != NULL ? p->legacy_dn : "");
+		snprintf(fx->legacy, sizeof(fx->legacy), "%s",
+		         p->legacy_dn != NULL ? p->legacy_dn : "");
 	} else {
 		assert_null(p);
 		assert_non_null(why);
@@ -447,8 +450,9 @@ static void afx_free(struct afx *fx)
 
 static void afx_run(struct afx *fx)
 {
-	for (int i = 0; i < 100 && event_base_get_num_events(fx->base, EVENT_BASE_COUNT_ADDED |
-	                                                                   EVENT_BASE_COUNT_ACTIVE) > 0;
+	for (int i = 0;
+	     i < 100 && event_base_get_num_events(fx->base, EVENT_BASE_COUNT_ADDED |
+	                                                            EVENT_BASE_COUNT_ACTIVE) > 0;
 	     i++)
 		event_base_loop(fx->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 }
@@ -629,18 +633,12 @@ static void test_authn_fake(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_none),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_bounds),
-		cmocka_unit_test(test_parse_truncation),
-		cmocka_unit_test(test_login_key),
-		cmocka_unit_test(test_principal_dup),
-		cmocka_unit_test(test_cache_keys),
-		cmocka_unit_test(test_cache_ttl_evict),
-		cmocka_unit_test(test_authn_ldif),
-		cmocka_unit_test(test_authn_cancel),
-		cmocka_unit_test(test_authn_fake),
+	        cmocka_unit_test(test_parse_valid),      cmocka_unit_test(test_parse_none),
+	        cmocka_unit_test(test_parse_bad),        cmocka_unit_test(test_parse_bounds),
+	        cmocka_unit_test(test_parse_truncation), cmocka_unit_test(test_login_key),
+	        cmocka_unit_test(test_principal_dup),    cmocka_unit_test(test_cache_keys),
+	        cmocka_unit_test(test_cache_ttl_evict),  cmocka_unit_test(test_authn_ldif),
+	        cmocka_unit_test(test_authn_cancel),     cmocka_unit_test(test_authn_fake),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,7 +88,7 @@ static struct mbx_mh_ctx *mk(struct fx *fx, const char *owner)
 /* Finds with one Cookie header built from printf. */
 static uint32_t find1(struct fx *fx, const char *owner, enum mbx_mh_ctx_need need,
                       struct mbx_mh_ctx **c_r, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+        __attribute__((format(printf, 5, 6)));
 static uint32_t find1(struct fx *fx, const char *owner, enum mbx_mh_ctx_need need,
                       struct mbx_mh_ctx **c_r, const char *fmt, ...)
 {
@@ -186,8 +186,8 @@ static void test_create_lookup(void **state)
 	assert_int_equal(mbx_mh_ctxs_count(fx->t), 3);
 	assert_int_equal(mbx_mh_ctxs_owner_count(fx->t, ALICE), 2);
 	/* owners compare case-insensitively, as DNs do */
-	assert_int_equal(mbx_mh_ctxs_owner_count(fx->t, "CN=alice anders,CN=Users,DC=contoso,DC=com"),
-	                 2);
+	assert_int_equal(
+	        mbx_mh_ctxs_owner_count(fx->t, "CN=alice anders,CN=Users,DC=contoso,DC=com"), 2);
 	assert_int_equal(mbx_mh_ctxs_owner_count(fx->t, BOB), 1);
 	assert_int_equal(mbx_mh_ctxs_owner_count(fx->t, "cn=nobody"), 0);
 	assert_string_not_equal(a->cookie, b->cookie);
@@ -229,7 +229,8 @@ static void test_many(void **state)
 	assert_non_null(cs);
 	for (int i = 0; i < N; i++) {
 		snprintf(owner, sizeof(owner), "cn=user%d", i % 150);
-		assert_int_equal(mbx_mh_ctx_create(fx->t, owner, NULL, NULL, &cs[i]), MBX_MH_CTX_OK);
+		assert_int_equal(mbx_mh_ctx_create(fx->t, owner, NULL, NULL, &cs[i]),
+		                 MBX_MH_CTX_OK);
 	}
 	assert_int_equal(mbx_mh_ctxs_count(fx->t), N);
 	for (int i = 0; i < N; i++)
@@ -263,8 +264,8 @@ static void test_bounds(void **state)
 	c = (struct mbx_mh_ctx *)1;
 	assert_int_equal(mbx_mh_ctx_create(fx->t, ALICE, NULL, NULL, &c), MBX_MH_CTX_USER_FULL);
 	assert_null(c);
-	assert_int_equal(mbx_mh_ctx_create(fx->t, "CN=ALICE ANDERS,cn=users,dc=contoso,dc=com", NULL,
-	                                   NULL, &c),
+	assert_int_equal(mbx_mh_ctx_create(fx->t, "CN=ALICE ANDERS,cn=users,dc=contoso,dc=com",
+	                                   NULL, NULL, &c),
 	                 MBX_MH_CTX_USER_FULL);
 	/* another user still fits; in all: 5 */
 	mk(fx, BOB);
@@ -298,8 +299,10 @@ static void test_find_codes(void **state)
 
 	(void)state;
 	/* right cookies: every need */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=%s", a->cookie, a->sequence),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=%s",
+	                       a->cookie, a->sequence),
 	                 MBX_MH_RC_SUCCESS);
 	assert_ptr_equal(c, a);
 	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=%s", a->cookie),
@@ -313,8 +316,10 @@ static void test_find_codes(void **state)
 	                       MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=%s", a->cookie),
 	                 MBX_MH_RC_SUCCESS);
 	/* other cookies around ours are ignored */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "X-BackEndCookie=abc; "
-	                       "MapiSequence=%s;MapiContext=%s; other=1", a->sequence, a->cookie),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "X-BackEndCookie=abc; "
+	                       "MapiSequence=%s;MapiContext=%s; other=1",
+	                       a->sequence, a->cookie),
 	                 MBX_MH_RC_SUCCESS);
 	/* 13: no context cookie (no header value at all, or other cookies only) */
 	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "other=1"),
@@ -344,8 +349,10 @@ static void test_find_codes(void **state)
 	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=%s", bad),
 	                 MBX_MH_RC_CONTEXT_NOT_FOUND);
 	/* named twice in one header: 6 */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=%s; "
-	                       "MapiContext=%s", a->cookie, a->cookie),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c,
+	                       "MapiContext=%s; "
+	                       "MapiContext=%s",
+	                       a->cookie, a->cookie),
 	                 MBX_MH_RC_INVALID_CONTEXT_COOKIE);
 	/* 10: a well-formed value never issued; the cookie of another case */
 	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=abc"),
@@ -353,8 +360,10 @@ static void test_find_codes(void **state)
 	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "mapicontext=%s", a->cookie),
 	                 MBX_MH_RC_MISSING_COOKIE);
 	/* 11: someone else's context (also for PING) */
-	assert_int_equal(find1(fx, BOB, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=%s", a->cookie, a->sequence),
+	assert_int_equal(find1(fx, BOB, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=%s",
+	                       a->cookie, a->sequence),
 	                 MBX_MH_RC_NO_PRIVILEGE);
 	assert_null(c);
 	assert_int_equal(find1(fx, BOB, MBX_MH_CTX_NEED_NONE, &c, "MapiContext=%s", a->cookie),
@@ -362,31 +371,41 @@ static void test_find_codes(void **state)
 	assert_int_equal(find1(fx, NULL, MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=%s", a->cookie),
 	                 MBX_MH_RC_NO_PRIVILEGE);
 	/* 13: the sequence missing for Execute; not needed for Disconnect */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s",
-	                       a->cookie),
-	                 MBX_MH_RC_MISSING_COOKIE);
+	assert_int_equal(
+	        find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s", a->cookie),
+	        MBX_MH_RC_MISSING_COOKIE);
 	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT_SEQ_IF_SENT, &c, "MapiContext=%s",
 	                       a->cookie),
 	                 MBX_MH_RC_SUCCESS);
 	assert_ptr_equal(c, a);
 	/* 6: the sequence malformed */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=a b", a->cookie),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=a b",
+	                       a->cookie),
 	                 MBX_MH_RC_INVALID_CONTEXT_COOKIE);
 	/* 15: a wrong sequence, for Execute and for a Disconnect that sends one */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=AAAAAAAAAAAAAAAAAAAAAA", a->cookie),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=AAAAAAAAAAAAAAAAAAAAAA",
+	                       a->cookie),
 	                 MBX_MH_RC_INVALID_SEQUENCE);
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT_SEQ_IF_SENT, &c, "MapiContext=%s; "
-	                       "MapiSequence=x", a->cookie),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT_SEQ_IF_SENT, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=x",
+	                       a->cookie),
 	                 MBX_MH_RC_INVALID_SEQUENCE);
 	/* a prefix of the right sequence is wrong too */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=%.21s", a->cookie, a->sequence),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=%.21s",
+	                       a->cookie, a->sequence),
 	                 MBX_MH_RC_INVALID_SEQUENCE);
 	/* NotificationWait ignores the sequence */
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c, "MapiContext=%s; "
-	                       "MapiSequence=x", a->cookie),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_CONTEXT, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=x",
+	                       a->cookie),
 	                 MBX_MH_RC_SUCCESS);
 	fx_free(fx);
 }
@@ -407,13 +426,13 @@ static void test_find_headers(void **state)
 	assert_int_equal(mbx_mh_ctx_find(fx->t, two, 2, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, &why),
 	                 MBX_MH_RC_SUCCESS);
 	assert_ptr_equal(c, a);
-	assert_int_equal(mbx_mh_ctx_find(fx->t, withnull, 3, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
-	                                 &why),
-	                 MBX_MH_RC_SUCCESS);
+	assert_int_equal(
+	        mbx_mh_ctx_find(fx->t, withnull, 3, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, &why),
+	        MBX_MH_RC_SUCCESS);
 	/* the same cookie in two headers: 6 */
-	assert_int_equal(mbx_mh_ctx_find(fx->t, three, 3, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
-	                                 &why),
-	                 MBX_MH_RC_INVALID_CONTEXT_COOKIE);
+	assert_int_equal(
+	        mbx_mh_ctx_find(fx->t, three, 3, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, &why),
+	        MBX_MH_RC_INVALID_CONTEXT_COOKIE);
 	assert_non_null(strstr(why, "twice"));
 	/* a malformed second header spoils the lot */
 	snprintf(h2, sizeof(h2), "garbage");
@@ -440,11 +459,15 @@ static void test_claim_rotates(void **state)
 	/* a second Execute: busy; the old sequence is refused (15) */
 	assert_int_equal(mbx_mh_ctx_claim(a, &req2), -1);
 	assert_ptr_equal(a->busy, &req1);
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=%s", a->cookie, old),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=%s",
+	                       a->cookie, old),
 	                 MBX_MH_RC_INVALID_SEQUENCE);
-	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c, "MapiContext=%s; "
-	                       "MapiSequence=%s", a->cookie, a->sequence),
+	assert_int_equal(find1(fx, ALICE, MBX_MH_CTX_NEED_SEQUENCE, &c,
+	                       "MapiContext=%s; "
+	                       "MapiSequence=%s",
+	                       a->cookie, a->sequence),
 	                 MBX_MH_RC_SUCCESS);
 	/* release by someone else: nothing happens */
 	mbx_mh_ctx_release(a, &req2);
@@ -576,20 +599,20 @@ static void test_drop_without_sessions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_random_value),
-		cmocka_unit_test(test_gone_names),
-		cmocka_unit_test(test_new_args),
-		cmocka_unit_test(test_create_lookup),
-		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_find_codes),
-		cmocka_unit_test(test_find_headers),
-		cmocka_unit_test(test_claim_rotates),
-		cmocka_unit_test(test_idle_expiry),
-		cmocka_unit_test(test_touch_keeps_alive),
-		cmocka_unit_test(test_idle_zero),
-		cmocka_unit_test(test_free_shutdown),
-		cmocka_unit_test(test_drop_without_sessions),
+	        cmocka_unit_test(test_random_value),
+	        cmocka_unit_test(test_gone_names),
+	        cmocka_unit_test(test_new_args),
+	        cmocka_unit_test(test_create_lookup),
+	        cmocka_unit_test(test_many),
+	        cmocka_unit_test(test_bounds),
+	        cmocka_unit_test(test_find_codes),
+	        cmocka_unit_test(test_find_headers),
+	        cmocka_unit_test(test_claim_rotates),
+	        cmocka_unit_test(test_idle_expiry),
+	        cmocka_unit_test(test_touch_keeps_alive),
+	        cmocka_unit_test(test_idle_zero),
+	        cmocka_unit_test(test_free_shutdown),
+	        cmocka_unit_test(test_drop_without_sessions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
