@@ -2,7 +2,7 @@
 # mbxbench-baseline.sh: end-to-end tests of mbxbench(1) against itself only: --self-test (the
 # histogram, the HTTP reader and the MAPI/HTTP response checks), short --baseline runs against
 # the in-process evhttp responder (closed loop, --requests, open loop --rate, TLS with --compress
-# --xor, --json), the failure counts and exit status (--baseline-error, --allow-errors), usage
+# --xor, connections closed by the server, --json), the failure counts and exit status (--baseline-error, --allow-errors), usage
 # errors (exit 2), a refused connection, and `mbxbench --serve` in a second process measured
 # through --url over http and https (--cert-out / --ca-file). Loopback only; every run is
 # bounded by --duration/--requests and --timeout.
@@ -137,6 +137,22 @@ if [[ $rc -eq 0 ]] && has '^baseline: https://127\.0\.0\.1:' && has 'XorMagic\|L
 	pass "--baseline-tls --compress --xor"
 else
 	fail "--baseline-tls --compress --xor"
+fi
+
+# --- connections the server closes are reopened and counted --------------------------------------
+run --baseline -c 2 -n 100 --warmup 0 --baseline-close 10
+if [[ $rc -eq 0 ]] && has '^  requests:    100 ok, 0 failed' &&
+	has '^  connections: 12 opened, 10 reopened, 10 closed by the server$'; then
+	pass "Connection: close every 10th Execute: 10 connections reopened, no failure"
+else
+	fail "--baseline-close 10"
+fi
+run --baseline --baseline-tls -c 2 -n 100 --warmup 0 --baseline-close 25
+if [[ $rc -eq 0 ]] && has '^  requests:    100 ok, 0 failed' &&
+	has '^  connections: 6 opened, 4 reopened, 4 closed by the server$'; then
+	pass "the same over TLS"
+else
+	fail "--baseline-close over TLS"
 fi
 
 # --- JSON --------------------------------------------------------------------------------------------

@@ -236,6 +236,8 @@ struct client_sess {
 	struct bufferevent *bev;
 	bool ever_opened;
 	bool conn_up; /* TCP connected (and TLS handshake done) on the current connection */
+	bool tcp_only; /* TLS connection waiting for its TCP connect: bev is the socket */
+	struct evbuffer *pending; /* request bytes written meanwhile */
 	enum sess_state state;
 	enum bench_reqtype req;
 	bool has_context;
@@ -299,6 +301,23 @@ static void client_close(struct client_sess *s)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
+	s->tcp_only = false;
+	if (s->pending != NULL)
+		evbuffer_drain(s->pending, evbuffer_get_length(s->pending));
+}
+
+/* Queues request bytes: on the connection, or, while a TLS connection still waits for its TCP
+ * connect, until TLS is set up on it. */
+static void client_write(struct client_sess *s, const void *data, size_t len)
+{
+	if (!s->tcp_only) {
+		bufferevent_write(s->bev, data, len);
+		return;
+	}
+	if (s->pending == NULL)
+		s->pending = evbuffer_new();
+	if (s->pending != NULL)
+		evbuffer_add(s->pending, data, len);
 }
 
 static void client_fail(struct client_run *run, const char *key, const char *detail)
@@ -321,6 +340,54 @@ static const char *client_ssl_error(struct bufferevent *bev, char *buf, size_t s
 static void client_read_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* TLS goes on top of a connected socket bufferevent (a filter), not on the socket itself:
+ * bufferevent_openssl on a socket reads each TLS record with two read(2) calls (header, then
+ * body), and a response comes as several records; the filter reads whole socket buffers. */
+static void client_tcp_event_cb(struct bufferevent *tcp, short what, void *arg)
+{
+	struct client_sess *s = arg;
+	struct client_run *run = s->run;
+	const struct bench_target *t = run->t;
+	struct timeval tv = client_tv(client_secs_ns(run->load->timeout));
+	struct bufferevent *bev;
+	struct in6_addr a6;
+	struct in_addr a4;
+	SSL *ssl;
+
+	if (!(what & BEV_EVENT_CONNECTED)) {
+		client_event_cb(tcp, what, arg);
+		return;
+	}
+	ssl = SSL_new(t->ssl);
+	if (ssl == NULL) {
+		client_event_cb(tcp, BEV_EVENT_ERROR, arg);
+		return;
+	}
+	if (inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host);
+	} else {
+		SSL_set_tlsext_host_name(ssl, t->host);
+		SSL_set1_host(ssl, t->host);
+	}
+	/* The filter owns the socket's callbacks and timeouts from now on. */
+	bufferevent_set_timeouts(tcp, NULL, NULL);
+	bev = bufferevent_openssl_filter_new(run->base, tcp, ssl, BUFFEREVENT_SSL_CONNECTING,
+	                                     BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		client_event_cb(tcp, BEV_EVENT_ERROR, arg);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	s->bev = bev;
+	s->tcp_only = false;
+	bufferevent_setcb(bev, client_read_cb, NULL, client_event_cb, s);
+	bufferevent_set_timeouts(bev, &tv, &tv);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (s->pending != NULL && evbuffer_get_length(s->pending) > 0)
+		bufferevent_write_buffer(bev, s->pending);
+}
+
 static int client_open(struct client_sess *s)
 {
 	struct client_run *run = s->run;
@@ -330,37 +397,15 @@ static int client_open(struct client_sess *s)
 	int one = 1, fd;
 	char buf[256];
 
-	if (t->tls) {
-		SSL *ssl = SSL_new(t->ssl);
-		struct in6_addr a6;
-		struct in_addr a4;
-
-		if (ssl == NULL) {
-			client_fail(run, "tls:setup", "SSL_new failed");
-			return -1;
-		}
-		if (inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1) {
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host);
-		} else {
-			SSL_set_tlsext_host_name(ssl, t->host);
-			SSL_set1_host(ssl, t->host);
-		}
-		bev = bufferevent_openssl_socket_new(run->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-		                                     BEV_OPT_CLOSE_ON_FREE);
-		if (bev == NULL) {
-			SSL_free(ssl);
-			client_fail(run, "tls:setup", "bufferevent_openssl_socket_new failed");
-			return -1;
-		}
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	} else {
-		bev = bufferevent_socket_new(run->base, -1, BEV_OPT_CLOSE_ON_FREE);
-		if (bev == NULL) {
-			client_fail(run, "io:setup", "bufferevent_socket_new failed");
-			return -1;
-		}
+	bev = bufferevent_socket_new(run->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		client_fail(run, "io:setup", "bufferevent_socket_new failed");
+		return -1;
 	}
-	bufferevent_setcb(bev, client_read_cb, NULL, client_event_cb, s);
+	if (t->tls)
+		bufferevent_setcb(bev, NULL, NULL, client_tcp_event_cb, s);
+	else
+		bufferevent_setcb(bev, client_read_cb, NULL, client_event_cb, s);
 	bufferevent_set_timeouts(bev, &tv, &tv);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(bev, (const struct sockaddr *)&t->addr, (int)t->addrlen) !=
@@ -374,6 +419,7 @@ static int client_open(struct client_sess *s)
 	if (fd >= 0)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->bev = bev;
+	s->tcp_only = t->tls;
 	s->conn_up = false;
 	run->res->conn_opened++;
 	if (s->ever_opened)
@@ -457,10 +503,10 @@ static void client_send(struct client_sess *s, enum bench_reqtype type, uint64_t
 	/* One buffer, so that TLS sends one record. */
 	if (blen <= sizeof(req) - n) {
 		memcpy(req + n, body, blen);
-		bufferevent_write(s->bev, req, n + blen);
+		client_write(s, req, n + blen);
 	} else {
-		bufferevent_write(s->bev, req, n);
-		bufferevent_write(s->bev, body, blen);
+		client_write(s, req, n);
+		client_write(s, body, blen);
 	}
 }
 
@@ -1130,6 +1176,8 @@ out:
 	if (run.sess != NULL) {
 		for (unsigned i = 0; i < run.nsess; i++) {
 			client_close(&run.sess[i]);
+			if (run.sess[i].pending != NULL)
+				evbuffer_free(run.sess[i].pending);
 			if (run.sess[i].backoff != NULL)
 				event_free(run.sess[i].backoff);
 			bench_http_rsp_deinit(&run.sess[i].rsp);

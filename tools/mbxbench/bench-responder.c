@@ -64,6 +64,8 @@ struct bench_responder {
 	uint64_t *seq;          /* per context: the MapiSequence value issued last, 0 = closed */
 	size_t nctx, capctx;
 	uint64_t requests; /* __atomic */
+	unsigned close_every;
+	uint64_t executes;
 	struct evbuffer *chunk;
 };
 
@@ -456,6 +458,9 @@ static void resp_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	r->seq[ctx]++;
+	r->executes++;
+	if (r->close_every > 0 && r->executes % r->close_every == 0)
+		evhttp_add_header(out, "Connection", "close");
 	resp_echo(req, out, "Execute");
 	evhttp_add_header(out, "X-ResponseCode", "0");
 	resp_cookie_seq(out, r->seq[ctx]);
@@ -520,6 +525,7 @@ struct bench_responder *bench_responder_start(const struct bench_responder_opts 
 				host[strlen(host) - 1] = '\0';
 		}
 	}
+	r->close_every = o->close_every;
 	if (resp_build(r, o, err, errsize) != 0)
 		goto fail;
 	if (o->tls && resp_tls(r, err, errsize) != 0)

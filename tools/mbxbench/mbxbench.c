@@ -49,6 +49,7 @@ struct bench_opts {
 	bool baseline, baseline_tls, serve, self_test;
 	bool duration_set;
 	uint32_t baseline_ec;
+	unsigned baseline_close;
 	struct bench_load load;
 };
 
@@ -69,6 +70,7 @@ enum {
 	OPT_BASELINE,
 	OPT_BASELINE_TLS,
 	OPT_BASELINE_ERROR,
+	OPT_BASELINE_CLOSE,
 	OPT_SERVE,
 	OPT_LISTEN,
 	OPT_CERT_OUT,
@@ -96,6 +98,7 @@ static const struct option bench_longopts[] = {
         {"baseline", no_argument, NULL, OPT_BASELINE},
         {"baseline-tls", no_argument, NULL, OPT_BASELINE_TLS},
         {"baseline-error", required_argument, NULL, OPT_BASELINE_ERROR},
+        {"baseline-close", required_argument, NULL, OPT_BASELINE_CLOSE},
         {"serve", no_argument, NULL, OPT_SERVE},
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"cert-out", required_argument, NULL, OPT_CERT_OUT},
@@ -113,9 +116,10 @@ static void bench_usage(FILE *f)
 	        "                [-c N] [-d S | -n N] [--warmup S] [--rate R] [--timeout S]\n"
 	        "                [--insecure | --ca-file FILE] [--compress] [--xor] [--json]\n"
 	        "                [--allow-errors] [--baseline] [--client-application STR]\n"
-	        "       mbxbench --baseline [--baseline-tls] [--baseline-error EC] [load options]\n"
+	        "       mbxbench --baseline [--baseline-tls] [--baseline-error EC]\n"
+	        "                [--baseline-close N] [load options]\n"
 	        "       mbxbench --serve [--listen ADDR:PORT] [--baseline-tls --cert-out FILE]\n"
-	        "                [--baseline-error EC] [-d S]\n"
+	        "                [--baseline-error EC] [--baseline-close N] [-d S]\n"
 	        "       mbxbench --self-test | -h | -V\n"
 	        "  --url URL            https://HOST:PORT/mapi/emsmdb/ (or http://)\n"
 	        "  --user NAME          account for HTTP Basic authentication\n"
@@ -305,6 +309,11 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 			o->baseline_ec = (uint32_t)v;
 			break;
 		}
+		case OPT_BASELINE_CLOSE:
+			if (bench_u64(optarg, 1, UINT32_MAX, &u) != 0)
+				return bench_usage_error("--baseline-close wants a count >= 1");
+			o->baseline_close = (unsigned)u;
+			break;
 		case OPT_SERVE:
 			o->serve = true;
 			break;
@@ -348,8 +357,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 		return bench_usage_error("--insecure and --ca-file exclude each other");
 	if (o->cert_out != NULL)
 		return bench_usage_error("--cert-out is for --serve");
-	if (o->baseline_ec != 0 && !o->baseline)
-		return bench_usage_error("--baseline-error is for --baseline and --serve");
+	if ((o->baseline_ec != 0 || o->baseline_close != 0) && !o->baseline)
+		return bench_usage_error("--baseline-error and --baseline-close are for --baseline "
+		                         "and --serve");
 	return 0;
 }
 
@@ -368,6 +378,7 @@ static int bench_serve(const struct bench_opts *o, const struct bench_mapi_bodie
 	        .logon_ec = o->baseline_ec,
 	        .exec_flags = b->exec_flags,
 	        .xor = o->xor,
+	        .close_every = o->baseline_close,
 	};
 	struct bench_responder *r;
 	struct event_base *base = event_base_new();
@@ -528,6 +539,7 @@ int main(int argc, char **argv)
 		        .logon_ec = o.baseline_ec,
 		        .exec_flags = bodies.exec_flags,
 		        .xor = o.xor,
+		        .close_every = o.baseline_close,
 		};
 		struct bench_load l = o.load;
 

@@ -272,6 +272,7 @@ struct bench_responder_opts {
 	uint32_t exec_flags;  /* the client's Execute Flags: compress the canned RopBuffer if they
 	                       * allow it and it shrinks */
 	bool xor;             /* ... and XOR it if they allow it */
+	unsigned close_every; /* answer every n-th Execute with Connection: close (0 = never) */
 };
 
 /* Starts the responder in its own thread. Returns NULL with a message in err. */
