@@ -2,6 +2,9 @@
 # mbxstore set-up for a fresh Debian 12 machine: installs what is missing, builds, and then
 #   tools/setup.sh test   builds with ASan+UBSan (clang, warnings as errors, libFuzzer
 #                         harnesses) and runs every test: unit, program, integration, fuzz smoke
+#   tools/setup.sh run    builds (release) and runs the daemon in the foreground on the sample
+#                         directory (conf/directory.ldif, copied to build/run/), printing the URL;
+#                         MBX_PORT chooses the HTTPS port (default 8443)
 #   tools/setup.sh build  only installs and builds (release build in build/release)
 # README.md gives these commands; .ci/run calls `tools/setup.sh test` and nothing else.
 set -euo pipefail
@@ -50,6 +53,33 @@ build_test() {
 	cmake --build build/test -j "$jobs"
 }
 
+# The daemon on the embedded default directory: a config generated from the sample one, on
+# loopback, with a self-signed certificate made on first start.
+run_daemon() {
+	local run=$top/build/run port=${MBX_PORT:-8443}
+	mkdir -p "$run"
+	[ -f "$run/directory.ldif" ] || cp conf/directory.ldif "$run/directory.ldif"
+	{
+		echo "[server]"
+		grep -E '^(name|legacy_dn|ldap_dn) = ' conf/mbxstored.conf
+		echo "state_dir = $run/state"
+		echo "[listen]"
+		echo "https = 127.0.0.1:$port"
+		echo "metrics = 127.0.0.1:$((port + 1))"
+		echo "[directory]"
+		echo "ldif_path = $run/directory.ldif"
+		echo "[servers]"
+		echo "SERVER1 = https://127.0.0.1:$port"
+		echo "[log]"
+		echo "target = stderr"
+	} >"$run/mbxstored.conf"
+	build/release/mbxstored -n -c "$run/mbxstored.conf"
+	echo "mbxstored: MAPI/HTTP at https://127.0.0.1:$port/mapi/emsmdb/"
+	echo "  self-signed certificate: $run/state/ (curl -k, or --cacert with it)"
+	echo "  metrics: http://127.0.0.1:$((port + 1))/metrics; test accounts: README.md; Ctrl-C stops"
+	exec build/release/mbxstored -f -c "$run/mbxstored.conf"
+}
+
 case "$mode" in
 test)
 	install_missing
@@ -61,8 +91,13 @@ build)
 	install_missing
 	build_release
 	;;
+run)
+	install_missing
+	build_release
+	run_daemon
+	;;
 *)
-	echo "usage: tools/setup.sh test|build" >&2
+	echo "usage: tools/setup.sh test|run|build" >&2
 	exit 2
 	;;
 esac
