@@ -629,6 +629,8 @@ static int exec_walk(struct mbx_session_exec *e)
 		}
 		if (req.rop_id != MBX_ROP_Logon)
 			continue;
+		if (req.out_idx < 0 || (unsigned)req.out_idx >= e->rb.nhandles)
+			continue; /* the executor answers ecNullObject without running it */
 		a = answer_find(e, req.off);
 		if (a == NULL) {
 			struct rd lr;

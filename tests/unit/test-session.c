@@ -722,7 +722,24 @@ static void test_max_rop_out(void **state)
 	/* nor the cut: ecBufferTooSmall */
 	run(fx, rb, 8 + 2 + 3 + (uint32_t)rops.len + 8 - 1, o);
 	assert_int_equal(o->ec, ecBufferTooSmall);
+	/* the smallest MaxRopOut that works: an empty list and no handles */
+	rops.len = 0;
+	request(rb, &rops, NULL, 0, 0);
+	run(fx, rb, 10, o);
+	assert_payload(o, "02 00");
+	run(fx, rb, 9, o);
+	assert_int_equal(o->ec, ecBufferTooSmall);
+	/* a RopLogon whose slot is not in the table: ecNullObject, nothing resolved */
+	put_logon(&rops, 0, 0, MBX_LOGON_PRIVATE, OPEN_HOME, alice.legacy);
+	request(rb, &rops, NULL, 0, 0);
+	run(fx, rb, 0x8007, o);
+	assert_payload(o, "08 00 FE 00 B9040000");
+	assert_int_equal(o->nlogons, 0);
 	/* a huge MaxRopOut is capped at 32 KB of payload */
+	rops.len = 0;
+	put_logon(&rops, 0, 0, MBX_LOGON_PRIVATE, OPEN_HOME, alice.legacy);
+	put(&rops, "7B 00 00");
+	request(rb, &rops, h, 2, 0);
 	run(fx, rb, 0xFFFFFFFF, o);
 	assert_int_equal(o->nrops, 2);
 	free(rb);
