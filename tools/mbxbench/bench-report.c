@@ -66,6 +66,12 @@ static void report_run_text(FILE *f, const struct bench_result *r, const char *w
 		fprintf(f, "  failure:     other kinds x%llu\n", (unsigned long long)r->fails_dropped);
 }
 
+static bool report_has_ratio(const struct bench_report *rep)
+{
+	return rep->daemon != NULL && rep->baseline != NULL && rep->baseline->rps > 0 &&
+	       rep->load->rate == 0;
+}
+
 void bench_report_text(FILE *f, const struct bench_report *rep)
 {
 	const struct bench_mapi_bodies *b = rep->bodies;
@@ -86,7 +92,8 @@ void bench_report_text(FILE *f, const struct bench_report *rep)
 		         rep->baseline_body);
 		report_run_text(f, rep->baseline, what);
 	}
-	if (rep->daemon != NULL && rep->baseline != NULL && rep->baseline->rps > 0)
+	/* In an open loop both runs were asked for the same rate: their ratio says nothing. */
+	if (report_has_ratio(rep))
 		fprintf(f, "ratio: %.3f (daemon requests/s / baseline requests/s)\n",
 		        rep->daemon->rps / rep->baseline->rps);
 }
@@ -208,7 +215,7 @@ int bench_report_json(FILE *f, const struct bench_report *rep)
 		report_run_json(f, rep->baseline, rep->baseline_body);
 	}
 	fprintf(f, "\n  ],\n  \"ratio\": ");
-	if (rep->daemon != NULL && rep->baseline != NULL && rep->baseline->rps > 0)
+	if (report_has_ratio(rep))
 		fprintf(f, "%.6g", rep->daemon->rps / rep->baseline->rps);
 	else
 		fprintf(f, "null");
