@@ -5,6 +5,13 @@
  * end serves POST /mapi/emsmdb/ (Connect, Execute, Disconnect, PING, NotificationWait), owns
  * the session contexts (MapiContext/MapiSequence cookies) and authenticates requests (HTTP Basic
  * checked against the directory).
+ *
+ * Answers ([MS-OXCMAPIHTTP] 2.2.2.2: HTTP 200 for every non-exceptional failure, with the
+ * X-ResponseCode of 2.2.3.3.3 and a one-line text body): no or wrong credentials get 401 with
+ * WWW-Authenticate: Basic realm="mbxstore" (and X-ResponseCode 8, so a MAPI client sees why);
+ * a clear-text request from a non-loopback peer gets 200 + 8 (Anonymous Not Allowed: no
+ * credentials are accepted there, so no challenge is offered); a directory that cannot answer
+ * gets 503 + 1 (never 401: seed 004). The order of the checks is in src/mapihttp/mh-server.c.
  */
 #ifndef MBX_FRONTEND_H
 #define MBX_FRONTEND_H

@@ -71,7 +71,9 @@
 #define MH_BODY_SLACK (64u * 1024u)
 #define MH_MAX_COOKIE_HEADERS 8u
 #define MH_REALM "mbxstore"
-#define MH_COOKIE_ATTRS "; path=/mapi/emsmdb/; HttpOnly"
+/* path=/mapi/emsmdb (no slash) path-matches both /mapi/emsmdb and /mapi/emsmdb/?... (RFC 6265
+ * 5.1.4) */
+#define MH_COOKIE_ATTRS "; path=/mapi/emsmdb; HttpOnly"
 
 struct mh_listener {
 	struct mbx_frontend *fe;
