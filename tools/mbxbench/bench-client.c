@@ -1183,6 +1183,8 @@ out:
 			bench_http_rsp_deinit(&run.sess[i].rsp);
 		}
 	}
+	/* Let the loop finalize the freed bufferevents (and free their SSL objects). */
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	free(run.sess);
 	free(run.idle);
 	free(run.q);

@@ -483,6 +483,10 @@ static void resp_free(struct bench_responder *r)
 {
 	if (r->http != NULL)
 		evhttp_free(r->http);
+	/* Freed bufferevents are finalized by the loop: let it run their callbacks once more,
+	 * or the SSL objects of the last connections leak. */
+	if (r->base != NULL)
+		event_base_loop(r->base, EVLOOP_NONBLOCK);
 	if (r->chunk != NULL)
 		evbuffer_free(r->chunk);
 	if (r->base != NULL)
