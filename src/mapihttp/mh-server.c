@@ -1125,6 +1125,10 @@ static void mh_auth_cb(void *arg, enum mbx_mh_authn_status st, const struct mbx_
 	struct mh_req *r = arg;
 
 	r->auth = NULL;
+	if (r->http == NULL) { /* evhttp freed it meanwhile */
+		mh_abandon(r);
+		return;
+	}
 	switch (st) {
 	case MBX_MH_AUTHN_OK:
 		r->who = mbx_mh_principal_dup(p);

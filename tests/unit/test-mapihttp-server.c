@@ -1558,6 +1558,29 @@ static void test_auth_directory_down(void **state)
 	do_req(fx, &q, &r);
 	expect_fail(&r, 503, MBX_MH_RC_UNKNOWN_FAILURE, "directory");
 	resp_clear(&r);
+	/* the evhttp instance is freed while the directory is still asked: the late answer finds
+	 * the request gone and only frees it */
+	fx->fake->fail_start = false;
+	fx->fake->hold = true;
+	{
+		size_t len;
+		char *raw = rq_build(&q, &len);
+		int fd = cli_connect("127.0.0.1", fx->port);
+
+		cli_send(fx, fd, raw, len);
+		free(raw);
+		sfx_run_ms(fx, 50);
+		assert_non_null(fx->fe->reqs);
+		assert_int_equal(fx->fake->pending, 1);
+		evhttp_free(fx->http);
+		fx->http = evhttp_new(fx->base); /* for the teardown */
+		fx->fake->hold = false;
+		fake_dir_release(fx->fake);
+		sfx_run_ms(fx, 50);
+		assert_null(fx->fe->reqs);
+		assert_non_null(strstr(lastlog, "closed the connection"));
+		close(fd);
+	}
 	sfx_free(fx);
 }
 
