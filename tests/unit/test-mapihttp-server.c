@@ -94,6 +94,154 @@ static void log_hook(void *ctx, enum mbx_log_level level, const char *line)
 	snprintf(lastlog, sizeof(lastlog), "%s", line);
 }
 
+/* ---- a directory that can hold lookups ------------------------------------------------------ */
+
+/* Wraps the ldif backend: while `hold` is set, lookups wait (not yet started) until
+ * hold_release; everything else is forwarded. It keeps an Execute's RopLogon in the resolve
+ * phase for as long as a test needs. */
+struct hold_req;
+
+struct hold_dir {
+	struct mbx_dir head;
+	struct mbx_dir *inner;
+	bool hold;
+	struct hold_req *reqs;
+	unsigned queued;
+};
+
+struct hold_req {
+	struct mbx_dir_req head;
+	struct hold_dir *hd;
+	struct hold_req *next;
+	struct mbx_dir_req *inner;
+	enum mbx_dir_key kind;
+	uint8_t *key;
+	size_t keylen;
+	mbx_dir_cb *cb;
+	void *ctx;
+};
+
+static void hold_unlink(struct hold_req *r)
+{
+	for (struct hold_req **pp = &r->hd->reqs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+}
+
+static void hold_req_free(struct hold_req *r)
+{
+	free(r->key);
+	free(r);
+}
+
+static void hold_inner_cb(void *ctx, const struct mbx_dir_result *res)
+{
+	struct hold_req *r = ctx;
+
+	r->inner = NULL;
+	hold_unlink(r);
+	r->cb(r->ctx, res);
+	hold_req_free(r);
+}
+
+static struct mbx_dir_req *hold_lookup(struct mbx_dir *d, enum mbx_dir_key kind, const void *key,
+                                       size_t keylen, mbx_dir_cb *cb, void *ctx)
+{
+	struct hold_dir *hd = (struct hold_dir *)d;
+	struct hold_req *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->head.dir = d;
+	r->hd = hd;
+	r->kind = kind;
+	r->key = malloc(keylen + 1);
+	assert_non_null(r->key);
+	memcpy(r->key, key, keylen);
+	r->key[keylen] = '\0';
+	r->keylen = keylen;
+	r->cb = cb;
+	r->ctx = ctx;
+	r->next = hd->reqs;
+	hd->reqs = r;
+	if (hd->hold) {
+		hd->queued++;
+		return &r->head;
+	}
+	r->inner = mbx_dir_lookup(hd->inner, kind, r->key, keylen, hold_inner_cb, r);
+	if (r->inner == NULL) {
+		hold_unlink(r);
+		hold_req_free(r);
+		return NULL;
+	}
+	return &r->head;
+}
+
+static struct mbx_dir_req *hold_check_password(struct mbx_dir *d, const char *dn,
+                                               const char *password, mbx_dir_cb *cb, void *ctx)
+{
+	return mbx_dir_check_password(((struct hold_dir *)d)->inner, dn, password, cb, ctx);
+}
+
+static struct mbx_dir_req *hold_modify(struct mbx_dir *d, const char *dn,
+                                       const struct mbx_dir_mod *mods, size_t nmods, mbx_dir_cb *cb,
+                                       void *ctx)
+{
+	return mbx_dir_modify(((struct hold_dir *)d)->inner, dn, mods, nmods, cb, ctx);
+}
+
+static void hold_cancel(struct mbx_dir_req *req)
+{
+	struct hold_req *r = (struct hold_req *)req;
+
+	if (r->inner != NULL)
+		mbx_dir_cancel(r->inner);
+	else
+		r->hd->queued--;
+	hold_unlink(r);
+	hold_req_free(r);
+}
+
+static int hold_reload(struct mbx_dir *d, char *err, size_t errsize)
+{
+	return mbx_dir_reload(((struct hold_dir *)d)->inner, err, errsize);
+}
+
+static void hold_free(struct mbx_dir *d)
+{
+	struct hold_dir *hd = (struct hold_dir *)d;
+
+	while (hd->reqs != NULL)
+		hold_cancel(&hd->reqs->head);
+	mbx_dir_free(&hd->inner);
+	free(hd);
+}
+
+static const struct mbx_dir_ops hold_dir_ops = {
+        .name = "hold",
+        .lookup = hold_lookup,
+        .check_password = hold_check_password,
+        .modify = hold_modify,
+        .cancel = hold_cancel,
+        .reload = hold_reload,
+        .free = hold_free,
+};
+
+/* Starts every queued lookup (their answers come from the loop); later ones are held while
+ * hd->hold is set. */
+static void hold_release(struct hold_dir *hd)
+{
+	for (struct hold_req *r = hd->reqs; r != NULL; r = r->next) {
+		if (r->inner != NULL)
+			continue;
+		r->inner = mbx_dir_lookup(hd->inner, r->kind, r->key, r->keylen, hold_inner_cb, r);
+		assert_non_null(r->inner);
+		hd->queued--;
+	}
+}
+
 /* ---- the server --------------------------------------------------------------------------- */
 
 struct sfx {
@@ -101,6 +249,7 @@ struct sfx {
 	struct mbx_config cfg;
 	struct mbx_dir *dir;
 	struct fake_dir *fake; /* when the directory is the fake */
+	struct hold_dir *hold; /* when it is the ldif backend behind the holding proxy */
 	struct mbx_mailbox_table *table;
 	struct mbx_principal_resolver *res;
 	struct mbx_logon_pipeline *pl;
@@ -157,7 +306,9 @@ static bool non_loopback_addr(char *buf, size_t size)
 
 typedef void tweak_fn(struct mbx_config *cfg);
 
-static struct sfx *sfx_new_dir(tweak_fn *tweak, bool fake, bool tls2)
+enum sfx_dir { SFX_LDIF, SFX_FAKE, SFX_HOLD };
+
+static struct sfx *sfx_new_dir(tweak_fn *tweak, enum sfx_dir kind, bool tls2)
 {
 	struct sfx *fx = calloc(1, sizeof(*fx));
 	struct mbx_mailbox_table_config tc = {0};
@@ -176,7 +327,7 @@ static struct sfx *sfx_new_dir(tweak_fn *tweak, bool fake, bool tls2)
 	fx->cfg.limits.max_body_bytes = 4096;
 	if (tweak != NULL)
 		tweak(&fx->cfg);
-	if (fake) {
+	if (kind == SFX_FAKE) {
 		fx->fake = fake_dir_new(fx->base);
 		fx->dir = &fx->fake->head;
 	} else {
@@ -187,6 +338,17 @@ static struct sfx *sfx_new_dir(tweak_fn *tweak, bool fake, bool tls2)
 		fx->dir = mbx_dir_new(fx->base, &dc, err, sizeof(err));
 		if (fx->dir == NULL)
 			fail_msg("ldif backend on %s: %s", path, err);
+		if (kind == SFX_HOLD) {
+			fx->hold = calloc(1, sizeof(*fx->hold));
+			assert_non_null(fx->hold);
+			fx->hold->head = *fx->dir; /* base, attribute map, group depth */
+			fx->hold->head.ops = &hold_dir_ops;
+			fx->hold->head.change_cb = NULL;
+			fx->hold->head.attrmap = NULL; /* the inner backend's: freed with it */
+			fx->hold->head.nattrmap = 0;
+			fx->hold->inner = fx->dir;
+			fx->dir = &fx->hold->head;
+		}
 	}
 	tc.ttl_ms = 60000;
 	tc.negative_ttl_ms = 1000;
@@ -242,7 +404,7 @@ static struct sfx *sfx_new_dir(tweak_fn *tweak, bool fake, bool tls2)
 
 static struct sfx *sfx_new(tweak_fn *tweak)
 {
-	return sfx_new_dir(tweak, false, false);
+	return sfx_new_dir(tweak, SFX_LDIF, false);
 }
 
 static void sfx_free(struct sfx *fx)
@@ -1515,7 +1677,7 @@ static void test_auth_clear_text(void **state)
 	resp_clear(&r);
 	/* the same listener said to be TLS: accepted, and cookies are Secure */
 	sfx_free(fx);
-	fx = sfx_new_dir(NULL, false, true);
+	fx = sfx_new_dir(NULL, SFX_LDIF, true);
 	*state = fx;
 	if (fx->http2 == NULL)
 		skip();
@@ -1543,7 +1705,7 @@ static void test_auth_clear_text(void **state)
 /* The directory is down: 503 + X-ResponseCode 1, never 401 (seed 004). */
 static void test_auth_directory_down(void **state)
 {
-	struct sfx *fx = sfx_new_dir(NULL, true, false);
+	struct sfx *fx = sfx_new_dir(NULL, SFX_FAKE, false);
 	struct resp r = {0};
 	struct rq q = {.type = "PING", .user = "alice", .pass = "alice-Secret1"};
 
@@ -1759,6 +1921,78 @@ static void test_dropped_while_held(void **state)
 	resp_clear(&r);
 }
 
+/* An Execute whose RopLogon waits for the directory: PENDING keep-alives while it waits, then
+ * its answer; and an Execute held when its context is dropped: DONE with 10, the session's
+ * work cancelled (the late directory answer goes nowhere). */
+static void test_execute_held(void **state)
+{
+	struct sfx *fx = sfx_new_dir(NULL, SFX_HOLD, false);
+	struct cookies c;
+	struct resp r = {0};
+	char name[MBX_MH_DISPLAYNAME_UTF8_MAX], *raw;
+	uint8_t body[1200];
+	struct rq q = {.type = "Execute", .user = "alice", .pass = "alice-Secret1", .body = body};
+	const uint8_t *pl;
+	size_t len;
+	int fd;
+
+	(void)state;
+	connect_ok(fx, "alice", "alice-Secret1", ALICE_LEG, &c, name, sizeof(name));
+	do_execute(fx, "alice", "alice-Secret1", c.hdr, ALICE_LEG, &r); /* alice: cached now */
+	expect_done(&r, 0, NULL);
+	cookies_take(&c, &r);
+	resp_clear(&r);
+
+	/* bob's mailbox is not in the table yet: the Execute waits for the directory */
+	fx->hold->hold = true;
+	q.cookie = c.hdr;
+	q.len = execute_body(body, sizeof(body), BOB_LEG);
+	raw = rq_build(&q, &len);
+	fd = cli_connect("127.0.0.1", fx->port);
+	cli_send(fx, fd, raw, len);
+	free(raw);
+	sfx_run_ms(fx, 350);
+	assert_true(fx->hold->queued > 0);
+	/* meanwhile another Execute on the context: 15 */
+	do_execute(fx, "alice", "alice-Secret1", c.hdr, ALICE_LEG, &r);
+	expect_fail(&r, 200, MBX_MH_RC_INVALID_SEQUENCE, NULL);
+	resp_clear(&r);
+	fx->hold->hold = false;
+	hold_release(fx->hold);
+	assert_int_equal(cli_recv(fx, fd, &r, 5000, false), 0);
+	close(fd);
+	assert_true(r.env.pending >= 2);
+	for (unsigned i = 1; i <= r.env.pending; i++)
+		assert_int_equal(r.chunk_len[i], 9);
+	execute_payload(&r, &pl, &len);
+	assert_memory_equal(pl + 2, "\xFE\x00", 2); /* bob's answer, whatever it is */
+	cookies_take(&c, &r);
+	resp_clear(&r);
+
+	/* held again (carol), and alice's mailbox starts moving: the context goes */
+	fx->hold->hold = true;
+	q.cookie = c.hdr;
+	q.len = execute_body(body, sizeof(body), RCPT "/cn=carol");
+	raw = rq_build(&q, &len);
+	fd = cli_connect("127.0.0.1", fx->port);
+	cli_send(fx, fd, raw, len);
+	free(raw);
+	sfx_run_ms(fx, 150);
+	assert_true(fx->hold->queued > 0);
+	assert_int_equal(mbx_frontend_drop_mailbox(fx->fe, ALICE_LEG), 1);
+	assert_int_equal(cli_recv(fx, fd, &r, 5000, false), 0);
+	close(fd);
+	expect_done(&r, MBX_MH_RC_CONTEXT_NOT_FOUND, "being moved");
+	assert_true(r.env.pending >= 1);
+	resp_clear(&r);
+	assert_int_equal(mbx_frontend_sessions(fx->fe), 0);
+	fx->hold->hold = false;
+	hold_release(fx->hold);
+	sfx_run_ms(fx, 50);
+	assert_null(fx->fe->reqs);
+	sfx_free(fx);
+}
+
 /* The client goes away while its NotificationWait is held: the server notices, frees it. */
 static void test_client_gone(void **state)
 {
@@ -1958,6 +2192,7 @@ int main(void)
 	        T(test_drop_mailbox),
 	        T(test_notification_wait),
 	        T(test_dropped_while_held),
+	        T(test_execute_held),
 	        T(test_client_gone),
 	        T(test_free_with_held),
 	        T(test_new_args),
