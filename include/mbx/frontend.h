@@ -70,7 +70,8 @@ struct mbx_frontend *mbx_frontend_new(const struct mbx_frontend_deps *deps, char
  * front end owns the close callback of that request's connection
  * (evhttp_connection_set_closecb): the daemon must not use it. */
 int mbx_frontend_attach(struct mbx_frontend *fe, struct evhttp *http, bool tls);
-/* Applies a reloaded configuration (limits; nothing that would drop sessions). */
+/* Applies a reloaded configuration (limits, X-ServerApplication; nothing that would drop
+ * sessions) and forgets the cached logons (a reload may come with changed passwords). */
 void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *cfg);
 /* Destroys every session context that holds a logon on this mailbox: the next request on such a
  * context gets X-ResponseCode 10 (Context Not Found). Returns how many were destroyed. */

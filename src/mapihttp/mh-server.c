@@ -1404,6 +1404,7 @@ void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *
 	if (fe == NULL || cfg == NULL)
 		return;
 	mh_copy_limits(fe, cfg);
+	mbx_mh_authn_flush(fe->authn); /* a reload may come with changed passwords */
 	mbx_mh_ctxs_reconfigure(fe->ctxs, fe->lim.max_contexts, fe->lim.max_contexts_per_user,
 	                        (uint64_t)fe->lim.context_idle_seconds * 1000u);
 	for (struct mh_listener *l = fe->listeners; l != NULL; l = l->next)

@@ -2126,8 +2126,12 @@ static void test_reconfigure(void **state)
 	cfg.limits.pending_period_ms = 250;
 	free(cfg.server.server_application);
 	cfg.server.server_application = strdup("Exchange/15.02.1118.007");
+	do_req(fx, &q, &r); /* alice's logon is cached now */
+	resp_clear(&r);
+	assert_true(mbx_mh_authn_cached(fx->fe->authn) > 0);
 	mbx_frontend_reconfigure(fx->fe, &cfg);
 	mbx_config_free(&cfg); /* nothing of it is kept */
+	assert_int_equal(mbx_mh_authn_cached(fx->fe->authn), 0);
 	do_req(fx, &q, &r);
 	assert_string_equal(hdr(&r, "X-PendingPeriod", 0), "250");
 	assert_string_equal(hdr(&r, "X-ServerApplication", 0), "Exchange/15.02.1118.007");
