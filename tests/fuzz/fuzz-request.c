@@ -1,0 +1,615 @@
+/*
+ * fuzz-request.c: libFuzzer harness for the whole MAPI/HTTP request path of the mailbox
+ * endpoint ([MS-OXCMAPIHTTP] 2.2.2-2.2.7, 3.2.5; protocol.md 5): raw HTTP request bytes ->
+ * evhttp -> the front end (src/mapihttp/mh-server.c: routing, header checks, cookies, HTTP
+ * Basic authentication against the ldif backend on conf/directory.ldif, the Connect / Execute /
+ * Disconnect / PING / NotificationWait bodies) -> the session contexts and the Execute engine
+ * (src/store/session.c, the logon pipeline, the store ROPs) -> the response bytes.
+ *
+ * The daemon's objects are built once (LLVMFuzzerInitialize): one event loop, the ldif
+ * directory, mailbox table, principal resolver, logon pipeline, front end and one evhttp
+ * instance listening on an abstract AF_UNIX socket (no port, no file; the front end counts an
+ * AF_UNIX peer as loopback, so clear-text Basic is accepted as on the daemon's plain_http
+ * listener). libevent 2.1 does not export evhttp_get_request, hence the listener.
+ *
+ * An input is what one client sends on one connection (several pipelined requests are fine):
+ * the harness connects, writes it, runs the loop until the server has nothing left to do with
+ * it, then shuts its sending side down and runs the loop until the server has closed the
+ * connection, reading the answers all along. Before it is sent, "@CTX@"
+ * and "@SEQ@" in the input are replaced by the MapiContext and MapiSequence values of a session
+ * context of alice@contoso.com (password alice-Secret1) that the harness holds, so an input
+ * reaches Execute, Disconnect and NotificationWait past the cookie checks.
+ *
+ * Every input starts from the same state: the held context is used by one input at most (it is
+ * destroyed afterwards and a new one made by a real Connect before the next input that needs
+ * it), and the contexts an input's Connects made (their Set-Cookie in the answer) are
+ * destroyed. Limits are small so that their answers are reachable: max_body_bytes 4096,
+ * 8 contexts, 4 per user; a NotificationWait is answered at once (notification_wait_seconds 0).
+ *
+ * Checked: the server closes the connection within FR_GUARD_MS of the client's end of input
+ * (nothing hangs), no request of the front end outlives the connection, every context a
+ * Connect made was announced in a Set-Cookie (none is left behind), the answer is HTTP, no ROP
+ * handler breaks its size bound (logged as an error). ASan, UBSan and LeakSanitizer do the
+ * rest.
+ *
+ * MBX_FUZZ_DUMP=1 in the environment prints every answer to stderr (what does a seed reach?):
+ *   MBX_FUZZ_DUMP=1 build/fuzz/fuzz-request tests/fuzz/corpus/fuzz-request/execute-logon
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "mapihttp/mh-frontend-int.h"
+#include "mbx/config.h"
+#include "mbx/defer-event.h"
+#include "mbx/directory.h"
+#include "mbx/frontend.h"
+#include "mbx/log.h"
+#include "mbx/logon-pipeline.h"
+#include "mbx/mailbox-table.h"
+#include "mbx/mapihttp.h"
+#include "mbx/principal.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define AG "/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)"
+#define CONFIG_DN                                                                                  \
+	"cn=Exchange Administrative Group (FYDIBOHF23SPDLT),cn=Administrative Groups,"             \
+	"cn=Contoso,cn=Microsoft Exchange,cn=Services,cn=Configuration,dc=contoso,dc=com"
+#define ALICE_LEG AG "/cn=Recipients/cn=alice"
+/* alice:alice-Secret1 */
+#define ALICE_BASIC "Basic YWxpY2U6YWxpY2UtU2VjcmV0MQ=="
+
+#define FR_GUARD_MS 5000u      /* the server must have closed by then */
+#define FR_RESP_CAP (4u << 20) /* answer bytes kept for the Set-Cookie scan */
+#define FR_IDLE_ROUNDS 3u      /* loop rounds with nothing to do: the server waits for input */
+#define FR_TOKEN_CTX "@CTX@"
+#define FR_TOKEN_SEQ "@SEQ@"
+#define FR_TOKEN_LEN 5u
+
+static const struct mbx_server_identity server1 = {"SERVER1",
+                                                   AG "/cn=Configuration/cn=Servers/cn=SERVER1",
+                                                   "cn=SERVER1,cn=Servers," CONFIG_DN,
+                                                   NULL,
+                                                   0,
+                                                   false};
+
+static struct {
+	struct event_base *base;
+	struct mbx_config cfg;
+	struct mbx_dir *dir;
+	struct mbx_mailbox_table *table;
+	struct mbx_principal_resolver *res;
+	struct mbx_logon_pipeline *pl;
+	struct mbx_frontend *fe;
+	struct evhttp *http;
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	/* the held context: "" when there is none */
+	char ctx[MBX_MH_CTX_COOKIE_LEN + 1];
+	char seq[MBX_MH_CTX_SEQ_LEN + 1];
+	uint64_t ctx_nreq;
+	bool handler_bug;
+	bool timed_out;
+	bool dump; /* MBX_FUZZ_DUMP set: every answer to stderr (to see what a seed reaches) */
+} g;
+
+/* One client connection. */
+struct fr_conn {
+	int fd;
+	struct event *rev, *wev, *guard;
+	const uint8_t *out;
+	size_t out_len, out_off;
+	uint8_t *resp;
+	size_t resp_len, resp_cap;
+	bool resp_full; /* answer bytes were dropped past FR_RESP_CAP */
+	bool written;   /* all of out was sent (or the server stopped reading) */
+	bool eof;       /* the server closed */
+	bool clean_eof; /* ... and every byte it sent was read */
+};
+
+static void log_hook(void *ctx, enum mbx_log_level level, const char *line)
+{
+	(void)ctx;
+	if (level == MBX_LOG_ERROR && strstr(line, "size bound") != NULL)
+		g.handler_bug = true;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fuzz-request: %s\n", what);
+	abort();
+}
+
+/* conf/directory.ldif: $MBX_SRCDIR, the working directory and above, or beside this file. */
+static const char *find_ldif(void)
+{
+	static char path[4096];
+	static const char *const rel[] = {"conf/directory.ldif", "../conf/directory.ldif",
+	                                  "../../conf/directory.ldif"};
+	const char *src = getenv("MBX_SRCDIR");
+	const char *slash;
+
+	if (src != NULL) {
+		snprintf(path, sizeof(path), "%s/conf/directory.ldif", src);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+		if (access(rel[i], R_OK) == 0)
+			return rel[i];
+	slash = strrchr(__FILE__, '/'); /* .../tests/fuzz/fuzz-request.c */
+	if (slash != NULL) {
+		snprintf(path, sizeof(path), "%.*s/../../conf/directory.ldif",
+		         (int)(slash - __FILE__), __FILE__);
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	return NULL;
+}
+
+/* ---- the server ---------------------------------------------------------------------------- */
+
+static void fe_build(void)
+{
+	struct mbx_frontend_deps deps = {0};
+	char err[512];
+
+	deps.base = g.base;
+	deps.cfg = &g.cfg;
+	deps.dir = g.dir;
+	deps.table = g.table;
+	deps.resolver = g.res;
+	deps.pipeline = g.pl;
+	deps.id = &server1;
+	g.fe = mbx_frontend_new(&deps, err, sizeof(err));
+	if (g.fe == NULL)
+		die(err);
+	if (mbx_frontend_attach(g.fe, g.http, false) != 0)
+		die("mbx_frontend_attach failed");
+	g.ctx[0] = '\0';
+}
+
+/* A new front end on the same evhttp instance (no connection is open). */
+static void fe_rebuild(void)
+{
+	mbx_frontend_free(&g.fe);
+	fe_build();
+}
+
+static void server_new(void)
+{
+	struct mbx_dir_config dc = {.backend = "ldif", .group_depth = 8};
+	struct mbx_mailbox_table_config tc = {.ttl_ms = 60000,
+	                                      .negative_ttl_ms = 1000,
+	                                      .stale_max_ms = 3600000,
+	                                      .max_entries = 64};
+	struct mbx_principal_config pc = {.group_depth = 8};
+	struct mbx_logon_pipeline_config lc = {0};
+	char err[512];
+	int lfd;
+
+	mbx_log_set_level(MBX_LOG_ERROR);
+	mbx_log_set_hook(log_hook, NULL);
+	g.base = event_base_new();
+	if (g.base == NULL)
+		die("no event base");
+	if (mbx_config_defaults(&g.cfg) != 0)
+		die("mbx_config_defaults failed");
+	g.cfg.limits.max_body_bytes = 4096;
+	g.cfg.limits.max_contexts = 8;
+	g.cfg.limits.max_contexts_per_user = 4;
+	g.cfg.limits.context_idle_seconds = 3600;
+	g.cfg.limits.pending_period_ms = 1000;
+	g.cfg.limits.notification_wait_seconds = 0;
+	dc.ldif_path = find_ldif();
+	if (dc.ldif_path == NULL)
+		die("conf/directory.ldif not found (set MBX_SRCDIR)");
+	g.dir = mbx_dir_new(g.base, &dc, err, sizeof(err));
+	if (g.dir == NULL)
+		die(err);
+	mbx_dir_defer_init(&tc.defer, g.base);
+	g.table = mbx_mailbox_table_new(g.dir, &tc);
+	mbx_dir_defer_init(&pc.defer, g.base);
+	g.res = mbx_principal_resolver_new(g.dir, &pc);
+	lc.table = g.table;
+	lc.resolver = g.res;
+	lc.id = &server1;
+	mbx_dir_defer_init(&lc.defer, g.base);
+	g.pl = mbx_logon_pipeline_new(&lc);
+	if (g.table == NULL || g.res == NULL || g.pl == NULL)
+		die("out of memory");
+	g.http = evhttp_new(g.base);
+	if (g.http == NULL)
+		die("evhttp_new failed");
+	/* as the daemon's listeners (src/daemon/listen.c) */
+	evhttp_set_timeout(g.http, (int)g.cfg.limits.request_timeout_seconds);
+	evhttp_set_max_headers_size(g.http, 64 * 1024);
+
+	/* an abstract AF_UNIX name (Linux): "\0mbxstore-fuzz-request-<pid>" */
+	memset(&g.sun, 0, sizeof(g.sun));
+	g.sun.sun_family = AF_UNIX;
+	int n = snprintf(g.sun.sun_path + 1, sizeof(g.sun.sun_path) - 1,
+	                 "mbxstore-fuzz-request-%ld", (long)getpid());
+	g.sunlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&g.sun, g.sunlen) != 0 || listen(lfd, 16) != 0)
+		die("cannot listen on an abstract AF_UNIX socket");
+	if (evhttp_accept_socket_with_handle(g.http, lfd) == NULL)
+		die("evhttp_accept_socket_with_handle failed");
+	fe_build();
+}
+
+/* ---- one connection ------------------------------------------------------------------------- */
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fr_conn *c = arg;
+	uint8_t buf[16384];
+
+	(void)what;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n > 0) {
+			size_t m = (size_t)n;
+
+			if (FR_RESP_CAP - c->resp_len < m) {
+				m = FR_RESP_CAP - c->resp_len;
+				c->resp_full = true;
+			}
+			if (c->resp_cap - c->resp_len < m) {
+				size_t cap = c->resp_cap != 0 ? c->resp_cap : 16384;
+
+				while (cap - c->resp_len < m)
+					cap *= 2;
+				c->resp = realloc(c->resp, cap);
+				if (c->resp == NULL)
+					die("out of memory");
+				c->resp_cap = cap;
+			}
+			memcpy(c->resp + c->resp_len, buf, m);
+			c->resp_len += m;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		/* 0: the server closed; an error (ECONNRESET: it closed with our bytes unread). */
+		c->eof = true;
+		c->clean_eof = n == 0;
+		event_del(c->rev);
+		return;
+	}
+}
+
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fr_conn *c = arg;
+
+	(void)what;
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		break; /* EPIPE: the server closed before reading everything (Connection: close) */
+	}
+	event_del(c->wev);
+	c->written = true;
+}
+
+static void guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	g.timed_out = true;
+}
+
+/* Sends out[0..len) on a new connection and reads the answers until the server closes. */
+static void conn_run(struct fr_conn *c, const uint8_t *out, size_t len)
+{
+	struct timeval tv = {FR_GUARD_MS / 1000u, (FR_GUARD_MS % 1000u) * 1000};
+	unsigned idle = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->out = out;
+	c->out_len = len;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&g.sun, g.sunlen) != 0)
+		die("cannot connect to the server");
+	c->rev = event_new(g.base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->wev = event_new(g.base, c->fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+	c->guard = evtimer_new(g.base, guard_cb, NULL);
+	if (c->rev == NULL || c->wev == NULL || c->guard == NULL)
+		die("out of memory");
+	event_add(c->rev, NULL);
+	event_add(c->wev, NULL);
+	g.timed_out = false;
+	conn_write_cb(c->fd, EV_WRITE, c);
+	evtimer_add(c->guard, &tv);
+	/* Until the server has done all it can with the input: every request answered, nothing
+	 * left to run, no answer bytes coming. Only then does the client close its side: a client
+	 * that closes while a request is held is one that went away (evhttp notices the end of
+	 * input while it writes a chunked answer), and the front end abandons that request. */
+	while (!c->eof && !g.timed_out && idle < FR_IDLE_ROUNDS) {
+		size_t seen = c->resp_len;
+
+		if (!c->written || g.fe->reqs != NULL) {
+			event_base_loop(g.base, EVLOOP_ONCE);
+			idle = 0;
+			continue;
+		}
+		event_base_loop(g.base, EVLOOP_NONBLOCK);
+		if (c->resp_len == seen && g.fe->reqs == NULL &&
+		    event_base_get_num_events(g.base, EVENT_BASE_COUNT_ACTIVE) == 0)
+			idle++;
+		else
+			idle = 0;
+	}
+	shutdown(c->fd, SHUT_WR);
+	while (!c->eof && !g.timed_out)
+		event_base_loop(g.base, EVLOOP_ONCE);
+	if (!c->eof) {
+		fprintf(stderr,
+		        "fuzz-request: the server has not closed the connection within %u ms "
+		        "(%zu of %zu bytes sent, %zu answer bytes, %s)\n",
+		        FR_GUARD_MS, c->out_off, c->out_len, c->resp_len,
+		        g.fe->reqs != NULL ? "a request is held" : "no request is held");
+		abort();
+	}
+	/* whatever the close scheduled (deferred frees, cancelled work) */
+	for (int i = 0; i < 4; i++)
+		event_base_loop(g.base, EVLOOP_NONBLOCK);
+	event_free(c->guard);
+	event_free(c->wev);
+	event_free(c->rev);
+	close(c->fd);
+}
+
+static void conn_done(struct fr_conn *c)
+{
+	free(c->resp);
+	c->resp = NULL;
+}
+
+/* ---- contexts ------------------------------------------------------------------------------- */
+
+static const uint8_t *find_mem(const uint8_t *hay, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (size_t i = 0; n >= m && i <= n - m; i++)
+		if (hay[i] == (uint8_t)needle[0] && memcmp(hay + i, needle, m) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/* Calls fn on every MapiContext value of a Set-Cookie header in the answers. */
+static void scan_set_cookies(const struct fr_conn *c, void (*fn)(const char *v, size_t len))
+{
+	static const char tag[] = "\r\nSet-Cookie: " MBX_MH_COOKIE_CONTEXT "=";
+	const uint8_t *p = c->resp, *end;
+
+	if (c->resp_len == 0)
+		return;
+	end = c->resp + c->resp_len;
+	while (p < end) {
+		const uint8_t *hit = find_mem(p, (size_t)(end - p), tag), *v;
+		size_t n = 0;
+
+		if (hit == NULL)
+			break;
+		v = hit + strlen(tag);
+		while ((size_t)(end - v) > n && v[n] != ';' && v[n] != '\r')
+			n++;
+		fn((const char *)v, n);
+		p = v;
+	}
+}
+
+static void take_cookie(const char *v, size_t len)
+{
+	if (len == MBX_MH_CTX_COOKIE_LEN && g.ctx[0] == '\0') {
+		memcpy(g.ctx, v, len);
+		g.ctx[len] = '\0';
+	}
+}
+
+/* A context an input's Connect made: destroyed, so the next input starts from the same state. */
+static void drop_cookie(const char *v, size_t len)
+{
+	struct mbx_mh_ctx *ctx;
+
+	if (len == 0 ||
+	    (g.ctx[0] != '\0' && len == MBX_MH_CTX_COOKIE_LEN && memcmp(v, g.ctx, len) == 0))
+		return;
+	ctx = mbx_mh_ctx_lookup(g.fe->ctxs, v, len);
+	if (ctx != NULL)
+		mbx_mh_ctx_destroy(&ctx, MBX_MH_CTX_GONE_DISCONNECT);
+}
+
+/* Makes the held context by a Connect of alice to her own mailbox. */
+static void ctx_make(void)
+{
+	static uint8_t req[4096];
+	uint8_t body[512];
+	struct mbx_mh_connect_req cr = {.user_dn = ALICE_LEG,
+	                                .user_dn_len = strlen(ALICE_LEG),
+	                                .cpid = 1252,
+	                                .lcid_sort = 1033,
+	                                .lcid_string = 1033};
+	struct mbx_mh_ctx *ctx;
+	struct fr_conn c;
+	struct wr w;
+	int n;
+
+	wr_init(&w, body, sizeof(body));
+	if (mbx_mh_connect_req_encode(&w, &cr) != 0)
+		die("cannot encode the Connect body");
+	n = snprintf((char *)req, sizeof(req),
+	             "POST /mapi/emsmdb/ HTTP/1.1\r\n"
+	             "Host: mail.contoso.com\r\n"
+	             "Content-Type: application/mapi-http\r\n"
+	             "X-RequestType: Connect\r\n"
+	             "X-RequestId: {E2EA6C1C-E61B-49E9-9CFB-38184F907552}:1\r\n"
+	             "X-ClientInfo: {2F94A2BF-A2E6-4CCC-BF98-B5F22C542226}\r\n"
+	             "X-ClientApplication: Outlook/15.0.4815.1002\r\n"
+	             "Authorization: " ALICE_BASIC "\r\n"
+	             "Connection: close\r\n"
+	             "Content-Length: %zu\r\n\r\n",
+	             w.len);
+	if (n < 0 || sizeof(req) - (size_t)n < w.len)
+		die("the Connect request does not fit");
+	memcpy(req + n, body, w.len);
+	g.ctx[0] = '\0';
+	conn_run(&c, req, (size_t)n + w.len);
+	scan_set_cookies(&c, take_cookie);
+	conn_done(&c);
+	if (g.ctx[0] == '\0')
+		die("the harness's own Connect made no session context");
+	ctx = mbx_mh_ctx_lookup(g.fe->ctxs, g.ctx, strlen(g.ctx));
+	if (ctx == NULL)
+		die("the harness's session context is not there");
+	snprintf(g.seq, sizeof(g.seq), "%s", ctx->sequence);
+	g.ctx_nreq = ctx->nrequests;
+}
+
+/* After an input: the held context goes if the input used it (or is gone: Disconnect). */
+static void ctx_settle(void)
+{
+	struct mbx_mh_ctx *ctx;
+
+	if (g.ctx[0] == '\0')
+		return;
+	ctx = mbx_mh_ctx_lookup(g.fe->ctxs, g.ctx, strlen(g.ctx));
+	if (ctx != NULL && (ctx->nrequests != g.ctx_nreq || strcmp(ctx->sequence, g.seq) != 0))
+		mbx_mh_ctx_destroy(&ctx, MBX_MH_CTX_GONE_DISCONNECT);
+	if (ctx == NULL)
+		g.ctx[0] = '\0';
+}
+
+/* "HTTP/<version> <3 digits> ": evhttp answers in the request's version as it parsed it, so
+ * "HTTP/0.1 401 Unauthorized" and, for "HTTP/1.1002", "HTTP/1.-22 400 Bad Request" (libevent
+ * keeps the minor version in a char) are fine. */
+static bool status_line(const uint8_t *p, size_t n)
+{
+	const uint8_t *sp;
+
+	if (n < 5 || memcmp(p, "HTTP/", 5) != 0)
+		return false;
+	sp = memchr(p, ' ', n);
+	if (sp == NULL || (size_t)(p + n - sp) < 5)
+		return false;
+	for (int d = 1; d <= 3; d++)
+		if (sp[d] < '0' || sp[d] > '9')
+			return false;
+	return sp[4] == ' ';
+}
+
+/* ---- the input ----------------------------------------------------------------------------- */
+
+/* Replaces @CTX@ and @SEQ@; NULL when there is none (*len_r untouched). */
+static uint8_t *expand(const uint8_t *data, size_t size, size_t *len_r)
+{
+	size_t n = 0, len = 0;
+	uint8_t *out;
+
+	for (size_t i = 0; size >= FR_TOKEN_LEN && i <= size - FR_TOKEN_LEN; i++)
+		if (data[i] == '@' && (memcmp(data + i, FR_TOKEN_CTX, FR_TOKEN_LEN) == 0 ||
+		                       memcmp(data + i, FR_TOKEN_SEQ, FR_TOKEN_LEN) == 0))
+			n++;
+	if (n == 0)
+		return NULL;
+	if (g.ctx[0] == '\0')
+		ctx_make();
+	out = malloc(size + n * MBX_MH_CTX_COOKIE_LEN);
+	if (out == NULL)
+		die("out of memory");
+	for (size_t i = 0; i < size;) {
+		const char *v = NULL;
+
+		if (size - i >= FR_TOKEN_LEN && memcmp(data + i, FR_TOKEN_CTX, FR_TOKEN_LEN) == 0)
+			v = g.ctx;
+		else if (size - i >= FR_TOKEN_LEN &&
+		         memcmp(data + i, FR_TOKEN_SEQ, FR_TOKEN_LEN) == 0)
+			v = g.seq;
+		if (v != NULL) {
+			memcpy(out + len, v, strlen(v));
+			len += strlen(v);
+			i += FR_TOKEN_LEN;
+		} else {
+			out[len++] = data[i++];
+		}
+	}
+	*len_r = len;
+	return out;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	g.dump = getenv("MBX_FUZZ_DUMP") != NULL;
+	server_new();
+	ctx_make();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fr_conn c;
+	uint8_t *buf;
+	size_t len = size;
+	size_t want;
+
+	if (g.base == NULL)
+		LLVMFuzzerInitialize(NULL, NULL);
+	buf = expand(data, size, &len);
+	conn_run(&c, buf != NULL ? buf : data, len);
+	free(buf);
+	if (g.dump) {
+		fprintf(stderr, "---- %zu bytes in, %zu bytes out ----\n", len, c.resp_len);
+		if (c.resp_len > 0)
+			fwrite(c.resp, 1, c.resp_len, stderr);
+		fprintf(stderr, "\n---- end ----\n");
+	}
+
+	if (g.fe->reqs != NULL)
+		die("a request of the front end outlived its connection");
+	if (g.handler_bug)
+		die("a ROP handler broke its size bound (see the log line above)");
+	if (c.resp_len > 0 && !status_line(c.resp, c.resp_len))
+		die("the answer does not start with an HTTP status line");
+	scan_set_cookies(&c, drop_cookie);
+	ctx_settle();
+	want = g.ctx[0] != '\0' ? 1 : 0;
+	if (mbx_mh_ctxs_count(g.fe->ctxs) != want) {
+		/* Only a clean, complete read proves a context was made without its cookie. */
+		if (c.clean_eof && !c.resp_full)
+			die("a session context was made whose MapiContext cookie was never sent");
+		fe_rebuild();
+	}
+	conn_done(&c);
+	return 0;
+}
