@@ -334,7 +334,10 @@ static void mh_fail_status(struct mh_req *r, int status, uint32_t rc, const char
 		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Retry-After", "5");
 	}
 	b = evbuffer_new();
-	if (b != NULL)
+	/* No body in the answer to HEAD (RFC 9110 9.3.2): evhttp would send it anyway, without a
+	 * Content-Length, and the client would read it as the start of the next answer on the
+	 * connection. */
+	if (b != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
 		mh_diag(b, rc, why);
 	evhttp_send_reply(r->http, status, NULL, b);
 	if (b != NULL)

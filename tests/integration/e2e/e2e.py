@@ -264,6 +264,25 @@ def rc2_invalid_verb(env):
 
 
 @case("main")
+def rc2_head_has_no_body(env):
+    """HEAD gets X-ResponseCode 2 without a body (RFC 9110 9.3.2): a body would be read as the
+    start of the next answer on the kept-alive connection."""
+    c = mh.Conn(env.host, env.port)
+    try:
+        h = std_headers()
+        c.send(mh.build_request("HEAD", mh.ENDPOINT, h))
+        r = c.read_response(head_request=True)
+        eq((r.status, r.response_code), (200, mh.RC_INVALID_VERB), "HEAD")
+        eq(r.header("X-RequestId"), hval(h, "X-RequestId"), "echoed X-RequestId")
+        h = std_headers()
+        r = c.request("POST", mh.ENDPOINT, h)
+        eq((r.status, r.response_code, r.header("X-RequestId")),
+           (200, 0, hval(h, "X-RequestId")), "PING after HEAD on the same connection")
+    finally:
+        c.close()
+
+
+@case("main")
 def rc3_invalid_path(env):
     rc_case(env, 200, mh.RC_INVALID_PATH, path="/mapi/nspi/?MailboxId=x@contoso.com")
     rc_case(env, 404, mh.RC_INVALID_PATH, path="/owa/")
