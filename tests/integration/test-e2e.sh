@@ -20,6 +20,7 @@
 
 set -uo pipefail
 export LC_ALL=C
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 trap '' PIPE
 
 BUILD=${1:?usage: test-e2e.sh BUILD_DIR}
