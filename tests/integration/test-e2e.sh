@@ -95,6 +95,8 @@ cp "$SRC/conf/directory.ldif" "$WORK/directory.ldif"
 MAX_BODY=8192
 TIMEOUT=2
 IDLE=10
+NWAIT=3
+MAX_ROPS=32
 
 # write_config REQUEST_TIMEOUT
 write_config() {
@@ -113,8 +115,9 @@ write_config() {
 		echo "request_timeout_seconds = $1"
 		echo "max_body_bytes = $MAX_BODY"
 		echo "max_contexts_per_user = 100"
-		echo "pending_period_ms = 1000"
-		echo "notification_wait_seconds = 2"
+		echo "max_rops_per_execute = $MAX_ROPS"
+		echo "pending_period_ms = 500"
+		echo "notification_wait_seconds = $NWAIT"
 		echo "context_idle_seconds = $IDLE"
 		echo "[directory]"
 		echo "backend = ldif"
@@ -152,7 +155,7 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) as s:
         pass
 EOF
 }
-if wait_for "grep -q 'mbxstored .* started' '$LOG' && tls_up" 30; then
+if wait_for "grep -q 'mbxstored .* started' '$LOG' 2>/dev/null && tls_up" 30; then
 	pass "mbxstored started (pid $DPID), TLS on 127.0.0.1:$P_TLS, RLIMIT_NOFILE $(ulimit -n)"
 else
 	fail "mbxstored did not start or does not accept TLS"
@@ -169,7 +172,8 @@ run_phase() { # PHASE TIMEOUT
 	python3 "$E2E/e2e.py" --phase "$1" --port "$P_TLS" --plain-port "$P_PLAIN" \
 		--metrics-port "$P_METRICS" --pid "$DPID" --ldif "$WORK/directory.ldif" \
 		--max-body "$MAX_BODY" --request-timeout "$2" --connections "$CONNECTIONS" \
-		--idle-seconds "$IDLE" --state-file "$WORK/context.txt" --only "$ONLY" $SANITIZED | tee "$WORK/e2e-$1.out"
+		--idle-seconds "$IDLE" --nwait-seconds "$NWAIT" --max-rops "$MAX_ROPS" \
+		--state-file "$WORK/context.txt" --only "$ONLY" $SANITIZED | tee "$WORK/e2e-$1.out"
 	local rc=${PIPESTATUS[0]}
 	npass=$((npass + $(grep -c '^PASS: ' "$WORK/e2e-$1.out")))
 	nfail=$((nfail + $(grep -c '^FAIL: ' "$WORK/e2e-$1.out")))
@@ -192,21 +196,22 @@ fi
 
 run_phase load 60
 
-# --- SIGTERM: exit 0, no sanitizer report ---------------------------------------------------------
+# --- SIGTERM: drain (sent by phase drain), exit 0, no sanitizer report -------------------------------
 if kill -0 "$DPID" 2>/dev/null; then
-	kill -TERM "$DPID"
 	start=$SECONDS
+	run_phase drain 60
+	kill -0 "$DPID" 2>/dev/null && ! grep -q 'stop: signal 15' "$LOG" && kill -TERM "$DPID"
 	if wait_for "! kill -0 $DPID 2>/dev/null" 20; then
 		wait "$DPID"
 		rc=$?
 		DPID=
 		if [ "$rc" -eq 0 ]; then
-			pass "SIGTERM: mbxstored exited 0 in $((SECONDS - start)) s"
+			pass "SIGTERM: mbxstored drained and exited 0 in $((SECONDS - start)) s"
 		else
 			fail "SIGTERM: mbxstored exited $rc"
 		fi
 	else
-		fail "SIGTERM: mbxstored still running after 20 s"
+		fail "SIGTERM: mbxstored still running 20 s after the drain phase"
 	fi
 else
 	wait "$DPID"

@@ -18,6 +18,7 @@ import os
 import re
 import resource
 import selectors
+import signal
 import socket
 import ssl
 import struct
@@ -98,6 +99,8 @@ class Env:
         self.state_file = a.state_file
         self.idle_ctx = None
         self.sanitized = a.sanitized
+        self.nwait_seconds = a.nwait_seconds
+        self.max_rops = a.max_rops
 
     def user(self, alias):
         return self.dir.by_alias(alias)
@@ -857,30 +860,153 @@ def racing_executes_one_context(env):
     return "5 rounds"
 
 
+def start_held_nwait(env, s):
+    """A NotificationWait on s's context sent on a connection of its own; returns once the
+    server answered PROCESSING (it holds the request)."""
+    c = mh.Conn(env.host, env.port)
+    h = s.headers("NotificationWait")
+    c.send(mh.build_request("POST", mh.ENDPOINT, h, struct.pack("<II", 0, 0)))
+    c.settimeout(10)
+    status = c._line()
+    check(status.startswith(b"HTTP/1.1 200"), "NotificationWait: %r" % status)
+    while c._line() != b"":
+        pass
+    size = int(c._line(), 16)
+    eq(c._exact(size + 2), b"PROCESSING\r\n\r\n", "first chunk of the held NotificationWait")
+    return c, h
+
+
+def finish_held_chunks(c):
+    """The rest of a chunked answer whose headers and first chunk were read."""
+    body = bytearray()
+    while True:
+        size = int(c._line().split(b";")[0], 16)
+        if size == 0:
+            while c._line() != b"":
+                pass
+            return bytes(body)
+        body += c._exact(size)
+        eq(c._exact(2), b"\r\n", "chunk end")
+
+
 @case("main")
 def execute_while_notificationwait_held(env):
+    """An Execute on a context whose NotificationWait is held is served; a Disconnect then
+    ends the held request with X-ResponseCode 10 in its DONE block."""
     s = session(env, "alice")
     held = None
     try:
         s.connect(env.dn("alice"))
-        held = mh.Conn(env.host, env.port)
-        held.send(mh.build_request("POST", mh.ENDPOINT, s.headers("NotificationWait"),
-                                   struct.pack("<II", 0, 0)))
-        time.sleep(0.2)
+        held, _ = start_held_nwait(env, s)
         t = time.time()
         _, ex, lr = s.logon(env.dn("alice"))
         check_private_success(env, lr, ex, t, "alice", 0x07)
-        held.settimeout(30)
-        r = held.read_response()
-        eq(mh.Envelope(r.body).body, struct.pack("<IIII", 0, 0, 0, 0), "NotificationWait")
-        s.disconnect()
+        t0 = time.monotonic()
+        _, dr = s.disconnect()
+        eq(dr.error_code, 0, "Disconnect with a NotificationWait held")
+        held.settimeout(5)
+        e = mh.Envelope(b"PROCESSING\r\n" + finish_held_chunks(held))
+        eq(e.response_code, mh.RC_CONTEXT_NOT_FOUND, "the held request's DONE X-ResponseCode")
+        check(e.body.startswith(b"X-ResponseCode 10 "), "its diagnostic: %r" % e.body[:80])
+        check(time.monotonic() - t0 < 1.0, "the held request was not ended at once")
     finally:
         s.close()
         if held:
             held.close()
 
 
-# --- compressed and XORed requests ---------------------------------------------------------------
+@case("main")
+def abandoned_notificationwait_released(env):
+    """A client that closes its connection while its NotificationWait is held: the context
+    takes a new NotificationWait (no 15) well before the first one's deadline."""
+    s = session(env, "alice")
+    try:
+        s.connect(env.dn("alice"))
+        held, _ = start_held_nwait(env, s)
+        held.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        held.close()  # RST
+        t0 = time.monotonic()
+        while True:
+            try:
+                c, _ = start_held_nwait(env, s)
+                break
+            except Fail:
+                check(time.monotonic() - t0 < env.nwait_seconds * 0.75,
+                      "still 15 %.1f s after the client went away" % (time.monotonic() - t0))
+                time.sleep(0.1)
+        dt = time.monotonic() - t0
+        s.disconnect()
+        c.close()
+    finally:
+        s.close()
+    alive(env)
+    return "a new one held after %.2f s (deadline %d s)" % (dt, env.nwait_seconds)
+
+
+@case("main")
+def many_rops_in_one_execute(env):
+    """max_rops_per_execute RopLogons in one Execute are all answered; one more is refused."""
+    n = env.max_rops
+    s = session(env, "alice")
+    try:
+        s.connect(env.dn("alice"))
+        rops = b"".join(mw.roplogon_request(env.dn("alice"), logon_id=k, out_idx=k)
+                        for k in range(n))
+        t = time.time()
+        _, ex = s.execute(mw.rhe_pack(mw.rop_buffer(rops, [0xFFFFFFFF] * n)))
+        eq((ex.status_code, ex.error_code), (0, 0), "Execute with %d ROPs" % n)
+        eq(len(ex.rops), 166 * n, "%d responses" % n)
+        for k in range(n):
+            lr = mw.LogonResponse(ex.rops[166 * k:166 * (k + 1)], True)
+            eq(lr.out_idx, k, "OutputHandleIndex of response %d" % k)
+            if k == 0:
+                check_private_success(env, lr, ex, t, "alice", 0x07)
+        eq(len(set(ex.handles)), n, "distinct handles")
+        eq(ex.buffers[0][0], mw.RHE_COMPRESSED | mw.RHE_LAST,
+           "the %d-byte response is compressed (request Flags 0, not XORed)" % (166 * n))
+        check(0xFFFFFFFF not in ex.handles, "a slot without its handle")
+        rops += mw.roplogon_request(env.dn("alice"), logon_id=n, out_idx=n)
+        _, ex = s.execute(mw.rhe_pack(mw.rop_buffer(rops, [0xFFFFFFFF] * (n + 1))))
+        eq((ex.status_code, ex.error_code, ex.rop_buffer), (0, 0x4B6, b""),
+           "Execute with %d ROPs: ecRpcFormat" % (n + 1))
+        _, _, lr = s.logon(env.dn("alice"))
+        eq(lr.kind, "private", "the context after the refused Execute")
+        s.disconnect()
+    finally:
+        s.close()
+    return "%d answered, %d refused with ecRpcFormat" % (n, n + 1)
+
+
+@case("main")
+def garbage_and_resets(env):
+    """Plain HTTP on the TLS port, a TLS record of junk, and clients that reset mid-request
+    are dropped; the daemon serves on."""
+    g = socket.create_connection((env.host, env.port), timeout=5)
+    try:
+        g.sendall(mh.build_request("POST", mh.ENDPOINT, std_headers()))
+        got = g.recv(100)
+        check(not got.startswith(b"HTTP/"), "plain HTTP on the TLS port answered: %r" % got)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    finally:
+        g.close()
+    g = socket.create_connection((env.host, env.port), timeout=5)
+    try:
+        g.sendall(b"\x16\x03\x01\x00\x20" + os.urandom(32))
+        g.recv(100)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    finally:
+        g.close()
+    for cut in (30, 200, -3):
+        c = mh.Conn(env.host, env.port)
+        req = mh.build_request("POST", mh.ENDPOINT, std_headers("Connect"),
+                               mh.connect_body(env.dn("alice")))
+        c.send(req[:cut])
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+    alive(env)
+
 
 @case("main")
 def compressed_xored_request_and_response(env):
@@ -977,8 +1103,10 @@ def request_one_byte_per_segment(env):
 
 @case("main")
 def pipelined_requests_in_one_write(env):
-    """Three PINGs in one TCP segment on one kept-alive connection: three answers in order."""
+    """Three PINGs in one write on one kept-alive connection, then an Execute (a chunked
+    answer) followed by a PING in one write: every answer, in order."""
     c = mh.Conn(env.host, env.port)
+    s = session(env, "alice")
     try:
         hs = [std_headers("PING") for _ in range(3)]
         c.send(b"".join(mh.build_request("POST", mh.ENDPOINT, h) for h in hs))
@@ -986,8 +1114,26 @@ def pipelined_requests_in_one_write(env):
             r = c.read_response()
             eq((r.status, r.response_code), (200, 0), "pipelined PING")
             eq(r.header("X-RequestId"), hval(h, "X-RequestId"), "answers in order")
+        s.connect(env.dn("alice"))
+        body = mh.execute_body(mw.rhe_pack(mw.rop_buffer(mw.roplogon_request(env.dn("alice")),
+                                                         [0xFFFFFFFF])))
+        h1 = s.headers("Execute")
+        h2 = s.headers("PING")
+        c.send(mh.build_request("POST", mh.ENDPOINT, h1, body)
+               + mh.build_request("POST", mh.ENDPOINT, h2))
+        r1 = c.read_response()
+        r2 = c.read_response()
+        eq((r1.header("X-RequestId"), r2.header("X-RequestId")),
+           (hval(h1, "X-RequestId"), hval(h2, "X-RequestId")), "answers in order")
+        eq(r1.header("Transfer-Encoding"), "chunked", "the Execute answer")
+        ex = mh.ExecuteResult(mh.Envelope(r1.body).body)
+        eq(mw.LogonResponse(ex.rops, True).kind, "private", "the pipelined Execute")
+        eq((r2.status, r2.response_code), (200, 0), "the PING after it")
+        s.take_cookies(r1)
+        s.disconnect()
     finally:
         c.close()
+        s.close()
 
 
 # --- bodies over the limit -----------------------------------------------------------------------
@@ -1048,6 +1194,10 @@ def slow_clients_timed_out(env):
     slow.append(("headers unfinished", c))
     c = mh.Conn(env.host, env.port)  # TLS done, nothing sent
     slow.append(("nothing sent after the handshake", c))
+    c = mh.Conn(env.host, env.port)
+    r = c.request("POST", mh.ENDPOINT, std_headers())
+    eq((r.status, r.response_code), (200, 0), "PING before idling")
+    slow.append(("kept alive, idle after an answer", c))
     t0 = time.monotonic()
     worst = 0.0
     # meanwhile the daemon serves others at once
@@ -1330,6 +1480,47 @@ def thousand_concurrent_connections(env):
                                  after2))
 
 
+@case("drain")
+def sigterm_drains(env):
+    """SIGTERM: the listeners close at once, a held NotificationWait is answered at once, a
+    Connect on a connection opened before gets 18 (Endpoint Shutting Down); the daemon exits
+    (checked by test-e2e.sh) once the clients close."""
+    s = session(env, "alice")
+    keep = mh.Conn(env.host, env.port)
+    held = None
+    try:
+        r = keep.request("POST", mh.ENDPOINT, std_headers())
+        eq((r.status, r.response_code), (200, 0), "PING before SIGTERM")
+        s.connect(env.dn("alice"))
+        held, _ = start_held_nwait(env, s)
+        os.kill(env.pid, signal.SIGTERM)
+        t0 = time.monotonic()
+        held.settimeout(5)
+        e = mh.Envelope(b"PROCESSING\r\n" + finish_held_chunks(held))
+        dt = time.monotonic() - t0
+        eq(e.response_code, 0, "DONE X-ResponseCode of the held NotificationWait")
+        eq(e.body, struct.pack("<IIII", 0, 0, 0, 0), "its body (EventPending 0)")
+        check(dt < 2.0, "the held NotificationWait was answered %.2f s after SIGTERM" % dt)
+        refused = False
+        while time.monotonic() - t0 < 3:
+            try:
+                socket.create_connection((env.host, env.port), timeout=1).close()
+            except ConnectionRefusedError:
+                refused = True
+                break
+            time.sleep(0.1)
+        check(refused, "the TLS listener still accepts 3 s after SIGTERM")
+        h = std_headers("Connect")
+        r = keep.request("POST", mh.ENDPOINT, h, mh.connect_body(env.dn("alice")))
+        expect_rc(r, 200, 18, h)
+    finally:
+        keep.close()
+        s.close()
+        if held:
+            held.close()
+    return "held NotificationWait answered after %.2f s; listener closed; Connect -> 18" % dt
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 def main():
@@ -1345,9 +1536,11 @@ def main():
     p.add_argument("--connections", type=int, default=1000)
     p.add_argument("--idle-seconds", type=int, required=True)
     p.add_argument("--state-file", required=True)
+    p.add_argument("--nwait-seconds", type=int, required=True)
+    p.add_argument("--max-rops", type=int, required=True)
     p.add_argument("--sanitized", action="store_true",
                    help="the daemon is built with ASan (looser memory bounds)")
-    p.add_argument("--phase", choices=("main", "load"), required=True)
+    p.add_argument("--phase", choices=("main", "load", "drain"), required=True)
     p.add_argument("--only", default="", help="regular expression on case names")
     a = p.parse_args()
     env = Env(a)
