@@ -12,11 +12,14 @@
 #     TLS record, bodies over max_body_bytes, slow clients timed out while others are served;
 #   SIGHUP with request_timeout_seconds = 60 (connections held by the next phase must not be
 #     closed as idle);
-#   phase load: 1,000 concurrent TLS connections each completing a PING, VmRSS bounded, all
-#     closed again.
-# Then SIGTERM: the daemon must exit 0 with no AddressSanitizer/UBSan report in its log.
+#   phase load: a context made before the reload still works; 1,000 concurrent TLS connections
+#     each completing a PING, twice, VmRSS bounded, all closed again;
+#   phase drain: SIGTERM (sent by the client) answers a held NotificationWait at once, closes
+#     the listeners, and a Connect on an open connection gets X-ResponseCode 18.
+# Then the daemon must exit 0 with no AddressSanitizer/UBSan report in its log.
 # Usage: test-e2e.sh BUILD_DIR. Prints PASS/FAIL lines; exits non-zero on any failure.
-# E2E_ONLY=REGEX runs only the matching cases (both phases); E2E_KEEP=1 keeps the work folder.
+# E2E_ONLY=REGEX runs only the matching cases (every phase); E2E_KEEP=1 keeps the work folder;
+# E2E_CONNECTIONS=N changes the 1,000.
 
 set -uo pipefail
 export LC_ALL=C
