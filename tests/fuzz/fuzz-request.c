@@ -12,25 +12,31 @@
  * AF_UNIX peer as loopback, so clear-text Basic is accepted as on the daemon's plain_http
  * listener). libevent 2.1 does not export evhttp_get_request, hence the listener.
  *
- * An input is what one client sends on one connection (several pipelined requests are fine):
- * the harness connects, writes it, runs the loop until the server has nothing left to do with
- * it, then shuts its sending side down and runs the loop until the server has closed the
- * connection, reading the answers all along. Before it is sent, "@CTX@"
- * and "@SEQ@" in the input are replaced by the MapiContext and MapiSequence values of a session
- * context of alice@contoso.com (password alice-Secret1) that the harness holds, so an input
- * reaches Execute, Disconnect and NotificationWait past the cookie checks.
+ * An input is what clients send on up to FR_MAX_CONNS connections, split at "@NEXT@" (several
+ * pipelined requests on one connection are fine). The harness opens them all, writes each,
+ * runs the loop until the server has nothing left to do (every request answered, nothing left
+ * to run, no answer bytes coming), then shuts the clients' sending sides down and runs the
+ * loop until the server has closed every connection, reading the answers all along. Tokens in
+ * a connection's bytes, replaced or removed before they are sent:
+ *   @CTX@ @SEQ@  the MapiContext and MapiSequence values of a session context of
+ *                alice@contoso.com (password alice-Secret1) that the harness holds, so that
+ *                inputs reach Execute, Disconnect and NotificationWait past the cookie checks;
+ *   @TLS@        the connection goes to a second evhttp instance attached as a TLS listener
+ *                (the bytes are still clear text: it changes what the front end believes);
+ *   @EOF@        the connection's bytes end here and the client shuts its side down at once,
+ *                without waiting for the answers: a client that goes away while its request
+ *                is held (evhttp notices the end of input while it writes a chunked answer).
  *
  * Every input starts from the same state: the held context is used by one input at most (it is
  * destroyed afterwards and a new one made by a real Connect before the next input that needs
- * it), and the contexts an input's Connects made (their Set-Cookie in the answer) are
+ * it), and the contexts an input's Connects made (their Set-Cookie in the answers) are
  * destroyed. Limits are small so that their answers are reachable: max_body_bytes 4096,
  * 8 contexts, 4 per user; a NotificationWait is answered at once (notification_wait_seconds 0).
  *
- * Checked: the server closes the connection within FR_GUARD_MS of the client's end of input
- * (nothing hangs), no request of the front end outlives the connection, every context a
- * Connect made was announced in a Set-Cookie (none is left behind), the answer is HTTP, no ROP
- * handler breaks its size bound (logged as an error). ASan, UBSan and LeakSanitizer do the
- * rest.
+ * Checked: the server closes every connection within FR_GUARD_MS (nothing hangs), no request
+ * of the front end outlives its connection, every context a Connect made was announced in a
+ * Set-Cookie (none is left behind), every answer is HTTP, no ROP handler breaks its size bound
+ * (logged as an error). ASan, UBSan and LeakSanitizer do the rest.
  *
  * MBX_FUZZ_DUMP=1 in the environment prints every answer to stderr (what does a seed reach?):
  *   MBX_FUZZ_DUMP=1 build/fuzz/fuzz-request tests/fuzz/corpus/fuzz-request/execute-logon
@@ -75,9 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FR_GUARD_MS 5000u      /* the server must have closed by then */
 #define FR_RESP_CAP (4u << 20) /* answer bytes kept for the Set-Cookie scan */
 #define FR_IDLE_ROUNDS 3u      /* loop rounds with nothing to do: the server waits for input */
-#define FR_TOKEN_CTX "@CTX@"
-#define FR_TOKEN_SEQ "@SEQ@"
-#define FR_TOKEN_LEN 5u
+#define FR_MAX_CONNS 4u
+#define FR_TOKEN_LEN 5u /* "@CTX@", "@SEQ@", "@TLS@", "@EOF@" */
+#define FR_TOKEN_NEXT "@NEXT@"
 
 static const struct mbx_server_identity server1 = {"SERVER1",
                                                    AG "/cn=Configuration/cn=Servers/cn=SERVER1",
@@ -94,9 +100,9 @@ static struct {
 	struct mbx_principal_resolver *res;
 	struct mbx_logon_pipeline *pl;
 	struct mbx_frontend *fe;
-	struct evhttp *http;
-	struct sockaddr_un sun;
-	socklen_t sunlen;
+	struct evhttp *http[2]; /* plain, "TLS" */
+	struct sockaddr_un sun[2];
+	socklen_t sunlen[2];
 	/* the held context: "" when there is none */
 	char ctx[MBX_MH_CTX_COOKIE_LEN + 1];
 	char seq[MBX_MH_CTX_SEQ_LEN + 1];
@@ -109,8 +115,10 @@ static struct {
 /* One client connection. */
 struct fr_conn {
 	int fd;
-	struct event *rev, *wev, *guard;
-	const uint8_t *out;
+	struct event *rev, *wev;
+	bool tls;   /* to the "TLS" listener */
+	bool early; /* shut down as soon as written (@EOF@) */
+	uint8_t *out;
 	size_t out_len, out_off;
 	uint8_t *resp;
 	size_t resp_len, resp_cap;
@@ -177,16 +185,41 @@ static void fe_build(void)
 	g.fe = mbx_frontend_new(&deps, err, sizeof(err));
 	if (g.fe == NULL)
 		die(err);
-	if (mbx_frontend_attach(g.fe, g.http, false) != 0)
+	if (mbx_frontend_attach(g.fe, g.http[0], false) != 0 ||
+	    mbx_frontend_attach(g.fe, g.http[1], true) != 0)
 		die("mbx_frontend_attach failed");
 	g.ctx[0] = '\0';
 }
 
-/* A new front end on the same evhttp instance (no connection is open). */
+/* A new front end on the same evhttp instances (no connection is open). */
 static void fe_rebuild(void)
 {
 	mbx_frontend_free(&g.fe);
 	fe_build();
+}
+
+/* An evhttp instance on the abstract AF_UNIX name "\0mbxstore-fuzz-request-<pid>-<i>". */
+static void listener_new(int i)
+{
+	struct sockaddr_un *sun = &g.sun[i];
+	int n, lfd;
+
+	g.http[i] = evhttp_new(g.base);
+	if (g.http[i] == NULL)
+		die("evhttp_new failed");
+	/* as the daemon's listeners (src/daemon/listen.c) */
+	evhttp_set_timeout(g.http[i], (int)g.cfg.limits.request_timeout_seconds);
+	evhttp_set_max_headers_size(g.http[i], 64 * 1024);
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	n = snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "mbxstore-fuzz-request-%ld-%d",
+	             (long)getpid(), i);
+	g.sunlen[i] = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)sun, g.sunlen[i]) != 0 || listen(lfd, 16) != 0)
+		die("cannot listen on an abstract AF_UNIX socket");
+	if (evhttp_accept_socket_with_handle(g.http[i], lfd) == NULL)
+		die("evhttp_accept_socket_with_handle failed");
 }
 
 static void server_new(void)
@@ -199,7 +232,6 @@ static void server_new(void)
 	struct mbx_principal_config pc = {.group_depth = 8};
 	struct mbx_logon_pipeline_config lc = {0};
 	char err[512];
-	int lfd;
 
 	mbx_log_set_level(MBX_LOG_ERROR);
 	mbx_log_set_hook(log_hook, NULL);
@@ -231,28 +263,12 @@ static void server_new(void)
 	g.pl = mbx_logon_pipeline_new(&lc);
 	if (g.table == NULL || g.res == NULL || g.pl == NULL)
 		die("out of memory");
-	g.http = evhttp_new(g.base);
-	if (g.http == NULL)
-		die("evhttp_new failed");
-	/* as the daemon's listeners (src/daemon/listen.c) */
-	evhttp_set_timeout(g.http, (int)g.cfg.limits.request_timeout_seconds);
-	evhttp_set_max_headers_size(g.http, 64 * 1024);
-
-	/* an abstract AF_UNIX name (Linux): "\0mbxstore-fuzz-request-<pid>" */
-	memset(&g.sun, 0, sizeof(g.sun));
-	g.sun.sun_family = AF_UNIX;
-	int n = snprintf(g.sun.sun_path + 1, sizeof(g.sun.sun_path) - 1,
-	                 "mbxstore-fuzz-request-%ld", (long)getpid());
-	g.sunlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&g.sun, g.sunlen) != 0 || listen(lfd, 16) != 0)
-		die("cannot listen on an abstract AF_UNIX socket");
-	if (evhttp_accept_socket_with_handle(g.http, lfd) == NULL)
-		die("evhttp_accept_socket_with_handle failed");
+	listener_new(0);
+	listener_new(1);
 	fe_build();
 }
 
-/* ---- one connection ------------------------------------------------------------------------- */
+/* ---- the connections ------------------------------------------------------------------------ */
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -316,6 +332,8 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_del(c->wev);
 	c->written = true;
+	if (c->early)
+		shutdown(fd, SHUT_WR);
 }
 
 static void guard_cb(evutil_socket_t fd, short what, void *arg)
@@ -326,71 +344,109 @@ static void guard_cb(evutil_socket_t fd, short what, void *arg)
 	g.timed_out = true;
 }
 
-/* Sends out[0..len) on a new connection and reads the answers until the server closes. */
-static void conn_run(struct fr_conn *c, const uint8_t *out, size_t len)
+static bool conns_written(const struct fr_conn *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!c[i].written)
+			return false;
+	return true;
+}
+
+static bool conns_closed(const struct fr_conn *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!c[i].eof)
+			return false;
+	return true;
+}
+
+static size_t conns_resp_len(const struct fr_conn *c, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += c[i].resp_len;
+	return len;
+}
+
+/* Opens the n connections (their out, tls and early set), sends, reads the answers until the
+ * server has closed every one. */
+static void conns_run(struct fr_conn *c, size_t n)
 {
 	struct timeval tv = {FR_GUARD_MS / 1000u, (FR_GUARD_MS % 1000u) * 1000};
+	struct event *guard = evtimer_new(g.base, guard_cb, NULL);
 	unsigned idle = 0;
 
-	memset(c, 0, sizeof(*c));
-	c->out = out;
-	c->out_len = len;
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&g.sun, g.sunlen) != 0)
-		die("cannot connect to the server");
-	c->rev = event_new(g.base, c->fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-	c->wev = event_new(g.base, c->fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
-	c->guard = evtimer_new(g.base, guard_cb, NULL);
-	if (c->rev == NULL || c->wev == NULL || c->guard == NULL)
+	if (guard == NULL)
 		die("out of memory");
-	event_add(c->rev, NULL);
-	event_add(c->wev, NULL);
-	g.timed_out = false;
-	conn_write_cb(c->fd, EV_WRITE, c);
-	evtimer_add(c->guard, &tv);
-	/* Until the server has done all it can with the input: every request answered, nothing
-	 * left to run, no answer bytes coming. Only then does the client close its side: a client
-	 * that closes while a request is held is one that went away (evhttp notices the end of
-	 * input while it writes a chunked answer), and the front end abandons that request. */
-	while (!c->eof && !g.timed_out && idle < FR_IDLE_ROUNDS) {
-		size_t seen = c->resp_len;
+	for (size_t i = 0; i < n; i++) {
+		int l = c[i].tls ? 1 : 0;
 
-		if (!c->written || g.fe->reqs != NULL) {
+		c[i].fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c[i].fd < 0 || connect(c[i].fd, (struct sockaddr *)&g.sun[l], g.sunlen[l]) != 0)
+			die("cannot connect to the server");
+		c[i].rev = event_new(g.base, c[i].fd, EV_READ | EV_PERSIST, conn_read_cb, &c[i]);
+		c[i].wev = event_new(g.base, c[i].fd, EV_WRITE | EV_PERSIST, conn_write_cb, &c[i]);
+		if (c[i].rev == NULL || c[i].wev == NULL)
+			die("out of memory");
+		event_add(c[i].rev, NULL);
+		event_add(c[i].wev, NULL);
+	}
+	g.timed_out = false;
+	evtimer_add(guard, &tv);
+	for (size_t i = 0; i < n; i++)
+		conn_write_cb(c[i].fd, EV_WRITE, &c[i]);
+	/* Until the server has done all it can with the input: every request answered, nothing
+	 * left to run, no answer bytes coming. Only then do the clients close their sides: a
+	 * client that closes while a request is held is one that went away (@EOF@). */
+	while (!conns_closed(c, n) && !g.timed_out && idle < FR_IDLE_ROUNDS) {
+		size_t seen = conns_resp_len(c, n);
+
+		if (!conns_written(c, n) || g.fe->reqs != NULL) {
 			event_base_loop(g.base, EVLOOP_ONCE);
 			idle = 0;
 			continue;
 		}
 		event_base_loop(g.base, EVLOOP_NONBLOCK);
-		if (c->resp_len == seen && g.fe->reqs == NULL &&
+		if (conns_resp_len(c, n) == seen && g.fe->reqs == NULL &&
 		    event_base_get_num_events(g.base, EVENT_BASE_COUNT_ACTIVE) == 0)
 			idle++;
 		else
 			idle = 0;
 	}
-	shutdown(c->fd, SHUT_WR);
-	while (!c->eof && !g.timed_out)
+	for (size_t i = 0; i < n; i++)
+		if (!c[i].early)
+			shutdown(c[i].fd, SHUT_WR);
+	while (!conns_closed(c, n) && !g.timed_out)
 		event_base_loop(g.base, EVLOOP_ONCE);
-	if (!c->eof) {
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].eof)
+			continue;
 		fprintf(stderr,
-		        "fuzz-request: the server has not closed the connection within %u ms "
+		        "fuzz-request: the server has not closed connection %zu within %u ms "
 		        "(%zu of %zu bytes sent, %zu answer bytes, %s)\n",
-		        FR_GUARD_MS, c->out_off, c->out_len, c->resp_len,
+		        i, FR_GUARD_MS, c[i].out_off, c[i].out_len, c[i].resp_len,
 		        g.fe->reqs != NULL ? "a request is held" : "no request is held");
 		abort();
 	}
-	/* whatever the close scheduled (deferred frees, cancelled work) */
+	/* whatever the closes scheduled (deferred frees, cancelled work) */
 	for (int i = 0; i < 4; i++)
 		event_base_loop(g.base, EVLOOP_NONBLOCK);
-	event_free(c->guard);
-	event_free(c->wev);
-	event_free(c->rev);
-	close(c->fd);
+	event_free(guard);
+	for (size_t i = 0; i < n; i++) {
+		event_free(c[i].wev);
+		event_free(c[i].rev);
+		close(c[i].fd);
+	}
 }
 
-static void conn_done(struct fr_conn *c)
+static void conns_free(struct fr_conn *c, size_t n)
 {
-	free(c->resp);
-	c->resp = NULL;
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].out);
+		free(c[i].resp);
+	}
+	memset(c, 0, n * sizeof(*c));
 }
 
 /* ---- contexts ------------------------------------------------------------------------------- */
@@ -452,7 +508,6 @@ static void drop_cookie(const char *v, size_t len)
 /* Makes the held context by a Connect of alice to her own mailbox. */
 static void ctx_make(void)
 {
-	static uint8_t req[4096];
 	uint8_t body[512];
 	struct mbx_mh_connect_req cr = {.user_dn = ALICE_LEG,
 	                                .user_dn_len = strlen(ALICE_LEG),
@@ -460,14 +515,17 @@ static void ctx_make(void)
 	                                .lcid_sort = 1033,
 	                                .lcid_string = 1033};
 	struct mbx_mh_ctx *ctx;
-	struct fr_conn c;
+	struct fr_conn c = {0};
 	struct wr w;
 	int n;
 
 	wr_init(&w, body, sizeof(body));
 	if (mbx_mh_connect_req_encode(&w, &cr) != 0)
 		die("cannot encode the Connect body");
-	n = snprintf((char *)req, sizeof(req),
+	c.out = malloc(4096);
+	if (c.out == NULL)
+		die("out of memory");
+	n = snprintf((char *)c.out, 4096,
 	             "POST /mapi/emsmdb/ HTTP/1.1\r\n"
 	             "Host: mail.contoso.com\r\n"
 	             "Content-Type: application/mapi-http\r\n"
@@ -479,13 +537,14 @@ static void ctx_make(void)
 	             "Connection: close\r\n"
 	             "Content-Length: %zu\r\n\r\n",
 	             w.len);
-	if (n < 0 || sizeof(req) - (size_t)n < w.len)
+	if (n < 0 || 4096 - (size_t)n < w.len)
 		die("the Connect request does not fit");
-	memcpy(req + n, body, w.len);
+	memcpy(c.out + n, body, w.len);
+	c.out_len = (size_t)n + w.len;
 	g.ctx[0] = '\0';
-	conn_run(&c, req, (size_t)n + w.len);
+	conns_run(&c, 1);
 	scan_set_cookies(&c, take_cookie);
-	conn_done(&c);
+	conns_free(&c, 1);
 	if (g.ctx[0] == '\0')
 		die("the harness's own Connect made no session context");
 	ctx = mbx_mh_ctx_lookup(g.fe->ctxs, g.ctx, strlen(g.ctx));
@@ -509,6 +568,8 @@ static void ctx_settle(void)
 		g.ctx[0] = '\0';
 }
 
+/* ---- the input ----------------------------------------------------------------------------- */
+
 /* "HTTP/<version> <3 digits> ": evhttp answers in the request's version as it parsed it, so
  * "HTTP/0.1 401 Unauthorized" and, for "HTTP/1.1002", "HTTP/1.-22 400 Bad Request" (libevent
  * keeps the minor version in a char) are fine. */
@@ -527,43 +588,52 @@ static bool status_line(const uint8_t *p, size_t n)
 	return sp[4] == ' ';
 }
 
-/* ---- the input ----------------------------------------------------------------------------- */
-
-/* Replaces @CTX@ and @SEQ@; NULL when there is none (*len_r untouched). */
-static uint8_t *expand(const uint8_t *data, size_t size, size_t *len_r)
+static bool has_token(const uint8_t *p, size_t n, const char *tok)
 {
-	size_t n = 0, len = 0;
-	uint8_t *out;
+	return n >= FR_TOKEN_LEN && memcmp(p, tok, FR_TOKEN_LEN) == 0;
+}
 
-	for (size_t i = 0; size >= FR_TOKEN_LEN && i <= size - FR_TOKEN_LEN; i++)
-		if (data[i] == '@' && (memcmp(data + i, FR_TOKEN_CTX, FR_TOKEN_LEN) == 0 ||
-		                       memcmp(data + i, FR_TOKEN_SEQ, FR_TOKEN_LEN) == 0))
-			n++;
-	if (n == 0)
-		return NULL;
-	if (g.ctx[0] == '\0')
-		ctx_make();
-	out = malloc(size + n * MBX_MH_CTX_COOKIE_LEN);
-	if (out == NULL)
+/* One connection's bytes from data[0..size): tokens replaced or applied. */
+static void segment(struct fr_conn *c, const uint8_t *data, size_t size)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < size; i++)
+		if (has_token(data + i, size - i, "@CTX@") ||
+		    has_token(data + i, size - i, "@SEQ@"))
+			if (g.ctx[0] == '\0')
+				ctx_make();
+	/* a token of 5 bytes becomes at most MBX_MH_CTX_COOKIE_LEN */
+	c->out = malloc(size / FR_TOKEN_LEN * MBX_MH_CTX_COOKIE_LEN + size + 1);
+	if (c->out == NULL)
 		die("out of memory");
 	for (size_t i = 0; i < size;) {
+		const uint8_t *p = data + i;
+		size_t left = size - i;
 		const char *v = NULL;
 
-		if (size - i >= FR_TOKEN_LEN && memcmp(data + i, FR_TOKEN_CTX, FR_TOKEN_LEN) == 0)
+		if (has_token(p, left, "@EOF@")) {
+			c->early = true;
+			break;
+		}
+		if (has_token(p, left, "@TLS@")) {
+			c->tls = true;
+			i += FR_TOKEN_LEN;
+			continue;
+		}
+		if (has_token(p, left, "@CTX@"))
 			v = g.ctx;
-		else if (size - i >= FR_TOKEN_LEN &&
-		         memcmp(data + i, FR_TOKEN_SEQ, FR_TOKEN_LEN) == 0)
+		else if (has_token(p, left, "@SEQ@"))
 			v = g.seq;
 		if (v != NULL) {
-			memcpy(out + len, v, strlen(v));
+			memcpy(c->out + len, v, strlen(v));
 			len += strlen(v);
 			i += FR_TOKEN_LEN;
 		} else {
-			out[len++] = data[i++];
+			c->out[len++] = data[i++];
 		}
 	}
-	*len_r = len;
-	return out;
+	c->out_len = len;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -578,38 +648,51 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fr_conn c;
-	uint8_t *buf;
-	size_t len = size;
-	size_t want;
+	static struct fr_conn c[FR_MAX_CONNS];
+	const uint8_t *p = data, *next;
+	size_t n = 0, left = size, want;
+	bool clean = true;
 
 	if (g.base == NULL)
 		LLVMFuzzerInitialize(NULL, NULL);
-	buf = expand(data, size, &len);
-	conn_run(&c, buf != NULL ? buf : data, len);
-	free(buf);
-	if (g.dump) {
-		fprintf(stderr, "---- %zu bytes in, %zu bytes out ----\n", len, c.resp_len);
-		if (c.resp_len > 0)
-			fwrite(c.resp, 1, c.resp_len, stderr);
+	do {
+		next = find_mem(p, left, FR_TOKEN_NEXT);
+		if (next == NULL || n == FR_MAX_CONNS - 1)
+			next = p + left;
+		segment(&c[n++], p, (size_t)(next - p));
+		if (next == p + left)
+			break;
+		left -= (size_t)(next - p) + strlen(FR_TOKEN_NEXT);
+		p = next + strlen(FR_TOKEN_NEXT);
+	} while (n < FR_MAX_CONNS);
+	conns_run(c, n);
+
+	for (size_t i = 0; g.dump && i < n; i++) {
+		fprintf(stderr, "---- connection %zu%s%s: %zu bytes in, %zu bytes out ----\n", i,
+		        c[i].tls ? " (TLS)" : "", c[i].early ? " (EOF)" : "", c[i].out_len,
+		        c[i].resp_len);
+		if (c[i].resp_len > 0)
+			fwrite(c[i].resp, 1, c[i].resp_len, stderr);
 		fprintf(stderr, "\n---- end ----\n");
 	}
-
 	if (g.fe->reqs != NULL)
 		die("a request of the front end outlived its connection");
 	if (g.handler_bug)
 		die("a ROP handler broke its size bound (see the log line above)");
-	if (c.resp_len > 0 && !status_line(c.resp, c.resp_len))
-		die("the answer does not start with an HTTP status line");
-	scan_set_cookies(&c, drop_cookie);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].resp_len > 0 && !status_line(c[i].resp, c[i].resp_len))
+			die("an answer does not start with an HTTP status line");
+		scan_set_cookies(&c[i], drop_cookie);
+		clean = clean && c[i].clean_eof && !c[i].resp_full;
+	}
 	ctx_settle();
 	want = g.ctx[0] != '\0' ? 1 : 0;
 	if (mbx_mh_ctxs_count(g.fe->ctxs) != want) {
-		/* Only a clean, complete read proves a context was made without its cookie. */
-		if (c.clean_eof && !c.resp_full)
+		/* Only clean, complete reads prove a context was made without its cookie. */
+		if (clean)
 			die("a session context was made whose MapiContext cookie was never sent");
 		fe_rebuild();
 	}
-	conn_done(&c);
+	conns_free(c, n);
 	return 0;
 }
