@@ -64,10 +64,16 @@ struct dir_ldap_req {
 	struct event *fire_ev;  /* delivery of the result, from the loop */
 	/* the operation */
 	enum mbx_dir_key key;
-	char *base, *filter; /* lookup */
+	/* lookup: the filter (one block with a copy of a string key after its NUL), the search
+	 * base (that copy for BY_DN, else dl->base_dn: neither is freed on its own), and the key
+	 * entries must hold exactly (dir_ldap_req_exact), or NULL */
+	char *filter;
+	const char *base, *match;
+	size_t matchlen;
 	int scope;
-	char *dn;       /* modify, password */
-	LDAPMod **mods; /* modify */
+	const char *broken; /* lookup: why an entry of the answer was lost (then ERROR) */
+	char *dn;           /* modify, password */
+	LDAPMod **mods;     /* modify */
 	char *password;
 	char *change_legacy; /* modify: the new legacyExchangeDN, if the mods set one */
 	/* the answer */
@@ -153,6 +159,24 @@ struct dir_ldap_change {
 	char *dn, *legacy;
 };
 
+/* The filter of a lookup kind, made once by mbx_ldap_filter_build with the key "*": the key
+ * goes where its escaped form DIR_LDAP_FORM_MARK stands (dir_ldap_filter_new). */
+#define DIR_LDAP_FORM_MARK "\\2a"
+#define DIR_LDAP_FORM_MAX_KEYS 4
+struct dir_ldap_form {
+	char *text;      /* NULL: no filter for this kind, why says why */
+	const char *why; /* static text from mbx_ldap_filter_build */
+	size_t len, nkeys, at[DIR_LDAP_FORM_MAX_KEYS]; /* offsets of the marks in text */
+	bool binary;                                   /* every byte of the key escaped (SID) */
+};
+
+/* One name or value of the entry being converted (dir-ldap-req.c): bytes of the message (or
+ * the canonical name from the map); for a name, how many values follow it. */
+struct dir_ldap_scan {
+	const char *p;
+	size_t len, nvals;
+};
+
 struct dir_ldap {
 	struct mbx_dir head;
 	struct dir_ldap_server *servers;
@@ -174,6 +198,9 @@ struct dir_ldap {
 	struct dir_ldap_change *changes, **changes_tail;
 	struct event *change_ev;
 	const char *legacy_attr; /* the server's name of legacyExchangeDN */
+	struct dir_ldap_form forms[MBX_DIR_BY_MEMBER + 1]; /* by enum mbx_dir_key */
+	struct dir_ldap_scan *scan; /* entry conversion scratch, grown as needed, kept */
+	size_t scan_cap;
 };
 
 extern const struct mbx_dir_ops dir_ldap_ops;
@@ -196,6 +223,12 @@ bool dir_ldap_rc_tempfail(int rc);
 void dir_ldap_change_queue(struct dir_ldap *dl, const char *dn, const char *legacy);
 /* Tells the queued changes; true if the change callback freed the directory. */
 bool dir_ldap_changes_flush(struct dir_ldap *dl);
+/* The filter of a lookup (what mbx_ldap_filter_build gives, made in one pass from the kind's
+ * form), in a malloc'ed block with extra more bytes after its NUL, where *extra_r points
+ * (may be NULL). NULL with *why_r (static text) set: "key too long", "out of memory", or
+ * mbx_ldap_filter_build's reason (a bad attribute map). */
+char *dir_ldap_filter_new(const struct dir_ldap *dl, enum mbx_dir_key kind, const void *key,
+                          size_t keylen, size_t extra, char **extra_r, const char **why_r);
 
 /* --- dir-ldap-req.c ---------------------------------------------------------------------- */
 
@@ -216,6 +249,12 @@ struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r);
 void dir_ldap_req_queue_pump(struct dir_ldap *dl);
 /* A search entry of a lookup, and the final message of a lookup or modify. */
 void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg);
+/* An entry as this backend builds it: one malloc'ed block (freed with free(), not with
+ * mbx_dir_entry_free, which frees every part on its own), or NULL without memory or on a
+ * malformed message. userPassword is left out; names are canonical. */
+struct mbx_dir_entry *dir_ldap_req_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg);
+/* Whether an entry found for the request's string key holds it exactly (see the function). */
+bool dir_ldap_req_exact(const struct dir_ldap_req *r, const struct mbx_dir_entry *e);
 void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg);
 
 /* --- dir-ldap-conn.c --------------------------------------------------------------------- */

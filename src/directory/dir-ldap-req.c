@@ -84,13 +84,12 @@ static void dir_ldap_req_mods_free(LDAPMod **mods)
 void dir_ldap_req_free(struct dir_ldap_req *r)
 {
 	for (size_t i = 0; i < r->res.nentries; i++)
-		mbx_dir_entry_free(&r->res.entries[i]);
+		free(r->res.entries[i]); /* one block each (dir_ldap_req_entry_new) */
 	free(r->res.entries);
 	if (r->timer_ev != NULL)
 		event_free(r->timer_ev);
 	if (r->fire_ev != NULL)
 		event_free(r->fire_ev);
-	free(r->base);
 	free(r->filter);
 	free(r->dn);
 	dir_ldap_req_mods_free(r->mods);
@@ -170,7 +169,7 @@ void dir_ldap_req_done(struct dir_ldap_req *r, enum mbx_dir_status st, const cha
 	r->res.status = st;
 	if (st != MBX_DIR_FOUND) {
 		for (size_t i = 0; i < r->res.nentries; i++)
-			mbx_dir_entry_free(&r->res.entries[i]);
+			free(r->res.entries[i]);
 		r->res.nentries = 0;
 	}
 	if (fmt != NULL) {
@@ -315,77 +314,237 @@ struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r)
 	return &r->head;
 }
 
-/* --- answers ----------------------------------------------------------------------------- */
+/* --- answers: entries ------------------------------------------------------------------ */
 
-static int dir_ldap_req_attr_add(struct mbx_dir_entry *e, const char *name, struct berval **vals)
+/* The entry block's parts follow each other: the entry, the attributes, the values, then the
+ * bytes (DN, names, values, each with a NUL). Each part starts suitably aligned: */
+_Static_assert(sizeof(struct mbx_dir_entry) % _Alignof(struct mbx_dir_attr) == 0 &&
+                       sizeof(struct mbx_dir_entry) % _Alignof(struct mbx_dir_value) == 0 &&
+                       sizeof(struct mbx_dir_attr) % _Alignof(struct mbx_dir_value) == 0,
+               "entry block layout");
+
+/* The canonical name of a server attribute name of len bytes (not NUL-terminated), and its
+ * length: mbx_dir_canonical_attr for a name in place. */
+static const char *dir_ldap_req_canon(const struct dir_ldap *dl, const char *name, size_t len,
+                                      size_t *len_r)
 {
-	struct mbx_dir_attr *a, *na;
-	size_t n = 0;
+	for (size_t i = 0; i < dl->head.nattrmap; i++) {
+		const char *s = dl->head.attrmap[i].server;
 
-	while (vals != NULL && vals[n] != NULL)
-		n++;
-	na = realloc(e->attrs, (e->nattrs + 1) * sizeof(*na));
-	if (na == NULL)
-		return -1;
-	e->attrs = na;
-	a = &e->attrs[e->nattrs];
-	memset(a, 0, sizeof(*a));
-	a->name = strdup(name);
-	if (a->name == NULL)
-		return -1;
-	e->nattrs++;
-	if (n == 0)
-		return 0;
-	a->vals = calloc(n, sizeof(*a->vals));
-	if (a->vals == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		a->vals[i].data = malloc(vals[i]->bv_len + 1);
-		if (a->vals[i].data == NULL)
-			return -1;
-		if (vals[i]->bv_len > 0)
-			memcpy(a->vals[i].data, vals[i]->bv_val, vals[i]->bv_len);
-		a->vals[i].data[vals[i]->bv_len] = '\0';
-		a->vals[i].len = vals[i]->bv_len;
-		a->nvals = i + 1;
+		if (strlen(s) == len && strncasecmp(s, name, len) == 0) {
+			*len_r = strlen(dl->head.attrmap[i].canonical);
+			return dl->head.attrmap[i].canonical;
+		}
 	}
+	*len_r = len;
+	return name;
+}
+
+/* Appends a name or value to the scratch list (grown by doubling, kept for the next entry). */
+static int dir_ldap_req_scan_push(struct dir_ldap *dl, size_t *n, const char *p, size_t len)
+{
+	if (*n == dl->scan_cap) {
+		size_t cap = dl->scan_cap == 0 ? 64 : 2 * dl->scan_cap;
+		struct dir_ldap_scan *ns;
+
+		if (cap > SIZE_MAX / sizeof(*ns))
+			return -1;
+		ns = realloc(dl->scan, cap * sizeof(*ns));
+		if (ns == NULL)
+			return -1;
+		dl->scan = ns;
+		dl->scan_cap = cap;
+	}
+	dl->scan[*n].p = p;
+	dl->scan[*n].len = len;
+	dl->scan[*n].nvals = 0;
+	(*n)++;
 	return 0;
 }
 
-/* An LDAP entry as a directory entry with canonical attribute names. userPassword is left
- * out: this backend checks passwords by binding, never by reading hashes. */
-static struct mbx_dir_entry *dir_ldap_req_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
+/* An LDAP entry as a directory entry with canonical attribute names, in one block. userPassword
+ * is left out: this backend checks passwords by binding, never by reading hashes.
+ *
+ * The message is read once, in place: ldap_get_dn_ber gives the DN and leaves ber on the
+ * attribute list (RFC 4511 4.5.2: SEQUENCE OF PartialAttribute ::= SEQUENCE { type, vals SET
+ * OF value }), which is walked with ber_first_element / ber_next_element / ber_skip_element;
+ * names and values stay in the message's buffer (dl->scan points at them) until they are
+ * copied into the block, whose size is known by then. Not ldap_first_attribute +
+ * ldap_get_values_len: ldap_get_values_len scans the entry from its start again for every
+ * attribute (quadratic in their number, 64% of the backend's instructions per lookup), and each
+ * call allocates. Every element must end within the one that holds it. */
+struct mbx_dir_entry *dir_ldap_req_entry_new(struct dir_ldap *dl, LDAP *ld, LDAPMessage *msg)
 {
-	struct mbx_dir_entry *e = calloc(1, sizeof(*e));
 	BerElement *ber = NULL;
-	char *dn, *a;
-	int bad = 0;
+	struct berval dn = {0, NULL};
+	struct mbx_dir_entry *e = NULL;
+	struct mbx_dir_attr *attrs;
+	struct mbx_dir_value *vals;
+	size_t n = 0, nattrs = 0, nvals = 0, bytes, size;
+	char *t;
 
-	if (e == NULL)
-		return NULL;
-	dn = ldap_get_dn(ld, msg);
-	e->dn = strdup(dn != NULL ? dn : "");
-	ldap_memfree(dn);
-	if (e->dn == NULL)
-		bad = 1;
-	for (a = ldap_first_attribute(ld, msg, &ber); a != NULL && !bad;
-	     a = ldap_next_attribute(ld, msg, ber)) {
-		const char *canon = mbx_dir_canonical_attr(&dl->head, a);
+	if (ldap_get_dn_ber(ld, msg, &ber, &dn) != LDAP_SUCCESS || ber == NULL)
+		goto out;
+	bytes = dn.bv_len + 1;
+	for (;;) {
+		ber_len_t len, rest = 0;
+		char *alast = NULL, *vlast = NULL;
+		struct berval name, v;
+		const char *canon;
+		size_t clen, at = n;
+		ber_tag_t tag;
+		bool keep;
 
-		if (strcasecmp(canon, "userPassword") != 0) {
-			struct berval **vals = ldap_get_values_len(ld, msg, a);
-
-			bad = dir_ldap_req_attr_add(e, canon, vals) < 0;
-			ldap_value_free_len(vals);
+		/* ldap_get_dn_ber ended ber with the attribute list */
+		if (ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &rest) != LBER_OPT_SUCCESS)
+			goto out;
+		if (rest == 0)
+			break;
+		if (ber_first_element(ber, &len, &alast) == LBER_DEFAULT ||
+		    ber_skip_element(ber, &name) == LBER_DEFAULT ||
+		    name.bv_val + name.bv_len > alast ||
+		    ber_next_element(ber, &len, alast) == LBER_DEFAULT)
+			goto out; /* no type, or no value set */
+		canon = dir_ldap_req_canon(dl, name.bv_val, name.bv_len, &clen);
+		keep = !(clen == 12 && strncasecmp(canon, "userPassword", 12) == 0);
+		if (keep) {
+			if (dir_ldap_req_scan_push(dl, &n, canon, clen) < 0)
+				goto out;
+			nattrs++;
+			bytes += clen + 1;
 		}
-		ldap_memfree(a);
+		for (tag = ber_first_element(ber, &len, &vlast); tag != LBER_DEFAULT;
+		     tag = ber_next_element(ber, &len, vlast)) {
+			if (ber_skip_element(ber, &v) == LBER_DEFAULT ||
+			    v.bv_val + v.bv_len > vlast)
+				goto out;
+			if (!keep)
+				continue;
+			if (dir_ldap_req_scan_push(dl, &n, v.bv_val, v.bv_len) < 0)
+				goto out;
+			dl->scan[at].nvals++;
+			nvals++;
+			bytes += v.bv_len + 1;
+		}
+		if (vlast == NULL || vlast > alast)
+			goto out;
+		/* Elements after the value set (none in RFC 4511) are skipped. */
+		while (ber_next_element(ber, &len, alast) != LBER_DEFAULT) {
+			if (ber_skip_element(ber, &v) == LBER_DEFAULT ||
+			    v.bv_val + v.bv_len > alast)
+				goto out;
+		}
 	}
-	ldap_memfree(a);
+	/* Sizes of what is in memory already: they cannot overflow short of corruption. */
+	size = sizeof(*e) + nattrs * sizeof(*attrs) + nvals * sizeof(*vals) + bytes;
+	e = malloc(size);
+	if (e == NULL)
+		goto out;
+	attrs = (struct mbx_dir_attr *)(e + 1);
+	vals = (struct mbx_dir_value *)(attrs + nattrs);
+	t = (char *)(vals + nvals);
+	e->dn = t;
+	if (dn.bv_len > 0)
+		memcpy(t, dn.bv_val, dn.bv_len);
+	t[dn.bv_len] = '\0';
+	t += dn.bv_len + 1;
+	e->attrs = nattrs > 0 ? attrs : NULL;
+	e->nattrs = nattrs;
+	for (size_t i = 0; i < n;) {
+		const struct dir_ldap_scan *s = &dl->scan[i++];
+
+		attrs->name = t;
+		memcpy(t, s->p, s->len);
+		t[s->len] = '\0';
+		t += s->len + 1;
+		attrs->vals = s->nvals > 0 ? vals : NULL;
+		attrs->nvals = s->nvals;
+		for (size_t j = 0; j < s->nvals; j++, i++) {
+			const struct dir_ldap_scan *x = &dl->scan[i];
+
+			vals->data = (uint8_t *)t;
+			vals->len = x->len;
+			if (x->len > 0)
+				memcpy(t, x->p, x->len);
+			t[x->len] = '\0';
+			t += x->len + 1;
+			vals++;
+		}
+		attrs++;
+	}
+out:
 	if (ber != NULL)
-		ber_free(ber, 0);
-	if (bad)
-		mbx_dir_entry_free(&e);
+		ber_free(ber, 0); /* the buffer is the message's */
 	return e;
+}
+
+/* The ldif backend's equality for the string keys (dir-ldif-index.c: keys folded to lower
+ * case byte by byte, ASCII A-Z only, then compared with their lengths): len bytes at v against
+ * the key. */
+static bool dir_ldap_req_fold_eq(const uint8_t *v, size_t len, const char *key, size_t keylen)
+{
+	if (len != keylen)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t a = v[i], b = (uint8_t)key[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (uint8_t)(a + ('a' - 'A'));
+		if (b >= 'A' && b <= 'Z')
+			b = (uint8_t)(b + ('a' - 'A'));
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+/* Whether a value of attribute name (after prefix, itself compared the same way) equals the
+ * key under that rule. */
+static bool dir_ldap_req_attr_holds(const struct mbx_dir_entry *e, const char *name,
+                                    const char *prefix, const char *key, size_t keylen)
+{
+	const struct mbx_dir_attr *a = mbx_dir_entry_attr(e, name);
+	size_t pl = prefix != NULL ? strlen(prefix) : 0;
+
+	for (size_t i = 0; a != NULL && i < a->nvals; i++) {
+		const struct mbx_dir_value *v = &a->vals[i];
+
+		if (v->len >= pl && dir_ldap_req_fold_eq(v->data, pl, prefix, pl) &&
+		    dir_ldap_req_fold_eq(v->data + pl, v->len - pl, key, keylen))
+			return true;
+	}
+	return false;
+}
+
+/* The server compares legacyExchangeDN, mail, proxyAddresses, userPrincipalName and
+ * sAMAccountName with its own equality rule: slapd's caseIgnoreMatch (RFC 4517 4.2.11, with
+ * the RFC 4518 preparation) also drops leading and trailing spaces, collapses inner runs of
+ * spaces and folds non-ASCII case, and AD's rules differ again. The ldif backend folds ASCII
+ * case only, and the mailbox table keys its cache on the string. So that both backends find
+ * the same entries for the same key (and "/...cn=alice " is not a second name for alice), an
+ * entry is kept only when one of the attributes the filter asked about holds the key under the
+ * ldif backend's rule: BY_LEGACYDN legacyExchangeDN; BY_SMTP mail, or a proxyAddresses value
+ * "smtp:" + key (prefix in any case); BY_LOGIN userPrincipalName or sAMAccountName. Other kinds
+ * keep every entry (DNs and SIDs have their own rules). */
+bool dir_ldap_req_exact(const struct dir_ldap_req *r, const struct mbx_dir_entry *e)
+{
+	const char *k = r->match;
+	size_t n = r->matchlen;
+
+	if (k == NULL)
+		return true;
+	switch (r->key) {
+	case MBX_DIR_BY_LEGACYDN:
+		return dir_ldap_req_attr_holds(e, "legacyExchangeDN", NULL, k, n);
+	case MBX_DIR_BY_SMTP:
+		return dir_ldap_req_attr_holds(e, "mail", NULL, k, n) ||
+		       dir_ldap_req_attr_holds(e, "proxyAddresses", "smtp:", k, n);
+	case MBX_DIR_BY_LOGIN:
+		return dir_ldap_req_attr_holds(e, "userPrincipalName", NULL, k, n) ||
+		       dir_ldap_req_attr_holds(e, "sAMAccountName", NULL, k, n);
+	default:
+		return true;
+	}
 }
 
 void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
@@ -398,14 +557,28 @@ void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMes
 		size_t cap = r->cap == 0 ? 4 : 2 * r->cap;
 		struct mbx_dir_entry **ne = realloc(r->res.entries, cap * sizeof(*ne));
 
-		if (ne == NULL)
+		if (ne == NULL) {
+			r->broken = "out of memory";
 			return;
+		}
 		r->res.entries = ne;
 		r->cap = cap;
 	}
 	e = dir_ldap_req_entry_new(r->dl, c->ld, msg);
-	if (e != NULL)
-		r->res.entries[r->res.nentries++] = e;
+	if (e == NULL) {
+		/* Not dropped silently: that could turn an entry into "not found". */
+		r->broken = "an entry of the answer is malformed (or out of memory)";
+		return;
+	}
+	if (!dir_ldap_req_exact(r, e)) {
+		mbx_trace(MBX_TRACE_LDAP,
+		          "ldap: msgid %d: %s left out: it matches the %s key only under the "
+		          "server's matching rule",
+		          r->msgid, e->dn, mbx_dir_key_name(r->key));
+		free(e);
+		return;
+	}
+	r->res.entries[r->res.nentries++] = e;
 }
 
 /* The final message of a lookup or modify. */
@@ -418,9 +591,10 @@ void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMe
 
 	if (ldap_parse_result(c->ld, msg, &err, &matched, &text, NULL, NULL, 0) != LDAP_SUCCESS)
 		err = LDAP_DECODING_ERROR;
-	if (text != NULL && text[0] != '\0')
+	why[0] = '\0'; /* only a failure needs it */
+	if (err != LDAP_SUCCESS && text != NULL && text[0] != '\0')
 		snprintf(why, sizeof(why), "%s: %s (%s)", uri, ldap_err2string(err), text);
-	else
+	else if (err != LDAP_SUCCESS)
 		snprintf(why, sizeof(why), "%s: %s", uri, ldap_err2string(err));
 	if (r->kind == DLR_MODIFY) {
 		if (err == LDAP_SUCCESS) {
@@ -435,6 +609,8 @@ void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMe
 		} else {
 			dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
 		}
+	} else if (err == LDAP_SUCCESS && r->broken != NULL) {
+		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s: %s", uri, r->broken);
 	} else if (err == LDAP_SUCCESS) {
 		if (r->res.nentries > 0)
 			dir_ldap_req_done(r, MBX_DIR_FOUND, NULL);

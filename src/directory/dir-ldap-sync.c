@@ -550,3 +550,12 @@ bool dir_ldap_sync_persisting(const struct mbx_dir *d)
 
 	return d != NULL && d->ops == &dir_ldap_ops && dl->sync.persisting;
 }
+
+const char *dir_ldap_sync_uri(const struct mbx_dir *d)
+{
+	const struct dir_ldap *dl = (const struct dir_ldap *)d;
+
+	if (!dir_ldap_sync_persisting(d) || dl->sync.conn == NULL)
+		return NULL;
+	return dir_ldap_uri(dl, dl->sync.conn->server);
+}

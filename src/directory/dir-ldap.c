@@ -185,6 +185,116 @@ static void dir_ldap_change_fire(evutil_socket_t fd, short what, void *arg)
 	dir_ldap_changes_flush(arg);
 }
 
+/* --- filters ----------------------------------------------------------------------------- */
+
+/* The form of each lookup kind: mbx_ldap_filter_build (ldap-filter.c keeps the templates, the
+ * attribute map's translation and its checks) run once with the key "*", whose escaped form
+ * "\\2a" can stand nowhere else in a filter (attribute names are letters, digits, '-', '.' and
+ * ';' there, and the templates hold no backslash). A lookup then copies the text around the
+ * marks and escapes its key once into the same block: one allocation, one pass over the key
+ * (mbx_ldap_filter_build escapes it twice, measure then write, then copies it again). The
+ * result is the same string; the unit test compares the two over every byte value. */
+static int dir_ldap_forms_init(struct dir_ldap *dl)
+{
+	for (int k = 0; k <= MBX_DIR_BY_MEMBER; k++) {
+		struct dir_ldap_form *f = &dl->forms[k];
+		const char *why = NULL, *p;
+
+		f->binary = k == MBX_DIR_BY_SID; /* ldap-filter.h: SIDs have every byte escaped */
+		f->text = mbx_ldap_filter_build(&dl->head, (enum mbx_dir_key)k, "*", 1, &why);
+		if (f->text == NULL) {
+			f->why = why != NULL ? why : "cannot build the filter";
+			if (strcmp(f->why, "out of memory") == 0)
+				return -1;
+			continue;
+		}
+		f->len = strlen(f->text);
+		for (p = f->text; (p = strstr(p, DIR_LDAP_FORM_MARK)) != NULL;
+		     p += strlen(DIR_LDAP_FORM_MARK)) {
+			if (f->nkeys == DIR_LDAP_FORM_MAX_KEYS) {
+				free(f->text);
+				f->text = NULL;
+				f->why = "unexpected filter form";
+				break;
+			}
+			f->at[f->nkeys++] = (size_t)(p - f->text);
+		}
+	}
+	return 0;
+}
+
+static void dir_ldap_forms_free(struct dir_ldap *dl)
+{
+	for (int k = 0; k <= MBX_DIR_BY_MEMBER; k++) {
+		free(dl->forms[k].text);
+		dl->forms[k].text = NULL;
+	}
+}
+
+char *dir_ldap_filter_new(const struct dir_ldap *dl, enum mbx_dir_key kind, const void *key,
+                          size_t keylen, size_t extra, char **extra_r, const char **why_r)
+{
+	const struct dir_ldap_form *f;
+	const size_t ml = strlen(DIR_LDAP_FORM_MARK);
+	size_t size, from = 0, esc = 0;
+	char *out, *w, *first = NULL;
+
+	if ((unsigned)kind > MBX_DIR_BY_MEMBER) {
+		*why_r = "unknown lookup kind";
+		return NULL;
+	}
+	f = &dl->forms[kind];
+	if (key == NULL || keylen == 0) {
+		*why_r = "empty key";
+		return NULL;
+	}
+	if (keylen > MBX_LDAP_FILTER_MAX_KEY) {
+		*why_r = "key too long";
+		return NULL;
+	}
+	if (f->text == NULL) {
+		*why_r = f->why;
+		return NULL;
+	}
+	/* Room for the longest escaped form (3 bytes per key byte) at every mark: bounded by
+	 * MBX_LDAP_FILTER_MAX_KEY, so no overflow. */
+	size = f->len - f->nkeys * ml + f->nkeys * 3 * keylen + 1 + extra;
+	out = malloc(size);
+	if (out == NULL) {
+		*why_r = "out of memory";
+		return NULL;
+	}
+	w = out;
+	for (size_t i = 0; i < f->nkeys; i++) {
+		memcpy(w, f->text + from, f->at[i] - from);
+		w += f->at[i] - from;
+		from = f->at[i] + ml;
+		if (first == NULL) {
+			first = w;
+			esc = mbx_ldap_filter_escape(w, 3 * keylen + 1, key, keylen, f->binary);
+		} else {
+			memcpy(w, first, esc);
+		}
+		w += esc;
+	}
+	memcpy(w, f->text + from, f->len - from);
+	w += f->len - from;
+	*w++ = '\0';
+	if (extra_r != NULL)
+		*extra_r = extra > 0 ? w : NULL;
+	return out;
+}
+
+char *dir_ldap_filter(const struct mbx_dir *d, enum mbx_dir_key kind, const void *key,
+                      size_t keylen, const char **why_r)
+{
+	if (d == NULL || d->ops != &dir_ldap_ops) {
+		*why_r = "not an ldap directory";
+		return NULL;
+	}
+	return dir_ldap_filter_new((const struct dir_ldap *)d, kind, key, keylen, 0, NULL, why_r);
+}
+
 /* --- the operations ---------------------------------------------------------------------- */
 
 static struct mbx_dir_req *dir_ldap_lookup(struct mbx_dir *d, enum mbx_dir_key kind,
@@ -194,7 +304,9 @@ static struct mbx_dir_req *dir_ldap_lookup(struct mbx_dir *d, enum mbx_dir_key k
 	struct dir_ldap *dl = (struct dir_ldap *)d;
 	struct dir_ldap_req *r;
 	const char *why = NULL;
+	char *kcopy = NULL;
 	size_t len;
+	bool copy;
 
 	if ((unsigned)kind > MBX_DIR_BY_MEMBER)
 		return NULL;
@@ -211,10 +323,17 @@ static struct mbx_dir_req *dir_ldap_lookup(struct mbx_dir *d, enum mbx_dir_key k
 			dir_ldap_req_done(r, MBX_DIR_NOT_FOUND, NULL);
 		return &r->head;
 	}
-	r->filter = mbx_ldap_filter_build(d, kind, key, len, &why);
+	/* A string key is kept after the filter, in its block: the base of a BY_DN search, the
+	 * value entries must hold for the string kinds (dir_ldap_req_exact). */
+	copy = kind != MBX_DIR_BY_SID && kind != MBX_DIR_BY_MEMBER;
+	r->filter = dir_ldap_filter_new(dl, kind, key, len, copy ? len + 1 : 0, &kcopy, &why);
 	if (r->filter == NULL) {
 		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
 		return &r->head;
+	}
+	if (copy) {
+		memcpy(kcopy, key, len);
+		kcopy[len] = '\0';
 	}
 	if (kind == MBX_DIR_BY_DN) {
 		LDAPDN parsed = NULL;
@@ -224,14 +343,16 @@ static struct mbx_dir_req *dir_ldap_lookup(struct mbx_dir *d, enum mbx_dir_key k
 			return &r->head;
 		}
 		ldap_dnfree(parsed);
-		r->base = strdup(key);
+		r->base = kcopy;
 		r->scope = LDAP_SCOPE_BASE;
 	} else {
-		r->base = strdup(dl->base_dn);
+		r->base = dl->base_dn;
 		r->scope = LDAP_SCOPE_SUBTREE;
+		if (copy) {
+			r->match = kcopy;
+			r->matchlen = len;
+		}
 	}
-	if (r->base == NULL)
-		return dir_ldap_req_abort(r);
 	return dir_ldap_req_start(r);
 }
 
@@ -454,6 +575,8 @@ static void dir_ldap_free(struct mbx_dir *d)
 		event_free(dl->sync.retry_ev);
 	dir_ldap_sync_uuid_clear(&dl->sync);
 	free(dl->sync.cookie.bv_val);
+	dir_ldap_forms_free(dl);
+	free(dl->scan);
 	free(dl->base_dn);
 	free(dl->base_norm);
 	free(dl->bind_dn);
@@ -624,8 +747,8 @@ struct mbx_dir *dir_ldap_new(struct event_base *base, const struct mbx_dir_confi
 	dl->change_ev = event_new(base, -1, 0, dir_ldap_change_fire, dl);
 	dl->sync.retry_ev = evtimer_new(base, dir_ldap_sync_retry, dl);
 	dl->legacy_attr = mbx_dir_server_attr(&dl->head, "legacyExchangeDN");
-	if (dl->base_dn == NULL || dl->base_norm == NULL || dl->bind_dn == NULL ||
-	    dl->pwfile == NULL ||
+	if (dir_ldap_forms_init(dl) < 0 || dl->base_dn == NULL || dl->base_norm == NULL ||
+	    dl->bind_dn == NULL || dl->pwfile == NULL ||
 	    (cfg->ca_file != NULL && cfg->ca_file[0] != '\0' && dl->ca_file == NULL) ||
 	    dl->servers == NULL || dl->change_ev == NULL || dl->sync.retry_ev == NULL)
 		goto oom;

@@ -40,8 +40,16 @@ struct mbx_dir *dir_ldap_new(struct event_base *base, const struct mbx_dir_confi
 char *dir_ldap_read_password_file(const char *path, char *err, size_t errsize);
 
 /* For tests and mbxctl: the URI of the server lookups go to right now (NULL when none is
- * connected), and whether Content Sync is following changes (refresh done, persisting). */
+ * connected), whether Content Sync is following changes (refresh done, persisting), and the
+ * URI of the server it follows them on (NULL unless persisting). */
 const char *dir_ldap_active_uri(const struct mbx_dir *d);
 bool dir_ldap_sync_persisting(const struct mbx_dir *d);
+const char *dir_ldap_sync_uri(const struct mbx_dir *d);
+
+/* For tests and tools: the filter a lookup of this kind and key sends (the string
+ * mbx_ldap_filter_build gives for d's attribute map), malloc'ed; NULL with *why_r (static
+ * text) set, as mbx_ldap_filter_build, or "not an ldap directory". */
+char *dir_ldap_filter(const struct mbx_dir *d, enum mbx_dir_key kind, const void *key,
+                      size_t keylen, const char **why_r);
 
 #endif
