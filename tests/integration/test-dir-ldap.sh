@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test-dir-ldap.sh: integration test of the `ldap` directory backend (src/directory/dir-ldap.c)
+# test-dir-ldap.sh: integration test of the `ldap` directory backend (src/directory/dir-ldap*.c)
 # against real slapd instances (tests/integration/lib/slapd.sh): the Contoso sample directory
 # (conf/directory.ldif, project schema) on a provider and a syncrepl replica, both with a
 # server certificate for StartTLS from a CA made here with openssl. It then runs the cmocka
@@ -111,6 +111,29 @@ cat >"$WORK/ctl" <<EOF
 #!/usr/bin/env bash
 # ctl kill|term|restart|stop|cont NAME; ctl modify NAME < LDIF (as the rootdn)
 set -uo pipefail
+# stop_all PID: SIGSTOP, then wait until every thread of the process is stopped. kill returns
+# before that: the kernel wakes one thread to carry out the stop, and on a loaded machine that
+# thread may get a CPU only after another thread of slapd has read the test's next request
+# and answered it (the hung-server test then saw the "stopped" server answer). Bounded: 5 s.
+stop_all() {
+	local pid=\$1 i t line running
+	kill -STOP "\$pid" || return 1
+	for ((i = 0; i < 500; i++)); do
+		running=0
+		for t in /proc/"\$pid"/task/*/stat; do
+			read -r line 2>/dev/null <"\$t" || continue
+			line=\${line##*) }
+			case "\${line%% *}" in
+			T | t | Z | X) ;;
+			*) running=1 ;;
+			esac
+		done
+		[ "\$running" -eq 0 ] && return 0
+		sleep 0.01
+	done
+	echo "ctl: slapd \$pid did not stop within 5 s" >&2
+	return 1
+}
 SLAPD_NO_TRAP=1
 . "$SRC/tests/integration/lib/slapd.sh"
 SLAPD_TMP=$SLAPD_TMP
@@ -122,7 +145,7 @@ case "\$1" in
 kill) slapd_kill "\$2" ;;
 restart) slapd_restart "\$2" ;;
 term) slapd_stop "\$2" ;;
-stop) kill -STOP "\$(slapd_pid "\$2")" ;;
+stop) stop_all "\$(slapd_pid "\$2")" ;;
 cont) kill -CONT "\$(slapd_pid "\$2")" ;;
 modify)
 	ldapmodify -x -H "\$(slapd_uri "\$2")" -D "\$(slapd_rootdn "\$2")" -w "\$SLAPD_ROOTPW" \\

@@ -1,11 +1,16 @@
 /*
- * test-dir-ldap.c: tests of the `ldap` directory backend (src/directory/dir-ldap.c).
+ * test-dir-ldap.c: tests of the `ldap` directory backend (src/directory/dir-ldap*.c:
+ * dir-ldap.c operations and filters, dir-ldap-req.c requests and entries, dir-ldap-conn.c
+ * connections, dir-ldap-server.c failover, dir-ldap-sync.c Content Sync, dir-ldap-auth.c
+ * password checks).
  *
  * The first group needs no directory server and always runs: configuration errors, the
  * service password file (mode 0644 refused), every server down (TEMPFAIL at once, events
  * once), a server that accepts connections and never answers, the empty-password refusal,
- * cancel and free with requests pending, and that no callback is ever called from inside the
- * call that started the request.
+ * cancel and free with requests pending, that no callback is ever called from inside the
+ * call that started the request, the lookup filters (the same strings as
+ * mbx_ldap_filter_build), and the reading of search entries, well-formed and malformed, from
+ * a small fake LDAP server in this process.
  *
  * The second group runs against real slapd instances and is skipped unless MBX_LDAP_URIS is
  * set: tests/integration/test-dir-ldap.sh starts them (project schema, conf/directory.ldif,
@@ -17,6 +22,11 @@
  *   MBX_LDAP_CTL         a command: "CTL kill|restart NAME", "CTL modify NAME < LDIF"
  *                        (NAME: contoso = the primary, contoso2 = the replica)
  * The slapd tests run in order; the failover and all-down tests come last.
+ *
+ * Every test runs with test_teardown: a failed assertion leaves the test function at once,
+ * so the directories it made (dir_make), the entries it kept (answer_cb), a stopped slapd
+ * and the failover stream are cleaned up there, and one failure never runs on into the next
+ * test (a directory left running logs events the next test counts).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +53,7 @@
 
 #include "directory/dir-ldap.h"
 #include "mbx/directory.h"
+#include "mbx/ldap-filter.h"
 #include "mbx/log.h"
 
 #define CONTOSO "dc=contoso,dc=com"
@@ -60,6 +71,58 @@ static struct event_base *base;
 static struct event *tick;
 static char tmpdir[256];
 
+/* What a test leaves behind when an assertion fails: freed by test_teardown. */
+#define MAX_OPEN 16
+#define MAX_KEPT 1024 /* the failover stream keeps up to 400 at once */
+static struct {
+	struct mbx_dir *dirs[MAX_OPEN];       /* made by dir_make, not yet dir_free'd */
+	struct mbx_dir_entry *kept[MAX_KEPT]; /* entries copied by answer_cb */
+	size_t nkept;
+	bool stopped; /* the primary slapd got SIGSTOP and no SIGCONT yet */
+} open_things;
+
+static void dir_track(struct mbx_dir *d)
+{
+	for (size_t i = 0; d != NULL && i < MAX_OPEN; i++) {
+		if (open_things.dirs[i] == NULL) {
+			open_things.dirs[i] = d;
+			return;
+		}
+	}
+	assert_null(d); /* more than MAX_OPEN at once: raise it */
+}
+
+/* mbx_dir_free for directories made by dir_make (NULL-safe, clears *d). */
+static void dir_free(struct mbx_dir **d)
+{
+	for (size_t i = 0; d != NULL && *d != NULL && i < MAX_OPEN; i++) {
+		if (open_things.dirs[i] == *d)
+			open_things.dirs[i] = NULL;
+	}
+	mbx_dir_free(d);
+}
+
+static struct mbx_dir_entry *entry_keep(const struct mbx_dir_entry *e)
+{
+	struct mbx_dir_entry *c = mbx_dir_entry_dup(e);
+
+	assert_non_null(c);
+	assert_true(open_things.nkept < MAX_KEPT);
+	open_things.kept[open_things.nkept++] = c;
+	return c;
+}
+
+static void entry_drop(struct mbx_dir_entry **e)
+{
+	for (size_t i = 0; *e != NULL && i < open_things.nkept; i++) {
+		if (open_things.kept[i] == *e) {
+			open_things.kept[i] = open_things.kept[--open_things.nkept];
+			break;
+		}
+	}
+	mbx_dir_entry_free(e);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -72,6 +135,7 @@ static uint64_t now_ms(void)
 
 static struct {
 	unsigned down, failover, recovered, alldown;
+	unsigned left_out; /* trace lines of entries dropped by the exact-match rule */
 } evs;
 
 static void log_hook(void *ctx, enum mbx_log_level level, const char *line)
@@ -86,6 +150,8 @@ static void log_hook(void *ctx, enum mbx_log_level level, const char *line)
 		evs.recovered++;
 	if (strstr(line, "event=2104") != NULL)
 		evs.alldown++;
+	if (strstr(line, " left out: ") != NULL)
+		evs.left_out++;
 }
 
 /* --- running the loop -------------------------------------------------------------------- */
@@ -144,8 +210,7 @@ static void answer_cb(void *ctx, const struct mbx_dir_result *res)
 	if (a->noentries)
 		assert_int_equal(res->nentries, 0);
 	for (size_t i = 0; i < res->nentries && a->n < MAX_E; i++) {
-		a->e[a->n] = mbx_dir_entry_dup(res->entries[i]);
-		assert_non_null(a->e[a->n]);
+		a->e[a->n] = entry_keep(res->entries[i]);
 		a->n++;
 	}
 }
@@ -153,7 +218,7 @@ static void answer_cb(void *ctx, const struct mbx_dir_result *res)
 static void answer_reset(struct answer *a)
 {
 	for (size_t i = 0; i < a->n; i++)
-		mbx_dir_entry_free(&a->e[i]);
+		entry_drop(&a->e[i]);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -297,6 +362,7 @@ static struct mbx_dir *dir_make(const struct setup *s, char *err, size_t errsize
 		if (d == NULL)
 			free(copy);
 	}
+	dir_track(d);
 	return d;
 }
 
@@ -431,7 +497,7 @@ static void test_password_file(void **state)
 	d = dir_make(&s, err, sizeof(err));
 	if (d == NULL)
 		fail_msg("%s", err);
-	mbx_dir_free(&d);
+	dir_free(&d);
 	assert_null(d);
 }
 
@@ -509,7 +575,7 @@ static void test_all_down_fast(void **state)
 	expect_status(&a, MBX_DIR_NOT_FOUND);
 	assert_non_null(strstr(a.msg, "empty password"));
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* A server that accepts TCP connections and never answers: found dead by our own timers. */
@@ -548,7 +614,7 @@ static void test_silent_server(void **state)
 	assert_int_equal(evs.down, 1);
 	assert_int_equal(evs.alldown, 1);
 	/* Cancel and free with requests pending: no callback ever. */
-	mbx_dir_free(&d);
+	dir_free(&d);
 	s.uris[1] = uri_a;
 	d = dir_make(&s, err, sizeof(err));
 	assert_non_null(d);
@@ -564,7 +630,7 @@ static void test_silent_server(void **state)
 		req = mbx_dir_check_password(d, ALICE, "x", answer_cb, &c);
 		assert_non_null(req);
 		run_for(100);
-		mbx_dir_free(&d);
+		dir_free(&d);
 		run_for(300);
 		assert_int_equal(b.calls, 0);
 		assert_int_equal(c.calls, 0);
@@ -606,7 +672,524 @@ static void test_bad_keys(void **state)
 	check_password(d, "not a DN", "x", &a);
 	expect_status(&a, MBX_DIR_ERROR);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
+}
+
+/* --- filters ------------------------------------------------------------------------------ */
+
+/* The backend builds each filter in one pass from a form made once; the string must be the
+ * one mbx_ldap_filter_build gives (ldap-filter.c keeps the rules), for every kind and byte. */
+static void filters_compare(struct mbx_dir *d, const void *key, size_t len)
+{
+	for (int k = 0; k <= MBX_DIR_BY_MEMBER; k++) {
+		const char *why1 = NULL, *why2 = NULL;
+		char *f1 = mbx_ldap_filter_build(d, (enum mbx_dir_key)k, key, len, &why1);
+		char *f2 = dir_ldap_filter(d, (enum mbx_dir_key)k, key, len, &why2);
+
+		if (f1 == NULL) {
+			assert_null(f2);
+			assert_string_equal(why1, why2);
+		} else {
+			assert_non_null(f2);
+			assert_string_equal(f1, f2);
+		}
+		free(f1);
+		free(f2);
+	}
+}
+
+static void test_filters(void **state)
+{
+	static char big[MBX_LDAP_FILTER_MAX_KEY + 2];
+	char err[512], *f;
+	const char *why = NULL;
+	struct setup s;
+	struct mbx_dir *d;
+	uint8_t all[256];
+	struct mbx_dir_attrmap map[] = {{"legacyExchangeDN", "mailNickname"},
+	                                {"proxyAddresses", "otherMailbox;x-opt"}};
+	struct mbx_dir_attrmap bad[] = {{"mail", "ma(il"}};
+
+	(void)state;
+	setup_defaults(&s);
+	s.uris[0] = uri_a;
+	s.pwfile = pwfile_ok;
+	for (int m = 0; m < 3; m++) {
+		s.map = m == 0 ? NULL : m == 1 ? map : bad;
+		s.nmap = m == 0 ? 0 : m == 1 ? 2 : 1;
+		d = dir_make(&s, err, sizeof(err));
+		if (d == NULL)
+			fail_msg("%s", err);
+		/* every byte value alone, all of them together, the usual keys */
+		for (unsigned b = 0; b < 256; b++) {
+			uint8_t c = (uint8_t)b;
+
+			all[b] = c;
+			filters_compare(d, &c, 1);
+		}
+		filters_compare(d, all, sizeof(all));
+		filters_compare(d, "alice", 5);
+		filters_compare(d, LEGACY("alice"), strlen(LEGACY("alice")));
+		filters_compare(d, "*)(objectClass=*", 16);
+		filters_compare(d, "\\2a", 3);
+		/* length boundaries: 0, 1 (above), max, max + 1 */
+		filters_compare(d, "", 0);
+		for (size_t i = 0; i < MBX_LDAP_FILTER_MAX_KEY + 1; i++)
+			big[i] = (char)("a*(\\)\x01\xe9Z"[i % 8]);
+		filters_compare(d, big, MBX_LDAP_FILTER_MAX_KEY);
+		filters_compare(d, big, MBX_LDAP_FILTER_MAX_KEY + 1);
+		dir_free(&d);
+	}
+	/* Real bytes, not only agreement: the two places of BY_SMTP, a mapped name, SIDs. */
+	s.map = map;
+	s.nmap = 2;
+	d = dir_make(&s, err, sizeof(err));
+	assert_non_null(d);
+	f = dir_ldap_filter(d, MBX_DIR_BY_SMTP, "a*b\xc3\xa9", 5, &why);
+	assert_string_equal(f, "(|(mail=a\\2ab\\c3\\a9)(otherMailbox;x-opt=smtp:a\\2ab\\c3\\a9))");
+	free(f);
+	f = dir_ldap_filter(d, MBX_DIR_BY_LEGACYDN, "x", 1, &why);
+	assert_string_equal(f, "(mailNickname=x)");
+	free(f);
+	f = dir_ldap_filter(d, MBX_DIR_BY_SID, "\x01\x05z", 3, &why);
+	assert_string_equal(f, "(objectSid=\\01\\05\\7a)");
+	free(f);
+	f = dir_ldap_filter(d, MBX_DIR_BY_DN, "cn=x", 4, &why);
+	assert_string_equal(f, "(objectClass=*)");
+	free(f);
+	assert_null(dir_ldap_filter(d, (enum mbx_dir_key)99, "x", 1, &why));
+	assert_string_equal(why, "unknown lookup kind");
+	dir_free(&d);
+}
+
+/* --- entries from a fake server ---------------------------------------------------------- */
+
+/* A small LDAP server in this process, on the test's loop: it answers binds with success and
+ * each search with the entries of the case whose marker the request holds, built here byte by
+ * byte (BER with two-byte long-form lengths everywhere, which BER allows), then a success
+ * SearchResultDone. It shows how the backend reads entries it did not get from slapd:
+ * malformed ones, extra elements, empty value sets, many attributes. */
+static struct {
+	evutil_socket_t lfd, cfd;
+	struct event *lev, *cev;
+	uint8_t in[65536];
+	size_t nin;
+	uint8_t b[1 << 17];
+	size_t n, stack[16];
+	int depth;
+	unsigned searches;
+	char uri[64];
+} fake = {.lfd = -1, .cfd = -1};
+
+static void bo_begin(uint8_t tag)
+{
+	assert_true(fake.depth < 16 && sizeof(fake.b) - fake.n > 4);
+	fake.b[fake.n++] = tag;
+	fake.b[fake.n++] = 0x82;
+	fake.stack[fake.depth++] = fake.n;
+	fake.n += 2;
+}
+
+static void bo_end(void)
+{
+	size_t at = fake.stack[--fake.depth], len = fake.n - at - 2;
+
+	assert_true(len < 65536);
+	fake.b[at] = (uint8_t)(len >> 8);
+	fake.b[at + 1] = (uint8_t)len;
+}
+
+static void bo_raw(const void *p, size_t len)
+{
+	assert_true(sizeof(fake.b) - fake.n >= len);
+	memcpy(fake.b + fake.n, p, len);
+	fake.n += len;
+}
+
+static void bo_str(uint8_t tag, const void *p, size_t len)
+{
+	bo_begin(tag);
+	bo_raw(p, len);
+	bo_end();
+}
+
+static void bo_int(uint8_t tag, uint32_t v)
+{
+	uint8_t x[6] = {tag,       4, (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+	                (uint8_t)v};
+
+	bo_raw(x, sizeof(x));
+}
+
+/* An attribute: type, then the values (NUL-separated list ending in an empty string), or no
+ * value set at all when vals is NULL. */
+static void bo_attr(const char *type, const char *vals)
+{
+	bo_begin(0x30);
+	bo_str(0x04, type, strlen(type));
+	if (vals != NULL) {
+		bo_begin(0x31);
+		for (const char *v = vals; *v != '\0'; v += strlen(v) + 1)
+			bo_str(0x04, v, strlen(v));
+		bo_end();
+	}
+	bo_end();
+}
+
+static void bo_entry_begin(uint32_t msgid, const char *dn)
+{
+	bo_begin(0x30);
+	bo_int(0x02, msgid);
+	bo_begin(0x64);
+	bo_str(0x04, dn, strlen(dn));
+	bo_begin(0x30);
+}
+
+static void bo_entry_end(void)
+{
+	bo_end();
+	bo_end();
+	bo_end();
+}
+
+static void bo_done(uint32_t msgid, uint8_t op)
+{
+	bo_begin(0x30);
+	bo_int(0x02, msgid);
+	bo_begin(op);
+	bo_int(0x0a, 0);
+	bo_str(0x04, "", 0);
+	bo_str(0x04, "", 0);
+	bo_end();
+	bo_end();
+}
+
+static bool has(const uint8_t *p, size_t len, const char *what)
+{
+	size_t n = strlen(what);
+
+	for (size_t i = 0; len >= n && i <= len - n; i++) {
+		if (memcmp(p + i, what, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The entries of each case (the marker is in the filter or the base DN of the search). */
+static void fake_answer_search(uint32_t id, const uint8_t *req, size_t len)
+{
+	fake.searches++;
+	if (has(req, len, "kase-ok")) {
+		static const char bin[] = {'a', '\0', 'b', '\xff'};
+
+		bo_entry_begin(id, "cn=kase-ok,dc=contoso,dc=com");
+		bo_attr("objectClass", "top\0user\0");
+		bo_attr("sAMAccountName", "kase-ok\0");
+		bo_attr("userPassword", "{SSHA}secret\0"); /* never passed on */
+		bo_attr("description", "");                /* an empty value set */
+		bo_attr("homeMDB", "cn=DB01\0");           /* mapped: homeDatabase */
+		bo_begin(0x30);                            /* a value with a NUL and 0xff */
+		bo_str(0x04, "binaryThing", 11);
+		bo_begin(0x31);
+		bo_str(0x04, bin, sizeof(bin));
+		bo_str(0x04, "", 0);
+		bo_end();
+		bo_end();
+		bo_entry_end();
+	} else if (has(req, len, "kase-extra")) {
+		/* An element after the value set (not in RFC 4511): skipped. */
+		bo_entry_begin(id, "cn=kase-extra,dc=contoso,dc=com");
+		bo_begin(0x30);
+		bo_str(0x04, "mail", 4);
+		bo_begin(0x31);
+		bo_str(0x04, "x@contoso.com", 13);
+		bo_end();
+		bo_str(0x04, "what is this", 12);
+		bo_end();
+		bo_attr("sn", "X\0");
+		bo_entry_end();
+	} else if (has(req, len, "kase-noattrs")) {
+		bo_entry_begin(id, "cn=kase-noattrs,dc=contoso,dc=com");
+		bo_entry_end();
+	} else if (has(req, len, "kase-many")) {
+		bo_entry_begin(id, "cn=kase-many,dc=contoso,dc=com");
+		for (int i = 0; i < 300; i++) {
+			char name[16], vals[32];
+
+			snprintf(name, sizeof(name), "a%d", i);
+			snprintf(vals, sizeof(vals), "v%d%cw%d%c", i, '\0', i, '\0');
+			bo_attr(name, vals);
+		}
+		bo_entry_end();
+	} else if (has(req, len, "kase-novals")) {
+		/* A PartialAttribute without its value set: malformed. */
+		bo_entry_begin(id, "cn=kase-novals,dc=contoso,dc=com");
+		bo_attr("cn", "kase-novals\0");
+		bo_attr("sn", NULL);
+		bo_attr("givenName", "X\0");
+		bo_entry_end();
+	} else if (has(req, len, "kase-overrun")) {
+		/* A value set that claims more bytes than its attribute holds. */
+		static const uint8_t set[] = {0x31, 0x82, 0x00, 0x20, 0x04, 0x03, 'a', 'b', 'c'};
+
+		bo_entry_begin(id, "cn=kase-overrun,dc=contoso,dc=com");
+		bo_begin(0x30);
+		bo_str(0x04, "cn", 2);
+		bo_raw(set, sizeof(set));
+		bo_end();
+		bo_attr("description", "something long enough to be overrun\0");
+		bo_entry_end();
+	} else if (has(req, len, "kase-space")) {
+		/* Exact matching: the key must equal a value but for ASCII case. Two entries,
+		 * each with a login that matches the key only under caseIgnoreMatch's rules,
+		 * and one that matches exactly (in another case). */
+		bo_entry_begin(id, "cn=a,dc=contoso,dc=com");
+		bo_attr("sAMAccountName", "kase-space \0");
+		bo_entry_end();
+		bo_entry_begin(id, "cn=b,dc=contoso,dc=com");
+		bo_attr("userPrincipalName", " kase-space\0");
+		bo_attr("mail", "kase-space\0"); /* not a login attribute */
+		bo_entry_end();
+		bo_entry_begin(id, "cn=c,dc=contoso,dc=com");
+		bo_attr("userPrincipalName", "KASE-Space\0");
+		bo_entry_end();
+	} else if (has(req, len, "kase-smtp")) {
+		bo_entry_begin(id, "cn=d,dc=contoso,dc=com");
+		bo_attr("proxyAddresses", "SMTP:kase-smtp@x.example\0x400:kase-smtp@x.example\0");
+		bo_entry_end();
+		bo_entry_begin(id, "cn=e,dc=contoso,dc=com");
+		bo_attr("proxyAddresses", "smtp:kase-smtp@x.example \0");
+		bo_attr("mail", "kase-smtp@x.example \0");
+		bo_entry_end();
+	}
+	bo_done(id, 0x65);
+}
+
+/* Handles the complete messages in the input buffer. */
+static void fake_serve(void)
+{
+	size_t off = 0;
+
+	while (fake.nin - off >= 2) {
+		const uint8_t *m = fake.in + off;
+		size_t hdr = 2, len = m[1], id_len;
+		uint32_t id = 0;
+
+		assert_int_equal(m[0], 0x30);
+		if (len & 0x80) {
+			size_t k = len & 0x7f;
+
+			assert_true(k >= 1 && k <= 3);
+			if (fake.nin - off < 2 + k)
+				break;
+			len = 0;
+			for (size_t i = 0; i < k; i++)
+				len = len << 8 | m[2 + i];
+			hdr += k;
+		}
+		if (fake.nin - off - hdr < len)
+			break;
+		assert_int_equal(m[hdr], 0x02);
+		id_len = m[hdr + 1];
+		assert_true(id_len >= 1 && id_len <= 4);
+		for (size_t i = 0; i < id_len; i++)
+			id = id << 8 | m[hdr + 2 + i];
+		switch (m[hdr + 2 + id_len]) {
+		case 0x60: /* BindRequest */
+			bo_done(id, 0x61);
+			break;
+		case 0x63: /* SearchRequest */
+			fake_answer_search(id, m, hdr + len);
+			break;
+		default: /* unbind, abandon */
+			break;
+		}
+		off += hdr + len;
+	}
+	memmove(fake.in, fake.in + off, fake.nin - off);
+	fake.nin -= off;
+	if (fake.n > 0) {
+		size_t sent = 0;
+
+		while (sent < fake.n) { /* small answers on loopback: blocking is fine here */
+			ssize_t k = send(fake.cfd, fake.b + sent, fake.n - sent, MSG_NOSIGNAL);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			assert_true(k > 0);
+			sent += (size_t)k;
+		}
+		fake.n = 0;
+	}
+}
+
+static void fake_close_client(void)
+{
+	if (fake.cev != NULL)
+		event_free(fake.cev);
+	fake.cev = NULL;
+	if (fake.cfd >= 0)
+		close(fake.cfd);
+	fake.cfd = -1;
+	fake.nin = 0;
+}
+
+static void fake_readable(evutil_socket_t fd, short what, void *arg)
+{
+	ssize_t k;
+
+	(void)what;
+	(void)arg;
+	k = recv(fd, fake.in + fake.nin, sizeof(fake.in) - fake.nin, 0);
+	if (k <= 0) {
+		fake_close_client();
+		return;
+	}
+	fake.nin += (size_t)k;
+	fake_serve();
+}
+
+static void fake_accept(evutil_socket_t fd, short what, void *arg)
+{
+	evutil_socket_t c = accept(fd, NULL, NULL);
+
+	(void)what;
+	(void)arg;
+	if (c < 0)
+		return;
+	fake_close_client(); /* one client at a time: the service connection */
+	fake.cfd = c;
+	fake.cev = event_new(base, c, EV_READ | EV_PERSIST, fake_readable, NULL);
+	assert_non_null(fake.cev);
+	event_add(fake.cev, NULL);
+}
+
+static void fake_start(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	fake.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fake.lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fake.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fake.lfd, 16), 0);
+	assert_int_equal(getsockname(fake.lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(fake.uri, sizeof(fake.uri), "ldap://127.0.0.1:%u", ntohs(sa.sin_port));
+	fake.lev = event_new(base, fake.lfd, EV_READ | EV_PERSIST, fake_accept, NULL);
+	assert_non_null(fake.lev);
+	event_add(fake.lev, NULL);
+}
+
+static void fake_stop(void)
+{
+	fake_close_client();
+	if (fake.lev != NULL)
+		event_free(fake.lev);
+	fake.lev = NULL;
+	if (fake.lfd >= 0)
+		close(fake.lfd);
+	fake.lfd = -1;
+	fake.n = 0;
+	fake.depth = 0;
+}
+
+static void test_entries(void **state)
+{
+	char err[512];
+	struct setup s;
+	struct mbx_dir *d;
+	struct answer a = {0};
+	const struct mbx_dir_attr *at;
+	struct mbx_dir_attrmap map[] = {{"homeDatabase", "homeMDB"}};
+
+	(void)state;
+	fake_start();
+	setup_defaults(&s);
+	s.uris[0] = fake.uri;
+	s.pwfile = pwfile_ok;
+	s.map = map;
+	s.nmap = 1;
+	d = dir_make(&s, err, sizeof(err));
+	if (d == NULL)
+		fail_msg("%s", err);
+	/* Well-formed: names canonical, values as sent, userPassword left out, an empty value
+	 * set kept as an attribute without values. */
+	lookup_s(d, MBX_DIR_BY_LOGIN, "kase-ok", &a);
+	expect_found(&a, "cn=kase-ok,dc=contoso,dc=com", 1);
+	assert_int_equal(a.e[0]->nattrs, 5);
+	assert_true(mbx_dir_entry_has_class(a.e[0], "user"));
+	assert_string_equal(mbx_dir_entry_str(a.e[0], "sAMAccountName"), "kase-ok");
+	assert_null(mbx_dir_entry_attr(a.e[0], "userPassword"));
+	at = mbx_dir_entry_attr(a.e[0], "description");
+	assert_non_null(at);
+	assert_int_equal(at->nvals, 0);
+	assert_string_equal(mbx_dir_entry_str(a.e[0], "homeDatabase"), "cn=DB01");
+	assert_null(mbx_dir_entry_attr(a.e[0], "homeMDB"));
+	at = mbx_dir_entry_attr(a.e[0], "binaryThing");
+	assert_non_null(at);
+	assert_int_equal(at->nvals, 2);
+	assert_int_equal(at->vals[0].len, 4);
+	assert_memory_equal(at->vals[0].data, "a\0b\xff", 5); /* and the NUL after it */
+	assert_int_equal(at->vals[1].len, 0);
+	assert_int_equal(at->vals[1].data[0], 0);
+	/* An element after the value set is skipped; the next attribute is read. */
+	lookup_s(d, MBX_DIR_BY_DN, "cn=kase-extra,dc=contoso,dc=com", &a);
+	expect_found(&a, "cn=kase-extra,dc=contoso,dc=com", 1);
+	assert_int_equal(a.e[0]->nattrs, 2);
+	assert_string_equal(mbx_dir_entry_str(a.e[0], "mail"), "x@contoso.com");
+	assert_string_equal(mbx_dir_entry_str(a.e[0], "sn"), "X");
+	/* No attributes at all. */
+	lookup_s(d, MBX_DIR_BY_DN, "cn=kase-noattrs,dc=contoso,dc=com", &a);
+	expect_found(&a, "cn=kase-noattrs,dc=contoso,dc=com", 1);
+	assert_int_equal(a.e[0]->nattrs, 0);
+	/* Many attributes (the scratch list grows), every one in order. */
+	lookup_s(d, MBX_DIR_BY_DN, "cn=kase-many,dc=contoso,dc=com", &a);
+	expect_found(&a, "cn=kase-many,dc=contoso,dc=com", 1);
+	assert_int_equal(a.e[0]->nattrs, 300);
+	for (int i = 0; i < 300; i++) {
+		char name[16], v[16], w[16];
+
+		snprintf(name, sizeof(name), "a%d", i);
+		snprintf(v, sizeof(v), "v%d", i);
+		snprintf(w, sizeof(w), "w%d", i);
+		assert_string_equal(a.e[0]->attrs[i].name, name);
+		assert_int_equal(a.e[0]->attrs[i].nvals, 2);
+		assert_string_equal((const char *)a.e[0]->attrs[i].vals[0].data, v);
+		assert_string_equal((const char *)a.e[0]->attrs[i].vals[1].data, w);
+	}
+	/* Malformed entries: an error, never "not found" (nor a part of the entry). */
+	lookup_s(d, MBX_DIR_BY_DN, "cn=kase-novals,dc=contoso,dc=com", &a);
+	expect_status(&a, MBX_DIR_ERROR);
+	assert_non_null(strstr(a.msg, "malformed"));
+	assert_int_equal(a.n, 0);
+	lookup_s(d, MBX_DIR_BY_DN, "cn=kase-overrun,dc=contoso,dc=com", &a);
+	expect_status(&a, MBX_DIR_ERROR);
+	assert_non_null(strstr(a.msg, "malformed"));
+	/* Exact matching (ASCII case only), without slapd: of three entries the server sent,
+	 * only the one whose login equals the key but for case is kept. */
+	evs.left_out = 0;
+	mbx_log_set_trace(MBX_TRACE_LDAP, true);
+	mbx_log_set_level(MBX_LOG_DEBUG);
+	lookup_s(d, MBX_DIR_BY_LOGIN, "kase-space", &a);
+	expect_found(&a, "cn=c,dc=contoso,dc=com", 1);
+	assert_int_equal(evs.left_out, 2);
+	/* BY_SMTP: an "SMTP:" proxy address (prefix in any case) matches; "x400:" and values with
+	 * a trailing space do not. */
+	lookup_s(d, MBX_DIR_BY_SMTP, "kase-smtp@X.EXAMPLE", &a);
+	expect_found(&a, "cn=d,dc=contoso,dc=com", 1);
+	assert_int_equal(evs.left_out, 3);
+	if (getenv("MBX_TEST_VERBOSE") == NULL) {
+		mbx_log_set_trace(MBX_TRACE_LDAP, false);
+		mbx_log_set_level(MBX_LOG_NOTICE);
+	}
+	/* The DN lookups above went through no exact-match rule. */
+	assert_int_equal(fake.searches, 8);
+	answer_reset(&a);
+	dir_free(&d);
+	fake_stop();
 }
 
 /* --- against slapd ----------------------------------------------------------------------- */
@@ -766,7 +1349,7 @@ static void test_slapd_lookup_kinds(void **state)
 	lookup_s(d, MBX_DIR_BY_MEMBER, ALICE, &a);
 	expect_status(&a, MBX_DIR_NOT_FOUND);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* Keys built to widen the filter match nothing. */
@@ -827,7 +1410,77 @@ static void test_slapd_injection(void **state)
 	lookup_s(d, MBX_DIR_BY_LEGACYDN, LEGACY("alice"), &a);
 	expect_found(&a, ALICE, 1);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
+}
+
+/* Exact matching: slapd compares these attributes with caseIgnoreMatch, which (RFC 4518)
+ * drops leading and trailing spaces and collapses inner runs of them, so it returns alice
+ * for "…/cn=alice "; the ldif backend folds ASCII case only and finds nothing. The backend
+ * keeps an entry only when a value equals the key but for ASCII case, so both backends answer
+ * alike (and the mailbox table does not cache a second name for alice). That slapd did
+ * return the entry is checked through the "left out" trace line. */
+struct keyed {
+	enum mbx_dir_key kind;
+	const char *key;
+};
+
+static void test_slapd_exact_match(void **state)
+{
+	static const struct keyed spaced[] = {
+	        /* legacyExchangeDN */
+	        {MBX_DIR_BY_LEGACYDN, LEGACY("alice") " "},
+	        {MBX_DIR_BY_LEGACYDN, " " LEGACY("alice")},
+	        {MBX_DIR_BY_LEGACYDN, LEGACY("alice") "  "},
+	        {MBX_DIR_BY_LEGACYDN, "/o=Contoso/ou=Exchange  Administrative Group "
+	                              "(FYDIBOHF23SPDLT)/cn=Recipients/cn=alice"},
+	        /* mail (and the SMTP: proxy address), an smtp: proxy address */
+	        {MBX_DIR_BY_SMTP, "alice@contoso.com "},
+	        {MBX_DIR_BY_SMTP, " alice@contoso.com"},
+	        {MBX_DIR_BY_SMTP, "alice.anders@contoso.com  "},
+	        /* sAMAccountName, userPrincipalName */
+	        {MBX_DIR_BY_LOGIN, "alice "},
+	        {MBX_DIR_BY_LOGIN, " alice@contoso.com"},
+	};
+	static const struct keyed cased[] = {
+	        {MBX_DIR_BY_LEGACYDN, "/O=contoso/OU=Exchange Administrative Group "
+	                              "(fydibohf23spdlt)/CN=Recipients/cn=ALICE"},
+	        {MBX_DIR_BY_SMTP, "ALICE@contoso.COM"},
+	        {MBX_DIR_BY_SMTP, "Alice.Anders@Contoso.Com"},
+	        {MBX_DIR_BY_LOGIN, "ALICE"},
+	        {MBX_DIR_BY_LOGIN, "Alice@Contoso.com"},
+	};
+	struct mbx_dir *d;
+	struct answer a = {0};
+
+	(void)state;
+	NEED_SLAPD();
+	d = slapd_dir(false, false);
+	mbx_log_set_trace(MBX_TRACE_LDAP, true);
+	mbx_log_set_level(MBX_LOG_DEBUG);
+	for (size_t i = 0; i < sizeof(spaced) / sizeof(spaced[0]); i++) {
+		unsigned before = evs.left_out;
+
+		lookup_s(d, spaced[i].kind, spaced[i].key, &a);
+		if (a.st != MBX_DIR_NOT_FOUND)
+			fail_msg("%s \"%s\": %s, expected not found",
+			         mbx_dir_key_name(spaced[i].kind), spaced[i].key,
+			         mbx_dir_status_name(a.st));
+		/* slapd did find alice: the backend left her out */
+		if (evs.left_out != before + 1)
+			fail_msg("%s \"%s\": %u entries left out, expected 1",
+			         mbx_dir_key_name(spaced[i].kind), spaced[i].key,
+			         evs.left_out - before);
+	}
+	for (size_t i = 0; i < sizeof(cased) / sizeof(cased[0]); i++) {
+		lookup_s(d, cased[i].kind, cased[i].key, &a);
+		expect_found(&a, ALICE, 1);
+	}
+	if (getenv("MBX_TEST_VERBOSE") == NULL) {
+		mbx_log_set_trace(MBX_TRACE_LDAP, false);
+		mbx_log_set_level(MBX_LOG_NOTICE);
+	}
+	answer_reset(&a);
+	dir_free(&d);
 }
 
 /* Attribute names go through the map both ways. */
@@ -882,7 +1535,7 @@ static void test_slapd_attrmap(void **state)
 	lookup_s(d, MBX_DIR_BY_LEGACYDN, LEGACY("alice"), &a);
 	expect_status(&a, MBX_DIR_NOT_FOUND);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 static void test_slapd_password(void **state)
@@ -940,12 +1593,17 @@ static void test_slapd_password(void **state)
 	lookup_s(d, MBX_DIR_BY_LOGIN, "bob", &a);
 	expect_found(&a, BOB, 1);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* --- change notifications ---------------------------------------------------------------- */
 
-#define MAX_CHANGES 64
+/* The last MAX_CHANGES changes (a ring: change number i is at i % MAX_CHANGES). A full
+ * refresh after a failover reports every entry (34 in the sample); two of them in one test
+ * once filled a 64-entry log that kept the first ones only, and the change the test waited
+ * for was counted but never recorded. */
+#define MAX_CHANGES 256
+#define CH(i) ((i) % MAX_CHANGES)
 
 static struct {
 	unsigned n;
@@ -958,20 +1616,23 @@ static void change_cb(void *ctx, const char *dn, const char *legacy)
 {
 	(void)ctx;
 	assert_false(starting);
-	if (changes.n < MAX_CHANGES) {
-		snprintf(changes.dn[changes.n], 256, "%s", dn);
-		snprintf(changes.legacy[changes.n], 256, "%s", legacy != NULL ? legacy : "(null)");
-		changes.t[changes.n] = now_ms();
-	}
+	snprintf(changes.dn[CH(changes.n)], 256, "%s", dn);
+	snprintf(changes.legacy[CH(changes.n)], 256, "%s", legacy != NULL ? legacy : "(null)");
+	changes.t[CH(changes.n)] = now_ms();
 	changes.n++;
 }
 
-/* Index of the first change for dn (and legacy, if given) at or after position from. */
+/* Number of the first change for dn (and legacy, if given) at or after number from (among the
+ * last MAX_CHANGES), or -1. */
 static int change_find(unsigned from, const char *dn, const char *legacy)
 {
-	for (unsigned i = from; i < changes.n && i < MAX_CHANGES; i++) {
-		if (strcasecmp(changes.dn[i], dn) == 0 &&
-		    (legacy == NULL || strcasecmp(changes.legacy[i], legacy) == 0))
+	unsigned i = changes.n > MAX_CHANGES && from < changes.n - MAX_CHANGES
+	                     ? changes.n - MAX_CHANGES
+	                     : from;
+
+	for (; i < changes.n; i++) {
+		if (strcasecmp(changes.dn[CH(i)], dn) == 0 &&
+		    (legacy == NULL || strcasecmp(changes.legacy[CH(i)], legacy) == 0))
 			return (int)i;
 	}
 	return -1;
@@ -1028,7 +1689,7 @@ static void test_slapd_content_sync(void **state)
 	i = wait_change(from, ALICE, LEGACY("alice"), 1000);
 	if (i < 0)
 		fail_msg("no change callback for %s within 1 s (%u changes)", ALICE, changes.n);
-	assert_true(changes.t[i] - t < 1000);
+	assert_true(changes.t[CH(i)] - t < 1000);
 	/* A new legacyExchangeDN: both the old and the new one are told. */
 	from = changes.n;
 	ldapmodify("contoso", "dn: " CAROL "\nchangetype: modify\nreplace: legacyExchangeDN\n"
@@ -1118,7 +1779,7 @@ static void test_slapd_content_sync(void **state)
 	}
 	wait_persisting(d, 10000);
 	assert_true(wait_change(from, "cn=Temp Three," USERS, LEGACY("temp3"), 1000) >= 0);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 static struct mbx_dir *free_me;
@@ -1128,7 +1789,7 @@ static void change_free_cb(void *ctx, const char *dn, const char *legacy)
 	(void)ctx;
 	(void)dn;
 	(void)legacy;
-	mbx_dir_free(&free_me);
+	dir_free(&free_me);
 }
 
 /* Modifications: through the rootdn (the service account of the harness may only read). */
@@ -1205,7 +1866,7 @@ static void test_slapd_modify(void **state)
 	expect_status(&a, MBX_DIR_ERROR);
 	assert_non_null(strstr(a.msg, "nsufficient"));
 	answer_reset(&a);
-	mbx_dir_free(&ro);
+	dir_free(&ro);
 	/* A change callback that frees the directory: the modify is then cancelled. */
 	mods[0].op = MBX_DIR_MOD_REPLACE;
 	mods[0].attr = "description";
@@ -1247,7 +1908,7 @@ static void test_slapd_starttls(void **state)
 	expect_found(&a, ALICE, 1);
 	check_password(d, ALICE, "alice-Secret1", &a);
 	expect_status(&a, MBX_DIR_FOUND);
-	mbx_dir_free(&d);
+	dir_free(&d);
 	/* A certificate from another CA is refused: no lookups over that connection. */
 	s.ca_file = getenv("MBX_LDAP_WRONG_CA");
 	memset(&evs, 0, sizeof(evs));
@@ -1257,7 +1918,7 @@ static void test_slapd_starttls(void **state)
 	expect_status(&a, MBX_DIR_TEMPFAIL);
 	assert_int_equal(evs.down, 1);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* ldaps://: TLS from the first byte, the CA from the configuration. */
@@ -1290,14 +1951,14 @@ static void test_slapd_ldaps(void **state)
 	assert_string_equal(a.server, uri);
 	check_password(d, ALICE, "alice-Secret1", &a);
 	expect_status(&a, MBX_DIR_FOUND);
-	mbx_dir_free(&d);
+	dir_free(&d);
 	s.ca_file = getenv("MBX_LDAP_WRONG_CA");
 	d = dir_make(&s, err, sizeof(err));
 	assert_non_null(d);
 	lookup_s(d, MBX_DIR_BY_SMTP, "alice@contoso.com", &a);
 	expect_status(&a, MBX_DIR_TEMPFAIL);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* reload reconnects and reads the password file again; a file that became readable by
@@ -1352,7 +2013,7 @@ static void test_slapd_reload(void **state)
 	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
 	expect_found(&a, ALICE, 1);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* A server that stops answering (SIGSTOP: connections stay open, nothing comes back) is
@@ -1372,9 +2033,11 @@ static void test_slapd_hung_server(void **state)
 	d = slapd_dir(true, true);
 	wait_persisting(d, 5000);
 	memset(&evs, 0, sizeof(evs));
-	ctl("stop contoso");
+	ctl("stop contoso"); /* returns once every thread of slapd is stopped */
+	open_things.stopped = true;
 	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
 	ctl("cont contoso"); /* (before any assertion can leave it stopped) */
+	open_things.stopped = false;
 	expect_found(&a, ALICE, 1);
 	assert_string_equal(a.server, replica);
 	print_message("hung server: lookup answered by the replica after %llu ms\n",
@@ -1392,7 +2055,7 @@ static void test_slapd_hung_server(void **state)
 	assert_int_equal(evs.recovered, 1);
 	wait_persisting(d, 5000);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* --- failover ---------------------------------------------------------------------------- */
@@ -1469,6 +2132,7 @@ static void test_slapd_failover(void **state)
 		event_base_loop(base, EVLOOP_ONCE);
 	}
 	event_free(stream.ev);
+	stream.ev = NULL;
 	assert_true(stream.killed);
 	for (unsigned i = 0; i < stream.started; i++) {
 		struct answer *x = &stream.a[i];
@@ -1510,30 +2174,49 @@ static void test_slapd_failover(void **state)
 	assert_int_equal(evs.alldown, 0);
 	/* The sync follows the replica now. */
 	wait_persisting(d, 5000);
-	/* The primary comes back: lookups move back, without restarting the backend. */
+	/* The primary comes back: lookups move back, without restarting the backend. How soon is
+	 * not bounded (the issue asks for recovery, not for a time): the probe's back-off has
+	 * reached retry_max (1 s) by now, then the probe, the service bind, the root DSE, the sync
+	 * connection, its bind and a refresh follow, each a round trip to a slapd that has just
+	 * started, on a machine that may be loaded; and the primary may refuse the replica's
+	 * cookie ("consumer state is newer than provider": its last changes died with it), which
+	 * costs a second, full refresh. So wait, up to a generous deadline, until the backend has
+	 * recovered: the RECOVERED event, lookups on the primary, and the Content Sync persisting
+	 * on the primary (not still on the replica, where a change made on the primary arrives
+	 * only as fast as the replica's own syncrepl brings it). */
 	ctl("restart contoso");
-	end = now_ms() + 5000;
+	end = now_ms() + 15000;
 	while ((evs.recovered == 0 || dir_ldap_active_uri(d) == NULL ||
-	        strcmp(dir_ldap_active_uri(d), primary) != 0) &&
+	        strcmp(dir_ldap_active_uri(d), primary) != 0 || dir_ldap_sync_uri(d) == NULL ||
+	        strcmp(dir_ldap_sync_uri(d), primary) != 0) &&
 	       now_ms() < end)
 		event_base_loop(base, EVLOOP_ONCE);
+	print_message("failover: recovered (events, lookups and sync on the primary) %llu ms "
+	              "after the restart\n",
+	              (unsigned long long)(now_ms() + 15000 - end));
 	assert_int_equal(evs.recovered, 1);
 	assert_string_equal(dir_ldap_active_uri(d), primary);
+	assert_true(dir_ldap_sync_persisting(d));
+	assert_non_null(dir_ldap_sync_uri(d));
+	assert_string_equal(dir_ldap_sync_uri(d), primary);
 	assert_int_equal(evs.failover, 2);
 	lookup_s(d, MBX_DIR_BY_LOGIN, "alice", &a);
 	expect_found(&a, ALICE, 1);
 	assert_string_equal(a.server, primary);
-	/* And the sync with it: a change on the primary reaches the callback. */
-	wait_persisting(d, 5000);
+	/* Only now, on a healthy backend that follows the primary, does the 1 s bound apply: a
+	 * change made with ldapmodify reaches the callback within a second. */
 	{
 		unsigned from = changes.n;
 
 		ldapmodify("contoso", "dn: " IVAN "\nchangetype: modify\nreplace: description\n"
 		                      "description: after failover\n");
-		assert_true(wait_change(from, IVAN, NULL, 1000) >= 0);
+		if (wait_change(from, IVAN, NULL, 1000) < 0)
+			fail_msg("no change callback for %s within 1 s of the modification (%u "
+			         "changes)",
+			         IVAN, changes.n);
 	}
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
 
 /* Both servers down: every lookup TEMPFAIL within about a second, ALL_DOWN once. */
@@ -1573,21 +2256,72 @@ static void test_slapd_all_down(void **state)
 	expect_found(&a, ALICE, 1);
 	assert_string_equal(a.server, replica);
 	answer_reset(&a);
-	mbx_dir_free(&d);
+	dir_free(&d);
 }
+
+/* After every test, passed or failed: what a failed assertion left behind. */
+static int test_teardown(void **state)
+{
+	(void)state;
+	if (stream.ev != NULL) {
+		event_free(stream.ev); /* the failover stream, stopped mid-way */
+		stream.ev = NULL;
+	}
+	for (unsigned i = 0; i < NSTREAM; i++) {
+		for (size_t j = 0; j < stream.a[i].n; j++)
+			stream.a[i].e[j] = NULL; /* freed below, with every kept entry */
+		stream.a[i].n = 0;
+	}
+	if (open_things.stopped) {
+		ctl("cont contoso");
+		open_things.stopped = false;
+	}
+	for (size_t i = 0; i < MAX_OPEN; i++) {
+		if (open_things.dirs[i] != NULL) {
+			struct mbx_dir *d = open_things.dirs[i];
+
+			open_things.dirs[i] = NULL;
+			mbx_dir_free(&d);
+		}
+	}
+	while (open_things.nkept > 0)
+		mbx_dir_entry_free(&open_things.kept[--open_things.nkept]);
+	free_me = NULL;
+	fake_stop();
+	if (getenv("MBX_TEST_VERBOSE") == NULL) {
+		mbx_log_set_trace(MBX_TRACE_LDAP, false);
+		mbx_log_set_level(MBX_LOG_NOTICE);
+	}
+	/* Let connections closed by the frees go (worker threads finish) before the next test. */
+	run_for(50);
+	return 0;
+}
+
+#define T(f) cmocka_unit_test_teardown(f, test_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_password_file),     cmocka_unit_test(test_config_errors),
-	        cmocka_unit_test(test_all_down_fast),     cmocka_unit_test(test_silent_server),
-	        cmocka_unit_test(test_bad_keys),          cmocka_unit_test(test_slapd_lookup_kinds),
-	        cmocka_unit_test(test_slapd_injection),   cmocka_unit_test(test_slapd_attrmap),
-	        cmocka_unit_test(test_slapd_password),    cmocka_unit_test(test_slapd_content_sync),
-	        cmocka_unit_test(test_slapd_modify),      cmocka_unit_test(test_slapd_starttls),
-	        cmocka_unit_test(test_slapd_ldaps),       cmocka_unit_test(test_slapd_reload),
-	        cmocka_unit_test(test_slapd_hung_server), cmocka_unit_test(test_slapd_failover),
-	        cmocka_unit_test(test_slapd_all_down),
+	        T(test_password_file),
+	        T(test_config_errors),
+	        T(test_all_down_fast),
+	        T(test_silent_server),
+	        T(test_bad_keys),
+	        T(test_filters),
+	        T(test_entries),
+	        T(test_slapd_lookup_kinds),
+	        T(test_slapd_injection),
+	        T(test_slapd_exact_match),
+	        T(test_slapd_attrmap),
+	        T(test_slapd_password),
+	        T(test_slapd_content_sync),
+	        T(test_slapd_modify),
+	        T(test_slapd_starttls),
+	        T(test_slapd_ldaps),
+	        T(test_slapd_reload),
+	        T(test_slapd_hung_server),
+	        T(test_slapd_failover),
+	        T(test_slapd_all_down),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
