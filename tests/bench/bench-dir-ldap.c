@@ -1,6 +1,6 @@
 /*
  * bench-dir-ldap.c: lookups per second through the `ldap` directory backend (directory.h,
- * src/directory/dir-ldap.c; design.md "Directory backends") against a real slapd, beside raw
+ * src/directory/dir-ldap*.c; design.md "Directory backends") against a real slapd, beside raw
  * asynchronous libldap searches at the same concurrency in the same process and run, so the
  * ratio of the two is the cost of the backend itself (docs/performance.md "Directory lookups
  * (ldap backend)"). No cache sits in front of the backend: every lookup is a search.
@@ -11,13 +11,17 @@
  *      (conf/directory.ldif), round robin; the backend's callback checks the entry.
  *   B  ldap_search_ext on a connection of our own with exactly what the backend sends: base
  *      DN, subtree scope, the filter mbx_ldap_filter_build() gives the backend, all user
- *      attributes (attrs NULL, as dir_ldap_req_send asks), the same size and time limits;
- *      ldap_result(LDAP_MSG_ONE, zero timeout) called from a persistent EV_READ event on the
- *      LDAP socket until it has nothing more (as the backend reads), each answer starting the
- *      next search at once; every entry parsed as the backend parses it: ldap_get_dn,
- *      ldap_first/next_attribute, ldap_get_values_len for all but userPassword, and checked;
- *      the final result with ldap_parse_result. It does not copy the values into struct
- *      mbx_dir_entry: that copy is part of what the backend costs.
+ *      attributes (attrs NULL, as dir_ldap_req_send in dir-ldap-req.c asks), the same size
+ *      and time limits; ldap_result(LDAP_MSG_ONE, zero timeout) called from a persistent
+ *      EV_READ event on the LDAP socket until it has nothing more (as dir-ldap-conn.c reads),
+ *      each answer starting the next search at once; every entry parsed the usual libldap
+ *      way: ldap_get_dn, ldap_first/next_attribute, ldap_get_values_len for all but
+ *      userPassword, and checked; the final result with ldap_parse_result. It does not copy
+ *      the values into struct mbx_dir_entry. The backend parsed entries this way too until it
+ *      moved to one pass over each entry (ldap_get_dn_ber and ber_first/next_element in
+ *      dir_ldap_req_entry_new, dir-ldap-req.c), which costs far fewer instructions than
+ *      ldap_get_values_len per attribute: since then B is the common client, not the backend's
+ *      own parse, and A/B above 1 says so (docs/performance.md).
  * Each phase runs a warm-up, then T seconds (or a fixed number of lookups with --iterations,
  * for callgrind: --collect-atstart=no --toggle-collect='bench_measure_dir*' or
  * 'bench_measure_raw*'), then lets the lookups still in flight finish uncounted. Per phase:
@@ -269,8 +273,8 @@ static struct bench_slot *bench_raw_find(struct bench *b, int msgid)
 	return NULL;
 }
 
-/* An entry: every attribute and value read out, as the backend reads them (it leaves out
- * userPassword, so this does too). */
+/* An entry: every attribute and value read out the usual libldap way (the backend reads the
+ * same in one pass, dir_ldap_req_entry_new; it leaves out userPassword, so this does too). */
 static void bench_raw_entry(struct bench *b, struct bench_slot *s, LDAPMessage *msg)
 {
 	BerElement *ber = NULL;
@@ -573,8 +577,8 @@ static int bench_dir_setup(struct bench *b)
 			return -1;
 		}
 	}
-	/* dir_ldap_req_send: the server's time limit is the request timeout in whole seconds,
-	 * rounded up. */
+	/* dir_ldap_req_send (dir-ldap-req.c): the server's time limit is the request timeout in
+	 * whole seconds, rounded up. */
 	b->limit.tv_sec = (time_t)((cfg.request_timeout_ms + 999) / 1000);
 	b->limit.tv_usec = 0;
 	b->pending_checks = BENCH_NKEYS;
