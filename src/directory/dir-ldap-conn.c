@@ -478,6 +478,7 @@ void dir_ldap_conn_failed(struct dir_ldap_conn *c, const char *why)
 
 			if (r->kind == DLR_LOOKUP && !r->resent) {
 				dir_ldap_conn_detach(r);
+				dir_ldap_req_forget_answer(r); /* entries come again */
 				r->resent = true;
 				r->state = DLR_QUEUED;
 				dir_ldap_req_list_push(&again, r, false);

@@ -247,6 +247,8 @@ struct mbx_dir_req *dir_ldap_req_abort(struct dir_ldap_req *r);
 struct mbx_dir_req *dir_ldap_req_start(struct dir_ldap_req *r);
 /* Sends what waits in the queue, as far as the service connection takes it. */
 void dir_ldap_req_queue_pump(struct dir_ldap *dl);
+/* Drops what a lookup received so far (its entries, a lost entry): before it is sent again. */
+void dir_ldap_req_forget_answer(struct dir_ldap_req *r);
 /* A search entry of a lookup, and the final message of a lookup or modify. */
 void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg);
 /* An entry as this backend builds it: one malloc'ed block (freed with free(), not with

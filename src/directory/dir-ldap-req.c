@@ -547,6 +547,14 @@ bool dir_ldap_req_exact(const struct dir_ldap_req *r, const struct mbx_dir_entry
 	}
 }
 
+void dir_ldap_req_forget_answer(struct dir_ldap_req *r)
+{
+	for (size_t i = 0; i < r->res.nentries; i++)
+		free(r->res.entries[i]);
+	r->res.nentries = 0;
+	r->broken = NULL;
+}
+
 void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMessage *msg)
 {
 	struct mbx_dir_entry *e;

@@ -770,16 +770,16 @@ static void test_filters(void **state)
  * SearchResultDone. It shows how the backend reads entries it did not get from slapd:
  * malformed ones, extra elements, empty value sets, many attributes. */
 static struct {
-	evutil_socket_t lfd, cfd;
-	struct event *lev, *cev;
+	evutil_socket_t lfd[2], cfd;
+	struct event *lev[2], *cev;
 	uint8_t in[65536];
 	size_t nin;
 	uint8_t b[1 << 17];
 	size_t n, stack[16];
 	int depth;
-	unsigned searches;
-	char uri[64];
-} fake = {.lfd = -1, .cfd = -1};
+	unsigned searches, died;
+	char uri[2][64];
+} fake = {.lfd = {-1, -1}, .cfd = -1};
 
 static void bo_begin(uint8_t tag)
 {
@@ -953,6 +953,15 @@ static void fake_answer_search(uint32_t id, const uint8_t *req, size_t len)
 		bo_entry_begin(id, "cn=c,dc=contoso,dc=com");
 		bo_attr("userPrincipalName", "KASE-Space\0");
 		bo_entry_end();
+	} else if (has(req, len, "kase-dies")) {
+		/* The first time: an entry, then the connection drops before the result. The
+		 * lookup is sent again on the other server, which answers in full: one entry,
+		 * not the first one twice. */
+		bo_entry_begin(id, "cn=kase-dies,dc=contoso,dc=com");
+		bo_attr("sn", "Dies\0");
+		bo_entry_end();
+		if (fake.died++ == 0)
+			return;
 	} else if (has(req, len, "kase-smtp")) {
 		bo_entry_begin(id, "cn=d,dc=contoso,dc=com");
 		bo_attr("proxyAddresses", "SMTP:kase-smtp@x.example\0x400:kase-smtp@x.example\0");
@@ -963,6 +972,24 @@ static void fake_answer_search(uint32_t id, const uint8_t *req, size_t len)
 		bo_entry_end();
 	}
 	bo_done(id, 0x65);
+}
+
+static void fake_close_client(void);
+
+/* Sends what was built (small answers on loopback: blocking is fine here). */
+static void fake_send(void)
+{
+	size_t sent = 0;
+
+	while (sent < fake.n) {
+		ssize_t k = send(fake.cfd, fake.b + sent, fake.n - sent, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		assert_true(k > 0);
+		sent += (size_t)k;
+	}
+	fake.n = 0;
 }
 
 /* Handles the complete messages in the input buffer. */
@@ -1000,6 +1027,12 @@ static void fake_serve(void)
 			break;
 		case 0x63: /* SearchRequest */
 			fake_answer_search(id, m, hdr + len);
+			if (fake.died == 1) { /* kase-dies: what was built goes, then we hang up */
+				fake.died++;
+				fake_send();
+				fake_close_client();
+				return;
+			}
 			break;
 		default: /* unbind, abandon */
 			break;
@@ -1008,19 +1041,7 @@ static void fake_serve(void)
 	}
 	memmove(fake.in, fake.in + off, fake.nin - off);
 	fake.nin -= off;
-	if (fake.n > 0) {
-		size_t sent = 0;
-
-		while (sent < fake.n) { /* small answers on loopback: blocking is fine here */
-			ssize_t k = send(fake.cfd, fake.b + sent, fake.n - sent, MSG_NOSIGNAL);
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			assert_true(k > 0);
-			sent += (size_t)k;
-		}
-		fake.n = 0;
-	}
+	fake_send();
 }
 
 static void fake_close_client(void)
@@ -1064,34 +1085,41 @@ static void fake_accept(evutil_socket_t fd, short what, void *arg)
 	event_add(fake.cev, NULL);
 }
 
+/* Two listening sockets, two "servers" with the same answers (the second for failover). */
 static void fake_start(void)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
 
-	fake.lfd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fake.lfd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fake.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fake.lfd, 16), 0);
-	assert_int_equal(getsockname(fake.lfd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(fake.uri, sizeof(fake.uri), "ldap://127.0.0.1:%u", ntohs(sa.sin_port));
-	fake.lev = event_new(base, fake.lfd, EV_READ | EV_PERSIST, fake_accept, NULL);
-	assert_non_null(fake.lev);
-	event_add(fake.lev, NULL);
+		fake.lfd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fake.lfd[i] >= 0);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(bind(fake.lfd[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(listen(fake.lfd[i], 16), 0);
+		assert_int_equal(getsockname(fake.lfd[i], (struct sockaddr *)&sa, &len), 0);
+		snprintf(fake.uri[i], sizeof(fake.uri[i]), "ldap://127.0.0.1:%u",
+		         ntohs(sa.sin_port));
+		fake.lev[i] = event_new(base, fake.lfd[i], EV_READ | EV_PERSIST, fake_accept, NULL);
+		assert_non_null(fake.lev[i]);
+		event_add(fake.lev[i], NULL);
+	}
+	fake.searches = fake.died = 0;
 }
 
 static void fake_stop(void)
 {
 	fake_close_client();
-	if (fake.lev != NULL)
-		event_free(fake.lev);
-	fake.lev = NULL;
-	if (fake.lfd >= 0)
-		close(fake.lfd);
-	fake.lfd = -1;
+	for (int i = 0; i < 2; i++) {
+		if (fake.lev[i] != NULL)
+			event_free(fake.lev[i]);
+		fake.lev[i] = NULL;
+		if (fake.lfd[i] >= 0)
+			close(fake.lfd[i]);
+		fake.lfd[i] = -1;
+	}
 	fake.n = 0;
 	fake.depth = 0;
 }
@@ -1108,7 +1136,8 @@ static void test_entries(void **state)
 	(void)state;
 	fake_start();
 	setup_defaults(&s);
-	s.uris[0] = fake.uri;
+	s.uris[0] = fake.uri[0];
+	s.uris[1] = fake.uri[1];
 	s.pwfile = pwfile_ok;
 	s.map = map;
 	s.nmap = 1;
@@ -1185,8 +1214,14 @@ static void test_entries(void **state)
 		mbx_log_set_trace(MBX_TRACE_LDAP, false);
 		mbx_log_set_level(MBX_LOG_NOTICE);
 	}
+	/* An entry came, then the connection dropped: the lookup went to the other server, and
+	 * its answer is the one entry, not the first copy and a second. */
+	lookup_s(d, MBX_DIR_BY_DN, "cn=kase-dies,dc=contoso,dc=com", &a);
+	expect_found(&a, "cn=kase-dies,dc=contoso,dc=com", 1);
+	assert_string_equal(a.server, fake.uri[1]);
+	assert_int_equal(fake.died, 3);
 	/* The DN lookups above went through no exact-match rule. */
-	assert_int_equal(fake.searches, 8);
+	assert_int_equal(fake.searches, 10);
 	answer_reset(&a);
 	dir_free(&d);
 	fake_stop();
