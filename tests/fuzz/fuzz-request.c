@@ -27,9 +27,9 @@
  *                without waiting for the answers: a client that goes away while its request
  *                is held (evhttp notices the end of input while it writes a chunked answer).
  *
- * Every input starts from the same state: the held context is used by one input at most (it is
- * destroyed afterwards and a new one made by a real Connect before the next input that needs
- * it), and the contexts an input's Connects made (their Set-Cookie in the answers) are
+ * Every input starts from the same state, one unused held context and no other: the held
+ * context is used by one input at most (then it is destroyed and a new one made by a real
+ * Connect), and the contexts an input's Connects made (their Set-Cookie in the answers) are
  * destroyed. Limits are small so that their answers are reachable: max_body_bytes 4096,
  * 8 contexts, 4 per user; a NotificationWait is answered at once (notification_wait_seconds 0).
  *
@@ -598,11 +598,6 @@ static void segment(struct fr_conn *c, const uint8_t *data, size_t size)
 {
 	size_t len = 0;
 
-	for (size_t i = 0; i < size; i++)
-		if (has_token(data + i, size - i, "@CTX@") ||
-		    has_token(data + i, size - i, "@SEQ@"))
-			if (g.ctx[0] == '\0')
-				ctx_make();
 	/* a token of 5 bytes becomes at most MBX_MH_CTX_COOKIE_LEN */
 	c->out = malloc(size / FR_TOKEN_LEN * MBX_MH_CTX_COOKIE_LEN + size + 1);
 	if (c->out == NULL)
@@ -694,5 +689,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fe_rebuild();
 	}
 	conns_free(c, n);
+	/* the next input finds the same state: one fresh held context */
+	if (g.ctx[0] == '\0')
+		ctx_make();
 	return 0;
 }
