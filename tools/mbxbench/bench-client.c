@@ -768,10 +768,12 @@ static void client_complete(struct client_sess *s)
 	struct bench_verdict v;
 	bool ok = bench_mapi_check(s->req, &s->rsp, &v) == 0;
 
-	/* The sequence cookie follows every response; the context comes with Connect. */
+	/* Like a cookie jar: the sequence cookie follows every response that sets one (the
+	 * server issues a new one per request), and so does the context cookie, which normally
+	 * comes once, with Connect. */
 	if (s->rsp.has_sequence)
 		memcpy(s->sequence, s->rsp.sequence, sizeof(s->sequence));
-	if (s->req == BENCH_REQ_CONNECT && ok)
+	if (s->rsp.has_context)
 		memcpy(s->context, s->rsp.context, sizeof(s->context));
 	if (s->rsp.close) {
 		client_close(s);
