@@ -75,7 +75,7 @@ int bench_mapi_build(const struct bench_mapi_opts *o, struct bench_mapi_bodies *
 	};
 	struct mbx_release_req rel = {.logon_id = 0, .in_idx = 0};
 	struct mbx_mh_connect_req creq = {
-	        .user_dn = o->legacy_dn,
+	        .user_dn = o->user_dn != NULL ? o->user_dn : o->legacy_dn,
 	        .flags = 0,
 	        .cpid = BENCH_CPID,
 	        .lcid_sort = BENCH_LCID,

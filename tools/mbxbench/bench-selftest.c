@@ -373,6 +373,13 @@ static void st_mapi(struct bench_http_rsp *rsp)
 	st_check(b.connect_len == 85 + 20 && b.disconnect_len == 4,
 	         "mapi: Connect body of protocol.md 5.8 is 105 bytes (got %zu)", b.connect_len);
 	bench_mapi_free(&b);
+	mo.user_dn = "/o=Contoso/cn=x";
+	st_check(bench_mapi_build(&mo, &b, err, sizeof(err)) == 0 && b.connect_len == 16 + 20 &&
+	                 memcmp(b.connect, "/o=Contoso/cn=x", 16) == 0 &&
+	                 b.payload_len == 2 + 99 + 3 + 4,
+	         "mapi: --user-dn goes into Connect only");
+	bench_mapi_free(&b);
+	mo.user_dn = NULL;
 	mo.xor = true;
 	mo.compress = true;
 	st_check(bench_mapi_build(&mo, &b, err, sizeof(err)) == 0 &&

@@ -41,6 +41,7 @@ struct bench_opts {
 	const char *user;
 	const char *password_file;
 	const char *legacy_dn;
+	const char *user_dn;
 	const char *ca_file;
 	const char *client_app;
 	const char *listen;
@@ -58,6 +59,7 @@ enum {
 	OPT_USER,
 	OPT_PASSWORD_FILE,
 	OPT_LEGACY_DN,
+	OPT_USER_DN,
 	OPT_WARMUP,
 	OPT_RATE,
 	OPT_TIMEOUT,
@@ -83,6 +85,7 @@ static const struct option bench_longopts[] = {
         {"user", required_argument, NULL, OPT_USER},
         {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
         {"legacy-dn", required_argument, NULL, OPT_LEGACY_DN},
+        {"user-dn", required_argument, NULL, OPT_USER_DN},
         {"concurrency", required_argument, NULL, 'c'},
         {"duration", required_argument, NULL, 'd'},
         {"warmup", required_argument, NULL, OPT_WARMUP},
@@ -115,7 +118,8 @@ static void bench_usage(FILE *f)
 	        "usage: mbxbench --url URL --user NAME --password-file FILE --legacy-dn DN\n"
 	        "                [-c N] [-d S | -n N] [--warmup S] [--rate R] [--timeout S]\n"
 	        "                [--insecure | --ca-file FILE] [--compress] [--xor] [--json]\n"
-	        "                [--allow-errors] [--baseline] [--client-application STR]\n"
+	        "                [--allow-errors] [--baseline] [--user-dn DN]\n"
+	        "                [--client-application STR]\n"
 	        "       mbxbench --baseline [--baseline-tls] [--baseline-error EC]\n"
 	        "                [--baseline-close N] [load options]\n"
 	        "       mbxbench --serve [--listen ADDR:PORT] [--baseline-tls --cert-out FILE]\n"
@@ -124,8 +128,8 @@ static void bench_usage(FILE *f)
 	        "  --url URL            https://HOST:PORT/mapi/emsmdb/ (or http://)\n"
 	        "  --user NAME          account for HTTP Basic authentication\n"
 	        "  --password-file FILE its password (first line)\n"
-	        "  --legacy-dn DN       the mailbox's legacyExchangeDN (Connect UserDn, RopLogon "
-	        "Essdn)\n"
+	        "  --legacy-dn DN       the mailbox's legacyExchangeDN (RopLogon Essdn; also the\n"
+	        "                       Connect UserDn unless --user-dn gives the account's)\n"
 	        "  -c, --concurrency N  session contexts, one connection each (default %u)\n"
 	        "  -d, --duration S     measured seconds (default %g)\n"
 	        "  -n, --requests N     measure exactly N Execute requests instead\n"
@@ -235,6 +239,9 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 			break;
 		case OPT_LEGACY_DN:
 			o->legacy_dn = optarg;
+			break;
+		case OPT_USER_DN:
+			o->user_dn = optarg;
 			break;
 		case 'c':
 			if (bench_u64(optarg, 1, BENCH_MAX_CONCURRENCY, &u) != 0)
@@ -476,6 +483,7 @@ int main(int argc, char **argv)
 	}
 
 	mo.legacy_dn = o.legacy_dn != NULL ? o.legacy_dn : BENCH_BASELINE_DN;
+	mo.user_dn = o.user_dn;
 	mo.compress = o.compress;
 	mo.xor = o.xor;
 	if (bench_mapi_build(&mo, &bodies, err, sizeof(err)) != 0) {

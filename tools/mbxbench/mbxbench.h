@@ -133,7 +133,8 @@ int bench_http_rsp_eof(struct bench_http_rsp *rsp);
 
 /* What the request bodies are built from. */
 struct bench_mapi_opts {
-	const char *legacy_dn; /* UserDn of Connect and Essdn of RopLogon */
+	const char *legacy_dn; /* Essdn of RopLogon: the mailbox */
+	const char *user_dn;   /* UserDn of Connect: the account's own DN; NULL = legacy_dn */
 	bool compress;         /* send the RopBuffer compressed, let the server compress */
 	bool xor;              /* send the RopBuffer XORed, let the server XOR */
 };
