@@ -44,6 +44,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -836,9 +837,12 @@ struct mbx_session_exec *mbx_session_execute(struct mbx_session *s,
 
 	if (s == NULL || req == NULL || cb == NULL || s->pending != NULL)
 		return NULL;
-	e = calloc(1, sizeof(*e));
+	/* The four 32 KB buffers at the end are always written before they are read: zero only
+	 * the bookkeeping in front of them (zeroing all of it was ~45% of an Execute's work). */
+	e = malloc(sizeof(*e));
 	if (e == NULL)
 		return NULL;
+	memset(e, 0, offsetof(struct mbx_session_exec, payload));
 	e->s = s;
 	e->cb = cb;
 	e->ctx = ctx;
