@@ -5,6 +5,7 @@
  *
  *   config.c         mbx_config_parse/_load/_defaults/_free, the error list, shared helpers
  *   config-views.c   the structures other modules are configured with, from the parsed file
+ *   config-write.c   the sample file, the manual mbxstored.conf(5), the effective configuration
  *   config-table.c   the table: every section and key with its type, default, bounds, help
  */
 #ifndef MBX_CONFIG_INT_H
