@@ -6,6 +6,7 @@
  *   config.c         mbx_config_parse/_load/_defaults/_free, the error list, shared helpers
  *   config-views.c   the structures other modules are configured with, from the parsed file
  *   config-write.c   the sample file, the manual mbxstored.conf(5), the effective configuration
+ *   config-addr.c    address:port values, host names, URLs, LDAP URIs
  *   config-table.c   the table: every section and key with its type, default, bounds, help
  */
 #ifndef MBX_CONFIG_INT_H
@@ -31,5 +32,13 @@ bool config_close(const char *written, const char *candidate, size_t *best);
 const char *config_value_name(const struct mbx_config_value *v, int value);
 /* Whether v holds only letters, digits and characters of extra. */
 bool config_chars(const char *v, const char *extra);
+
+/* --- config-addr.c ------------------------------------------------------------------------ */
+
+/* Whether two addresses are the same (IP addresses compared as binary, names without case). */
+bool config_addr_equal(const struct mbx_config_addr *a, const struct mbx_config_addr *b);
+/* Whether an LDAP URI's host is on loopback (ldapi:// is local), with *tls_r set for ldaps://.
+ * 1 or 0; -1: not an LDAP URI. */
+int config_addr_ldap_uri_local(const char *v, bool *tls_r);
 
 #endif
