@@ -1,5 +1,5 @@
 /*
- * mh-frontend-int.h: what the three files of the MAPI/HTTP front end share, and what their unit
+ * mh-frontend-int.h: what the files of the MAPI/HTTP front end share, and what their unit
  * tests reach ([MS-OXCMAPIHTTP] 3.2.1 abstract data model, 3.2.5 server processing):
  *
  *   mh-contexts.c  session contexts: the MapiContext / MapiSequence cookies (example 4.2,
@@ -7,7 +7,10 @@
  *                  on contexts per user and in all, ownership. Prefixes mbx_mh_ctx_, mbx_mh_ctxs_.
  *   mh-auth.c      HTTP Basic authentication (RFC 7617) against the directory, with a short-lived
  *                  positive cache. Prefixes mbx_mh_auth_, mbx_mh_authn_.
- *   mh-server.c    the evhttp glue: routing, header checks, the PROCESSING/PENDING/DONE envelope,
+ *   mh-request.c   one request on evhttp: its life, the response headers and cookies, the
+ *                  X-ResponseCode failure answers, the PROCESSING/PENDING/DONE envelope.
+ *                  Prefix mbx_mh_request_.
+ *   mh-server.c    the evhttp glue: routing, authentication, header checks,
  *                  Connect / Execute / Disconnect / PING / NotificationWait. The public side is
  *                  include/mbx/frontend.h.
  *
@@ -19,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mbx/directory.h"
 #include "mbx/frontend.h"
@@ -27,7 +31,12 @@
 
 struct event;
 struct event_base;
+struct evbuffer;
+struct evhttp_request;
+struct mbx_principal;
+struct mbx_principal_req;
 struct mbx_session;
+struct mbx_session_exec;
 
 /* ---- session contexts (mh-contexts.c) ----------------------------------------------------- */
 
@@ -271,9 +280,70 @@ void mbx_mh_authn_flush(struct mbx_mh_authn *a);
 /* Cached answers, for tests and metrics. */
 size_t mbx_mh_authn_cached(const struct mbx_mh_authn *a);
 
+/* ---- one request and its answer (mh-request.c) ------------------------------------------- */
+
+/* A request in progress, on struct mbx_frontend's list from its arrival until its answer. */
+struct mh_req {
+	struct mbx_frontend *fe;
+	struct mh_req *prev, *next;
+	struct evhttp_request *http;
+	bool tls;
+	enum mbx_mh_reqtype type;
+	bool type_ok; /* type is a mailbox request type: echoed, counted under its name */
+	char rid[MBX_MH_REQUESTID_MAX + 1];    /* "" when missing or malformed */
+	char cinfo[MBX_MH_CLIENTINFO_MAX + 1]; /* "" when missing or malformed */
+	char peer[64];
+	uint64_t t0_us;
+	time_t start;
+	const uint8_t *body;
+	size_t body_len;
+	struct mbx_mh_principal *who;
+	struct mbx_mh_authn_req *auth;
+	/* chunked answer */
+	bool started;
+	struct evbuffer *chunk;
+	struct event *pending_ev;
+	struct event *deadline_ev;
+	/* the session context */
+	struct mbx_mh_ctx *ctx;
+	bool holds_busy, holds_wait;
+	struct mbx_session_exec *exec;
+	/* Connect */
+	char *user_dn;
+	struct mbx_principal_req *preq;
+	struct mbx_principal *token;
+	struct mbx_mt_wait *mtw;
+};
+
+/* A request of fe on http, put on fe's list, its start time taken and its connection watched.
+ * NULL when out of memory. */
+struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct evhttp_request *http, bool tls);
+/* s escaped for a log line ("-" for NULL), in buf. */
+const char *mbx_mh_request_esc(const char *s, char *buf, size_t size);
+/* A Set-Cookie header with value, resp. one that expires the cookie. */
+void mbx_mh_request_set_cookie(struct mh_req *r, const char *name, const char *value);
+void mbx_mh_request_expire_cookie(struct mh_req *r, const char *name);
+/* Each of the following answers the request and frees r (also when the client is gone). */
+/* A transport-level failure: HTTP status (200, or 401 with WWW-Authenticate, 503 with
+ * Retry-After, 404, 500), X-ResponseCode rc, a one-line text body (why, or the code's text);
+ * once a chunked answer started, its DONE block with rc. */
+void mbx_mh_request_fail_status(struct mh_req *r, int status, uint32_t rc, const char *why);
+/* The same with HTTP 200. */
+void mbx_mh_request_fail(struct mh_req *r, uint32_t rc, const char *why);
+/* A success in one piece: PROCESSING, DONE block, body (example 4.1). */
+void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len);
+/* Ends a chunked answer: the DONE block with rc, then body (binary) or, for a failure, the
+ * diagnostic line. */
+void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *body, size_t len,
+                                 const char *why);
+/* The client went away while its request was held: cancels the work. */
+void mbx_mh_request_abandon(struct mh_req *r);
+/* Starts the chunked answer: headers (X-ResponseCode 0: failures from now on are in the DONE
+ * block) and PROCESSING, then PENDING every X-PendingPeriod. Returns 0, or -1 with r freed. */
+int mbx_mh_request_start_chunked(struct mh_req *r);
+
 /* ---- the front end (mh-server.c) ---------------------------------------------------------- */
 
-struct mh_req;
 struct mh_listener;
 
 struct mbx_frontend {

@@ -1,7 +1,8 @@
 /*
  * mh-server.c: the MAPI over HTTP mailbox endpoint on evhttp ([MS-OXCMAPIHTTP] 2.2.2 common
  * request and response format, 2.2.3 headers, 2.2.4 bodies, 2.2.7 meta-tags, 3.2.5 server
- * processing, examples 4.1-4.5; protocol.md 5). The only code of mbxstore that knows evhttp.
+ * processing, examples 4.1-4.5; protocol.md 5). With mh-request.c, the only code of mbxstore
+ * that knows evhttp.
  *
  * A request goes through, in this order (the first failure answers):
  *   method POST                      else X-ResponseCode 2  (HTTP 200)
@@ -21,12 +22,8 @@
  * failures). Connect, Disconnect and PING answer in one piece with Content-Length; Execute and
  * NotificationWait answer chunked (example 4.2): the headers and "PROCESSING" at once, a
  * "PENDING" chunk every X-PendingPeriod while the request is held, then the DONE block with
- * the final X-ResponseCode, X-ElapsedTime and X-StartTime, and the body.
- *
- * Held requests and evhttp: after the body is read evhttp stops reading, so a client that
- * goes away is noticed when a chunk cannot be written; evhttp then detaches the request from
- * the dead connection without freeing it (evhttp_request_get_connection() == NULL), and the
- * next PENDING tick cancels the work and frees it.
+ * the final X-ResponseCode, X-ElapsedTime and X-StartTime, and the body: mh-request.c, which
+ * also keeps the request's life until then.
  */
 #include "mapihttp/mh-frontend-int.h"
 
@@ -70,10 +67,6 @@
  * above max_body_bytes so that a body a little too large gets X-ResponseCode 9 instead. */
 #define MH_BODY_SLACK (64u * 1024u)
 #define MH_MAX_COOKIE_HEADERS 8u
-#define MH_REALM "mbxstore"
-/* path=/mapi/emsmdb (no slash) path-matches both /mapi/emsmdb and /mapi/emsmdb/?... (RFC 6265
- * 5.1.4) */
-#define MH_COOKIE_ATTRS "; path=/mapi/emsmdb; HttpOnly"
 
 struct mh_listener {
 	struct mbx_frontend *fe;
@@ -81,382 +74,6 @@ struct mh_listener {
 	bool tls;
 	struct mh_listener *next;
 };
-
-struct mh_req {
-	struct mbx_frontend *fe;
-	struct mh_req *prev, *next;
-	struct evhttp_request *http;
-	bool tls;
-	enum mbx_mh_reqtype type;
-	bool type_ok; /* type is a mailbox request type: echoed, counted under its name */
-	char rid[MBX_MH_REQUESTID_MAX + 1];    /* "" when missing or malformed */
-	char cinfo[MBX_MH_CLIENTINFO_MAX + 1]; /* "" when missing or malformed */
-	char peer[64];
-	uint64_t t0_us;
-	time_t start;
-	const uint8_t *body;
-	size_t body_len;
-	struct mbx_mh_principal *who;
-	struct mbx_mh_authn_req *auth;
-	/* chunked answer */
-	bool started;
-	struct evbuffer *chunk;
-	struct event *pending_ev;
-	struct event *deadline_ev;
-	/* the session context */
-	struct mbx_mh_ctx *ctx;
-	bool holds_busy, holds_wait;
-	struct mbx_session_exec *exec;
-	/* Connect */
-	char *user_dn;
-	struct mbx_principal_req *preq;
-	struct mbx_principal *token;
-	struct mbx_mt_wait *mtw;
-};
-
-static uint64_t mh_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static const char *mh_esc(const char *s, char *buf, size_t size)
-{
-	if (s == NULL)
-		return "-";
-	return mbx_log_escape(s, strlen(s), buf, size);
-}
-
-static const char *mh_type_name(const struct mh_req *r)
-{
-	return r->type_ok ? mbx_mh_reqtype_name(r->type) : "other";
-}
-
-/* ---- the request's life -------------------------------------------------------------------- */
-
-/* evhttp frees a connection (the client went away, or the evhttp instance is freed): a request
- * still attached to it is freed with it right after this, a detached one survives. */
-static void mh_conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-	struct mh_req *r = arg;
-
-	(void)evcon;
-	if (r->http == NULL)
-		return;
-	if (evhttp_request_get_connection(r->http) != NULL) {
-		r->http = NULL; /* about to be freed by evhttp: never touch it again */
-		return;
-	}
-	/* Detached: the next PENDING tick (made due now) cancels the work and frees it. */
-	if (r->pending_ev != NULL)
-		event_active(r->pending_ev, EV_TIMEOUT, 1);
-}
-
-/* The request no longer needs to hear about its connection (it is being answered). */
-static void mh_unhook(struct mh_req *r)
-{
-	struct evhttp_connection *evcon;
-
-	if (r->http == NULL)
-		return;
-	evcon = evhttp_request_get_connection(r->http);
-	if (evcon != NULL)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
-}
-
-static void mh_req_free(struct mh_req *r)
-{
-	struct mbx_frontend *fe = r->fe;
-
-	mh_unhook(r);
-	mbx_mh_authn_cancel(r->auth);
-	mbx_principal_cancel(r->preq);
-	mbx_mailbox_table_cancel(r->mtw);
-	if (r->exec != NULL)
-		mbx_session_exec_cancel(r->exec);
-	if (r->ctx != NULL) {
-		if (r->holds_busy)
-			mbx_mh_ctx_release(r->ctx, r);
-		if (r->holds_wait)
-			mbx_mh_ctx_unwait(r->ctx, r);
-	}
-	if (r->pending_ev != NULL)
-		event_free(r->pending_ev);
-	if (r->deadline_ev != NULL)
-		event_free(r->deadline_ev);
-	if (r->chunk != NULL)
-		evbuffer_free(r->chunk);
-	mbx_principal_free(&r->token);
-	mbx_mh_principal_free(&r->who);
-	free(r->user_dn);
-	if (r->prev != NULL)
-		r->prev->next = r->next;
-	else
-		fe->reqs = r->next;
-	if (r->next != NULL)
-		r->next->prev = r->prev;
-	free(r);
-}
-
-/* The metrics and the log line of a finished request. */
-static void mh_account(struct mh_req *r, uint32_t rc, const char *why)
-{
-	uint64_t us = mh_now_us() - r->t0_us;
-	char b1[128], b2[300];
-
-	mbx_metrics_request(r->fe->deps.metrics, mh_type_name(r), rc, us);
-	if (rc != MBX_MH_RC_SUCCESS)
-		mbx_log(MBX_LOG_INFO,
-		        "mapihttp: %s from %s user=%s rid=%s ctx=%.8s: X-ResponseCode %u (%s): %s",
-		        mh_type_name(r), r->peer,
-		        mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)),
-		        r->rid[0] != '\0' ? mh_esc(r->rid, b2, sizeof(b2)) : "-",
-		        r->ctx != NULL ? r->ctx->cookie : "-", rc, mbx_mh_rc_name(rc),
-		        why != NULL ? why : mbx_mh_rc_text(rc));
-	else
-		mbx_trace(MBX_TRACE_HTTP,
-		          "mapihttp: %s from %s user=%s rid=%s ctx=%.8s: done in %llu us",
-		          mh_type_name(r), r->peer,
-		          mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)),
-		          r->rid[0] != '\0' ? mh_esc(r->rid, b2, sizeof(b2)) : "-",
-		          r->ctx != NULL ? r->ctx->cookie : "-", (unsigned long long)us);
-}
-
-/* The response headers every answer carries (2.2.2.2, 2.2.3.3). */
-static void mh_headers(struct mh_req *r, uint32_t rc, bool diagnostic)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
-	char num[32], date[32];
-
-	evhttp_add_header(h, "Content-Type",
-	                  diagnostic ? "text/plain; charset=us-ascii" : "application/mapi-http");
-	evhttp_add_header(h, "Cache-Control", "private");
-	if (r->type_ok)
-		evhttp_add_header(h, "X-RequestType", mbx_mh_reqtype_name(r->type));
-	if (r->rid[0] != '\0')
-		evhttp_add_header(h, "X-RequestId", r->rid);
-	if (r->cinfo[0] != '\0')
-		evhttp_add_header(h, "X-ClientInfo", r->cinfo);
-	snprintf(num, sizeof(num), "%u", (unsigned)rc);
-	evhttp_add_header(h, "X-ResponseCode", num);
-	evhttp_add_header(h, "X-ServerApplication", r->fe->server_app);
-	snprintf(num, sizeof(num), "%u", r->fe->lim.pending_period_ms);
-	evhttp_add_header(h, "X-PendingPeriod", num);
-	snprintf(num, sizeof(num), "%llu",
-	         (unsigned long long)r->fe->lim.context_idle_seconds * 1000u);
-	evhttp_add_header(h, "X-ExpirationInfo", num);
-	if (mbx_mh_env_http_date(r->start, date, sizeof(date)) == 0)
-		evhttp_add_header(h, "X-StartTime", date);
-}
-
-static void mh_set_cookie(struct mh_req *r, const char *name, const char *value)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s=%s" MH_COOKIE_ATTRS "%s", name, value,
-	         r->tls ? "; Secure" : "");
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Set-Cookie", buf);
-}
-
-static void mh_expire_cookie(struct mh_req *r, const char *name)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf),
-	         "%s=" MH_COOKIE_ATTRS "; expires=Thu, 01 Jan 1970 00:00:00 GMT%s", name,
-	         r->tls ? "; Secure" : "");
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Set-Cookie", buf);
-}
-
-/* The diagnostic body of a failure: one line. */
-static void mh_diag(struct evbuffer *b, uint32_t rc, const char *why)
-{
-	evbuffer_add_printf(b, "X-ResponseCode %u (%s): %s\r\n", (unsigned)rc, mbx_mh_rc_name(rc),
-	                    why != NULL ? why : mbx_mh_rc_text(rc));
-}
-
-/* Ends a chunked answer: the DONE block with rc, then body (binary) or, for a failure, the
- * diagnostic line. Frees r. */
-static void mh_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *body, size_t len,
-                            const char *why)
-{
-	uint8_t done[MBX_MH_ENV_DONE_MAX];
-	struct wr w;
-	uint64_t ms = (mh_now_us() - r->t0_us) / 1000u;
-
-	mh_account(r, rc, why);
-	if (r->http == NULL) {
-		mh_req_free(r);
-		return;
-	}
-	mh_unhook(r);
-	wr_init(&w, done, sizeof(done));
-	if (mbx_mh_env_done(&w, rc, ms, r->start) != 0) {
-		wr_init(&w, done, sizeof(done));
-		(void)mbx_mh_env_done(&w, rc, ms, 0);
-	}
-	evbuffer_drain(r->chunk, evbuffer_get_length(r->chunk));
-	evbuffer_add(r->chunk, done, w.len);
-	if (rc == MBX_MH_RC_SUCCESS) {
-		if (len > 0)
-			evbuffer_add(r->chunk, body, len);
-	} else {
-		mh_diag(r->chunk, rc, why);
-	}
-	evhttp_send_reply_chunk(r->http, r->chunk);
-	evhttp_send_reply_end(r->http); /* frees the evhttp request, also when detached */
-	r->http = NULL;
-	mh_req_free(r);
-}
-
-/* A transport-level failure (or, once a chunked answer started, its end). Frees r. */
-static void mh_fail_status(struct mh_req *r, int status, uint32_t rc, const char *why)
-{
-	struct evbuffer *b;
-
-	if (r->started) {
-		mh_done_chunked(r, rc, NULL, 0, why);
-		return;
-	}
-	mh_account(r, rc, why);
-	if (r->http == NULL) {
-		mh_req_free(r);
-		return;
-	}
-	mh_unhook(r);
-	mh_headers(r, rc, true);
-	if (status == 401) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->http), "WWW-Authenticate",
-		                  "Basic realm=\"" MH_REALM "\", charset=\"UTF-8\"");
-	} else if (status == 503) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Retry-After", "5");
-	}
-	b = evbuffer_new();
-	/* No body in the answer to HEAD (RFC 9110 9.3.2): evhttp would send it anyway, without a
-	 * Content-Length, and the client would read it as the start of the next answer on the
-	 * connection. */
-	if (b != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
-		mh_diag(b, rc, why);
-	evhttp_send_reply(r->http, status, NULL, b);
-	if (b != NULL)
-		evbuffer_free(b);
-	r->http = NULL;
-	mh_req_free(r);
-}
-
-static void mh_fail(struct mh_req *r, uint32_t rc, const char *why)
-{
-	mh_fail_status(r, 200, rc, why);
-}
-
-/* A success answered in one piece: PROCESSING, DONE block, body (example 4.1). Frees r. */
-static void mh_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
-{
-	struct evbuffer *b = evbuffer_new();
-	uint8_t *buf;
-	struct wr w;
-	uint64_t ms = (mh_now_us() - r->t0_us) / 1000u;
-	size_t cap = len + sizeof(MBX_MH_META_PROCESSING) + MBX_MH_ENV_DONE_MAX;
-	char num[32];
-
-	if (r->http == NULL) {
-		mh_account(r, MBX_MH_RC_SUCCESS, NULL);
-		mh_req_free(r);
-		return;
-	}
-	buf = malloc(cap);
-	if (b == NULL || buf == NULL) {
-		if (b != NULL)
-			evbuffer_free(b);
-		free(buf);
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
-		return;
-	}
-	wr_init(&w, buf, cap);
-	if (mbx_mh_env_write(&w, MBX_MH_RC_SUCCESS, ms, r->start, body, len) != 0) {
-		evbuffer_free(b);
-		free(buf);
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "the response envelope failed");
-		return;
-	}
-	mh_account(r, MBX_MH_RC_SUCCESS, NULL);
-	mh_unhook(r);
-	mh_headers(r, MBX_MH_RC_SUCCESS, false);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)ms);
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "X-ElapsedTime", num);
-	evbuffer_add(b, buf, w.len);
-	evhttp_send_reply(r->http, 200, "OK", b);
-	evbuffer_free(b);
-	free(buf);
-	r->http = NULL;
-	mh_req_free(r);
-}
-
-/* The client went away while its request was held: cancel the work, free everything. */
-static void mh_abandon(struct mh_req *r)
-{
-	char b1[128];
-
-	mbx_log(MBX_LOG_INFO,
-	        "mapihttp: %s from %s user=%s: the client closed the connection "
-	        "before the answer",
-	        mh_type_name(r), r->peer,
-	        mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)));
-	mbx_metrics_request(r->fe->deps.metrics, mh_type_name(r), MBX_MH_RC_UNKNOWN_FAILURE,
-	                    mh_now_us() - r->t0_us);
-	mh_unhook(r);
-	if (r->http != NULL) {
-		if (r->started)
-			evhttp_send_reply_end(r->http); /* detached: frees it */
-		else
-			evhttp_send_reply(r->http, 500, NULL, NULL);
-	}
-	r->http = NULL;
-	mh_req_free(r);
-}
-
-static void mh_pending_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct mh_req *r = arg;
-
-	(void)fd;
-	(void)what;
-	if (r->http == NULL || evhttp_request_get_connection(r->http) == NULL) {
-		mh_abandon(r);
-		return;
-	}
-	evbuffer_add(r->chunk, MBX_MH_META_PENDING, strlen(MBX_MH_META_PENDING));
-	evhttp_send_reply_chunk(r->http, r->chunk);
-}
-
-/* Starts the chunked answer: headers (X-ResponseCode 0: failures from now on are in the DONE
- * block) and PROCESSING, then PENDING every X-PendingPeriod. Returns 0, or -1 with r freed. */
-static int mh_start_chunked(struct mh_req *r)
-{
-	struct timeval tv;
-
-	if (r->http == NULL || evhttp_request_get_connection(r->http) == NULL) {
-		mh_abandon(r);
-		return -1;
-	}
-	r->chunk = evbuffer_new();
-	r->pending_ev = event_new(r->fe->deps.base, -1, EV_PERSIST, mh_pending_cb, r);
-	if (r->chunk == NULL || r->pending_ev == NULL) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
-		return -1;
-	}
-	mh_headers(r, MBX_MH_RC_SUCCESS, false);
-	evhttp_send_reply_start(r->http, 200, "OK");
-	r->started = true;
-	evbuffer_add(r->chunk, MBX_MH_META_PROCESSING, strlen(MBX_MH_META_PROCESSING));
-	evhttp_send_reply_chunk(r->http, r->chunk);
-	tv.tv_sec = (time_t)(r->fe->lim.pending_period_ms / 1000u);
-	tv.tv_usec = (suseconds_t)(r->fe->lim.pending_period_ms % 1000u) * 1000;
-	event_add(r->pending_ev, &tv);
-	return 0;
-}
 
 /* ---- contexts going away ------------------------------------------------------------------- */
 
@@ -484,7 +101,8 @@ static void mh_ctx_gone(void *arg, struct mbx_mh_ctx *ctx, enum mbx_mh_ctx_gone 
 		}
 		r->holds_busy = false;
 		r->holds_wait = false;
-		mh_done_chunked(r, rc, NULL, 0, text); /* r->ctx stays for the log line */
+		mbx_mh_request_done_chunked(r, rc, NULL, 0,
+		                            text); /* r->ctx stays for the log line */
 	}
 }
 
@@ -499,14 +117,16 @@ static void mh_connect_error(struct mh_req *r, uint32_t ec, const char *why)
 	char ecbuf[16], b1[128], b2[512];
 
 	mbx_log(MBX_LOG_INFO, "mapihttp: Connect from %s user=%s UserDn=%s refused with %s: %s",
-	        r->peer, mh_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)),
-	        mh_esc(r->user_dn, b2, sizeof(b2)), mbx_ec_str(ec, ecbuf, sizeof(ecbuf)), why);
+	        r->peer, mbx_mh_request_esc(r->who != NULL ? r->who->name : NULL, b1, sizeof(b1)),
+	        mbx_mh_request_esc(r->user_dn, b2, sizeof(b2)),
+	        mbx_ec_str(ec, ecbuf, sizeof(ecbuf)), why);
 	wr_init(&w, buf, sizeof(buf));
 	if (mbx_mh_connect_rsp_encode(&w, &rsp) != 0) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "the Connect response failed");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
+		                           "the Connect response failed");
 		return;
 	}
-	mh_reply_ok(r, buf, w.len);
+	mbx_mh_request_reply_ok(r, buf, w.len);
 }
 
 static void mh_connect_finish(struct mh_req *r, const char *display_name)
@@ -571,7 +191,7 @@ static void mh_connect_finish(struct mh_req *r, const char *display_name)
 	body = malloc(cap);
 	if (body == NULL) {
 		mbx_mh_ctx_destroy(&ctx, MBX_MH_CTX_GONE_DISCONNECT);
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return;
 	}
 	/* A display name that is not valid UTF-8 (or too long) falls back to the login name. */
@@ -587,13 +207,14 @@ static void mh_connect_finish(struct mh_req *r, const char *display_name)
 	if (rc != 0) {
 		free(body);
 		mbx_mh_ctx_destroy(&ctx, MBX_MH_CTX_GONE_DISCONNECT);
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "the Connect response failed");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
+		                           "the Connect response failed");
 		return;
 	}
-	mh_set_cookie(r, MBX_MH_COOKIE_CONTEXT, ctx->cookie);
-	mh_set_cookie(r, MBX_MH_COOKIE_SEQUENCE, ctx->sequence);
+	mbx_mh_request_set_cookie(r, MBX_MH_COOKIE_CONTEXT, ctx->cookie);
+	mbx_mh_request_set_cookie(r, MBX_MH_COOKIE_SEQUENCE, ctx->sequence);
 	r->ctx = ctx; /* for the log line only: Connect holds nothing */
-	mh_reply_ok(r, body, w.len);
+	mbx_mh_request_reply_ok(r, body, w.len);
 	free(body);
 }
 
@@ -659,7 +280,8 @@ static void mh_connect_principal_cb(void *arg, enum mbx_dir_status st, struct mb
 		mbx_log(MBX_LOG_WARNING,
 		        "mapihttp: Connect user=%s: the user's token cannot be "
 		        "resolved: %s",
-		        mh_esc(r->who->name, b1, sizeof(b1)), mh_esc(message, b2, sizeof(b2)));
+		        mbx_mh_request_esc(r->who->name, b1, sizeof(b1)),
+		        mbx_mh_request_esc(message, b2, sizeof(b2)));
 		break;
 	}
 	if (r->who->legacy_dn != NULL && strcasecmp(r->user_dn, r->who->legacy_dn) == 0) {
@@ -686,19 +308,20 @@ static void mh_connect(struct mh_req *r)
 	int room;
 
 	if (fe->draining) {
-		mh_fail(r, MBX_MH_RC_ENDPOINT_SHUTTING_DOWN, "the server is shutting down");
+		mbx_mh_request_fail(r, MBX_MH_RC_ENDPOINT_SHUTTING_DOWN,
+		                    "the server is shutting down");
 		return;
 	}
 	rd_init(&rd, r->body, r->body_len, 0);
 	if (mbx_mh_connect_req_decode(&rd, &req) < 0) {
 		snprintf(why, sizeof(why), "Connect body: %s at offset %zu", rd.err_msg,
 		         rd.err_off);
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
 	aux = malloc(MBX_RHE_MAX_PAYLOAD);
 	if (aux == NULL) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return;
 	}
 	rd_init(&ra, req.aux, req.aux_len, (size_t)(req.aux - r->body));
@@ -706,13 +329,13 @@ static void mh_connect(struct mh_req *r)
 		snprintf(why, sizeof(why), "Connect AuxiliaryBuffer: %s at offset %zu", ra.err_msg,
 		         ra.err_off);
 		free(aux);
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
 	free(aux);
 	r->user_dn = strdup(req.user_dn);
 	if (r->user_dn == NULL) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return;
 	}
 	if (req.flags & MH_CONNECT_FLAG_ADMIN) {
@@ -760,38 +383,38 @@ static void mh_exec_cb(void *arg, const struct mbx_session_exec_result *res)
 		rsp.rop = res->rop_out;
 		rsp.rop_len = (uint32_t)res->rop_out_len;
 		if (res->rop_out_len > MBX_MH_ROP_MAX) {
-			mh_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0,
-			                "the response RopBuffer exceeds 0x40000 bytes");
+			mbx_mh_request_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0,
+			                            "the response RopBuffer exceeds 0x40000 bytes");
 			return;
 		}
 	} else {
 		/* (the session logs the reason itself) */
 		mbx_trace(MBX_TRACE_HTTP, "mapihttp: Execute user=%s ctx=%.8s: ErrorCode %s: %s",
-		          mh_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie,
+		          mbx_mh_request_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie,
 		          mbx_ec_str(res->error_code, ecbuf, sizeof(ecbuf)),
 		          res->why != NULL ? res->why : "-");
 	}
 	mbx_trace(MBX_TRACE_ROP,
 	          "mapihttp: Execute user=%s ctx=%.8s: %u ROPs, %u RopLogons, %zu "
 	          "bytes out",
-	          mh_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie, res->nrops, res->nlogons,
-	          res->rop_out_len);
+	          mbx_mh_request_esc(r->who->name, b1, sizeof(b1)), r->ctx->cookie, res->nrops,
+	          res->nlogons, res->rop_out_len);
 	cap = 32 + rsp.rop_len;
 	body = malloc(cap);
 	if (body == NULL) {
-		mh_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0, "out of memory");
+		mbx_mh_request_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0, "out of memory");
 		return;
 	}
 	wr_init(&w, body, cap);
 	if (mbx_mh_execute_rsp_encode(&w, &rsp) != 0) {
 		free(body);
-		mh_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0,
-		                "the Execute response failed");
+		mbx_mh_request_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0,
+		                            "the Execute response failed");
 		return;
 	}
 	mbx_mh_ctx_release(r->ctx, r);
 	r->holds_busy = false;
-	mh_done_chunked(r, MBX_MH_RC_SUCCESS, body, w.len, NULL);
+	mbx_mh_request_done_chunked(r, MBX_MH_RC_SUCCESS, body, w.len, NULL);
 	free(body);
 }
 
@@ -812,13 +435,14 @@ static void mh_execute(struct mh_req *r, const char *const *cookies, size_t ncoo
 	if (mbx_mh_execute_req_decode(&rd, &req) < 0) {
 		snprintf(why, sizeof(why), "Execute body: %s at offset %zu", rd.err_msg,
 		         rd.err_off);
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
 	if (req.aux_len > 0) {
 		aux = malloc(MBX_RHE_MAX_PAYLOAD);
 		if (aux == NULL) {
-			mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+			mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
+			                           "out of memory");
 			return;
 		}
 		rd_init(&ra, req.aux, req.aux_len, (size_t)(req.aux - r->body));
@@ -826,7 +450,7 @@ static void mh_execute(struct mh_req *r, const char *const *cookies, size_t ncoo
 			snprintf(why, sizeof(why), "Execute AuxiliaryBuffer: %s at offset %zu",
 			         ra.err_msg, ra.err_off);
 			free(aux);
-			mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+			mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 			return;
 		}
 		free(aux);
@@ -834,23 +458,24 @@ static void mh_execute(struct mh_req *r, const char *const *cookies, size_t ncoo
 	rc = mbx_mh_ctx_find(r->fe->ctxs, cookies, ncookies, r->who->dn, MBX_MH_CTX_NEED_SEQUENCE,
 	                     &ctx, &cwhy);
 	if (rc != MBX_MH_RC_SUCCESS) {
-		mh_fail(r, rc, cwhy);
+		mbx_mh_request_fail(r, rc, cwhy);
 		return;
 	}
 	claim = mbx_mh_ctx_claim(ctx, r);
 	if (claim == -1) {
-		mh_fail(r, MBX_MH_RC_INVALID_SEQUENCE,
-		        "another Execute is in progress on this session context");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_SEQUENCE,
+		                    "another Execute is in progress on this session context");
 		return;
 	}
 	if (claim < 0) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "no random bytes for the cookie");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
+		                           "no random bytes for the cookie");
 		return;
 	}
 	r->ctx = ctx;
 	r->holds_busy = true;
-	mh_set_cookie(r, MBX_MH_COOKIE_SEQUENCE, ctx->sequence);
-	if (mh_start_chunked(r) < 0)
+	mbx_mh_request_set_cookie(r, MBX_MH_COOKIE_SEQUENCE, ctx->sequence);
+	if (mbx_mh_request_start_chunked(r) < 0)
 		return;
 	er.flags = req.flags;
 	er.rop_buffer = req.rop;
@@ -859,8 +484,8 @@ static void mh_execute(struct mh_req *r, const char *const *cookies, size_t ncoo
 	if (ctx->session != NULL)
 		r->exec = mbx_session_execute(ctx->session, &er, mh_exec_cb, r);
 	if (r->exec == NULL)
-		mh_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0,
-		                "the session cannot start the Execute");
+		mbx_mh_request_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0,
+		                            "the session cannot start the Execute");
 }
 
 /* ---- Disconnect (2.2.4.3), PING (2.2.6), NotificationWait (2.2.4.4) ------------------------- */
@@ -876,7 +501,7 @@ static int mh_aux_check(struct mh_req *r, const char *what, const uint8_t *p, ui
 		return 0;
 	aux = malloc(MBX_RHE_MAX_PAYLOAD);
 	if (aux == NULL) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return -1;
 	}
 	rd_init(&ra, p, len, (size_t)(p - r->body));
@@ -884,7 +509,7 @@ static int mh_aux_check(struct mh_req *r, const char *what, const uint8_t *p, ui
 		snprintf(why, sizeof(why), "%s AuxiliaryBuffer: %s at offset %zu", what, ra.err_msg,
 		         ra.err_off);
 		free(aux);
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return -1;
 	}
 	free(aux);
@@ -907,7 +532,7 @@ static void mh_disconnect(struct mh_req *r, const char *const *cookies, size_t n
 	if (mbx_mh_disconnect_req_decode(&rd, &req) < 0) {
 		snprintf(why, sizeof(why), "Disconnect body: %s at offset %zu", rd.err_msg,
 		         rd.err_off);
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
 	if (mh_aux_check(r, "Disconnect", req.aux, req.aux_len) < 0)
@@ -915,21 +540,21 @@ static void mh_disconnect(struct mh_req *r, const char *const *cookies, size_t n
 	rc = mbx_mh_ctx_find(r->fe->ctxs, cookies, ncookies, r->who->dn,
 	                     MBX_MH_CTX_NEED_CONTEXT_SEQ_IF_SENT, &ctx, &cwhy);
 	if (rc != MBX_MH_RC_SUCCESS) {
-		mh_fail(r, rc, cwhy);
+		mbx_mh_request_fail(r, rc, cwhy);
 		return;
 	}
 	if (ctx->busy != NULL) {
-		mh_fail(r, MBX_MH_RC_INVALID_SEQUENCE,
-		        "an Execute is in progress on this session context");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_SEQUENCE,
+		                    "an Execute is in progress on this session context");
 		return;
 	}
 	ctx->nrequests++;
 	mbx_mh_ctx_destroy(&ctx, MBX_MH_CTX_GONE_DISCONNECT);
 	wr_init(&w, buf, sizeof(buf));
 	(void)mbx_mh_disconnect_rsp_encode(&w, &rsp);
-	mh_expire_cookie(r, MBX_MH_COOKIE_CONTEXT);
-	mh_expire_cookie(r, MBX_MH_COOKIE_SEQUENCE);
-	mh_reply_ok(r, buf, w.len);
+	mbx_mh_request_expire_cookie(r, MBX_MH_COOKIE_CONTEXT);
+	mbx_mh_request_expire_cookie(r, MBX_MH_COOKIE_SEQUENCE);
+	mbx_mh_request_reply_ok(r, buf, w.len);
 }
 
 static void mh_ping(struct mh_req *r, const char *const *cookies, size_t ncookies)
@@ -941,18 +566,19 @@ static void mh_ping(struct mh_req *r, const char *const *cookies, size_t ncookie
 
 	rd_init(&rd, r->body, r->body_len, 0);
 	if (mbx_mh_ping_req_decode(&rd) < 0) {
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, "a PING request has no body");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY,
+		                    "a PING request has no body");
 		return;
 	}
 	rc = mbx_mh_ctx_find(r->fe->ctxs, cookies, ncookies, r->who->dn, MBX_MH_CTX_NEED_NONE, &ctx,
 	                     &cwhy);
 	if (rc != MBX_MH_RC_SUCCESS) {
-		mh_fail(r, rc, cwhy);
+		mbx_mh_request_fail(r, rc, cwhy);
 		return;
 	}
 	if (ctx != NULL)
 		mbx_mh_ctx_touch(ctx);
-	mh_reply_ok(r, NULL, 0);
+	mbx_mh_request_reply_ok(r, NULL, 0);
 }
 
 static void mh_nwait_finish(struct mh_req *r, uint32_t event_pending)
@@ -967,7 +593,7 @@ static void mh_nwait_finish(struct mh_req *r, uint32_t event_pending)
 	}
 	wr_init(&w, buf, sizeof(buf));
 	(void)mbx_mh_nwait_rsp_encode(&w, &rsp);
-	mh_done_chunked(r, MBX_MH_RC_SUCCESS, buf, w.len, NULL);
+	mbx_mh_request_done_chunked(r, MBX_MH_RC_SUCCESS, buf, w.len, NULL);
 }
 
 static void mh_nwait_deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -977,7 +603,7 @@ static void mh_nwait_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (r->http == NULL || evhttp_request_get_connection(r->http) == NULL) {
-		mh_abandon(r);
+		mbx_mh_request_abandon(r);
 		return;
 	}
 	mh_nwait_finish(r, 0);
@@ -997,7 +623,7 @@ static void mh_nwait(struct mh_req *r, const char *const *cookies, size_t ncooki
 	if (mbx_mh_nwait_req_decode(&rd, &req) < 0) {
 		snprintf(why, sizeof(why), "NotificationWait body: %s at offset %zu", rd.err_msg,
 		         rd.err_off);
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_BODY, why);
 		return;
 	}
 	if (mh_aux_check(r, "NotificationWait", req.aux, req.aux_len) < 0)
@@ -1005,17 +631,17 @@ static void mh_nwait(struct mh_req *r, const char *const *cookies, size_t ncooki
 	rc = mbx_mh_ctx_find(r->fe->ctxs, cookies, ncookies, r->who->dn, MBX_MH_CTX_NEED_CONTEXT,
 	                     &ctx, &cwhy);
 	if (rc != MBX_MH_RC_SUCCESS) {
-		mh_fail(r, rc, cwhy);
+		mbx_mh_request_fail(r, rc, cwhy);
 		return;
 	}
 	if (mbx_mh_ctx_wait(ctx, r) < 0) {
-		mh_fail(r, MBX_MH_RC_INVALID_SEQUENCE,
-		        "a NotificationWait is already held on this session context");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_SEQUENCE,
+		                    "a NotificationWait is already held on this session context");
 		return;
 	}
 	r->ctx = ctx;
 	r->holds_wait = true;
-	if (mh_start_chunked(r) < 0)
+	if (mbx_mh_request_start_chunked(r) < 0)
 		return;
 	if (r->fe->draining) {
 		mh_nwait_finish(r, 0);
@@ -1023,7 +649,7 @@ static void mh_nwait(struct mh_req *r, const char *const *cookies, size_t ncooki
 	}
 	r->deadline_ev = evtimer_new(r->fe->deps.base, mh_nwait_deadline_cb, r);
 	if (r->deadline_ev == NULL) {
-		mh_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0, "out of memory");
+		mbx_mh_request_done_chunked(r, MBX_MH_RC_UNKNOWN_FAILURE, NULL, 0, "out of memory");
 		return;
 	}
 	tv.tv_sec = (time_t)r->fe->lim.notification_wait_seconds;
@@ -1071,11 +697,13 @@ static void mh_authed(struct mh_req *r)
 
 	v = evhttp_find_header(h, "X-RequestType");
 	if (v == NULL) {
-		mh_fail(r, MBX_MH_RC_MISSING_HEADER, "the X-RequestType header is missing");
+		mbx_mh_request_fail(r, MBX_MH_RC_MISSING_HEADER,
+		                    "the X-RequestType header is missing");
 		return;
 	}
 	if (!r->type_ok) {
-		mh_fail(r, MBX_MH_RC_INVALID_REQUEST_TYPE,
+		mbx_mh_request_fail(
+		        r, MBX_MH_RC_INVALID_REQUEST_TYPE,
 		        r->type == MBX_MH_REQ_ADDRESS_BOOK
 		                ? "X-RequestType names a request type of the address book endpoint"
 		                : "X-RequestType names no request type of this endpoint");
@@ -1085,18 +713,18 @@ static void mh_authed(struct mh_req *r)
 		v = evhttp_find_header(h, hdrs[i].name);
 		if (v == NULL) {
 			snprintf(msg, sizeof(msg), "the %s header is missing", hdrs[i].name);
-			mh_fail(r, MBX_MH_RC_MISSING_HEADER, msg);
+			mbx_mh_request_fail(r, MBX_MH_RC_MISSING_HEADER, msg);
 			return;
 		}
 		if (hdrs[i].check(v, &why) < 0) {
 			snprintf(msg, sizeof(msg), "%s: %s", hdrs[i].name,
 			         why != NULL ? why : "invalid value");
-			mh_fail(r, MBX_MH_RC_INVALID_HEADER, msg);
+			mbx_mh_request_fail(r, MBX_MH_RC_INVALID_HEADER, msg);
 			return;
 		}
 	}
 	if (mh_cookies(r, cookies, &ncookies) < 0) {
-		mh_fail(r, MBX_MH_RC_INVALID_CONTEXT_COOKIE, "too many Cookie headers");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_CONTEXT_COOKIE, "too many Cookie headers");
 		return;
 	}
 	switch (r->type) {
@@ -1119,7 +747,7 @@ static void mh_authed(struct mh_req *r)
 	case MBX_MH_REQ_ADDRESS_BOOK:
 		break;
 	}
-	mh_fail(r, MBX_MH_RC_INVALID_REQUEST_TYPE, NULL);
+	mbx_mh_request_fail(r, MBX_MH_RC_INVALID_REQUEST_TYPE, NULL);
 }
 
 static void mh_auth_cb(void *arg, enum mbx_mh_authn_status st, const struct mbx_mh_principal *p,
@@ -1129,26 +757,27 @@ static void mh_auth_cb(void *arg, enum mbx_mh_authn_status st, const struct mbx_
 
 	r->auth = NULL;
 	if (r->http == NULL) { /* evhttp freed it meanwhile */
-		mh_abandon(r);
+		mbx_mh_request_abandon(r);
 		return;
 	}
 	switch (st) {
 	case MBX_MH_AUTHN_OK:
 		r->who = mbx_mh_principal_dup(p);
 		if (r->who == NULL) {
-			mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+			mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
+			                           "out of memory");
 			return;
 		}
 		mh_authed(r);
 		return;
 	case MBX_MH_AUTHN_DENIED:
-		mh_fail_status(r, 401, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED, why);
+		mbx_mh_request_fail_status(r, 401, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED, why);
 		return;
 	case MBX_MH_AUTHN_TEMPFAIL:
 	case MBX_MH_AUTHN_ERROR:
 		break;
 	}
-	mh_fail_status(r, 503, MBX_MH_RC_UNKNOWN_FAILURE, why);
+	mbx_mh_request_fail_status(r, 503, MBX_MH_RC_UNKNOWN_FAILURE, why);
 }
 
 static bool mh_peer_is_loopback(struct evhttp_request *http)
@@ -1179,20 +808,6 @@ static bool mh_peer_is_loopback(struct evhttp_request *http)
 	return false;
 }
 
-static void mh_peer_name(struct mh_req *r)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(r->http);
-	char *host = NULL;
-	ev_uint16_t port = 0;
-
-	snprintf(r->peer, sizeof(r->peer), "-");
-	if (evcon == NULL)
-		return;
-	evhttp_connection_get_peer(evcon, &host, &port);
-	if (host != NULL)
-		snprintf(r->peer, sizeof(r->peer), "%s:%u", host, (unsigned)port);
-}
-
 static void mh_authenticate(struct mh_req *r)
 {
 	char user[MBX_MH_AUTH_USER_MAX + 1], pass[MBX_MH_AUTH_PASS_MAX + 1];
@@ -1201,7 +816,8 @@ static void mh_authenticate(struct mh_req *r)
 	int rc;
 
 	if (!r->tls && !mh_peer_is_loopback(r->http)) {
-		mh_fail(r, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED,
+		mbx_mh_request_fail(
+		        r, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED,
 		        "HTTP Basic authentication is refused over plain HTTP from a non-loopback "
 		        "address: use TLS");
 		return;
@@ -1210,21 +826,23 @@ static void mh_authenticate(struct mh_req *r)
 	        evhttp_find_header(evhttp_request_get_input_headers(r->http), "Authorization"),
 	        user, sizeof(user), pass, sizeof(pass), &why);
 	if (rc != MBX_MH_AUTH_BASIC) {
-		mh_fail_status(r, 401, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED,
-		               rc == MBX_MH_AUTH_NONE ? "authentication required" : why);
+		mbx_mh_request_fail_status(r, 401, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED,
+		                           rc == MBX_MH_AUTH_NONE ? "authentication required"
+		                                                  : why);
 		return;
 	}
 	rc = mbx_mh_authn_check(r->fe->authn, user, pass, mh_auth_cb, r, &r->auth, &p);
 	OPENSSL_cleanse(pass, sizeof(pass));
 	if (rc < 0) {
-		mh_fail_status(r, 503, MBX_MH_RC_UNKNOWN_FAILURE,
-		               "the directory cannot authenticate now");
+		mbx_mh_request_fail_status(r, 503, MBX_MH_RC_UNKNOWN_FAILURE,
+		                           "the directory cannot authenticate now");
 		return;
 	}
 	if (rc == 1) {
 		r->who = mbx_mh_principal_dup(p);
 		if (r->who == NULL) {
-			mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+			mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
+			                           "out of memory");
 			return;
 		}
 		mh_authed(r);
@@ -1258,7 +876,7 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 	struct mbx_frontend *fe = l->fe;
 	struct evkeyvalq *h = evhttp_request_get_input_headers(http);
 	struct evbuffer *in = evhttp_request_get_input_buffer(http);
-	struct mh_req *r = calloc(1, sizeof(*r));
+	struct mh_req *r = mbx_mh_request_new(fe, http, l->tls);
 	const char *v;
 	size_t len;
 	int route;
@@ -1267,19 +885,6 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 		evhttp_send_error(http, 500, NULL);
 		return;
 	}
-	r->fe = fe;
-	r->http = http;
-	r->tls = l->tls;
-	r->t0_us = mh_now_us();
-	r->start = time(NULL);
-	r->next = fe->reqs;
-	if (fe->reqs != NULL)
-		fe->reqs->prev = r;
-	fe->reqs = r;
-	mh_peer_name(r);
-	if (evhttp_request_get_connection(http) != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(http), mh_conn_closed,
-		                              r);
 	/* What is echoed: only values that pass their checks. */
 	v = evhttp_find_header(h, "X-RequestType");
 	r->type = mbx_mh_reqtype_parse(v);
@@ -1292,29 +897,30 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 		snprintf(r->cinfo, sizeof(r->cinfo), "%s", v);
 
 	if (evhttp_request_get_command(http) != EVHTTP_REQ_POST) {
-		mh_fail(r, MBX_MH_RC_INVALID_VERB, "the HTTP method must be POST");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_VERB, "the HTTP method must be POST");
 		return;
 	}
 	route = mh_route(http);
 	if (route < 0) {
-		mh_fail_status(r, 404, MBX_MH_RC_INVALID_PATH,
-		               "no MAPI/HTTP endpoint at this path");
+		mbx_mh_request_fail_status(r, 404, MBX_MH_RC_INVALID_PATH,
+		                           "no MAPI/HTTP endpoint at this path");
 		return;
 	}
 	if (route == 0) {
-		mh_fail(r, MBX_MH_RC_INVALID_PATH,
-		        "this server serves the mailbox endpoint /mapi/emsmdb/ only");
+		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_PATH,
+		                    "this server serves the mailbox endpoint /mapi/emsmdb/ only");
 		return;
 	}
 	len = evbuffer_get_length(in);
 	if (len > fe->lim.max_body_bytes) {
-		mh_fail(r, MBX_MH_RC_TOO_LARGE, "the request body exceeds max_body_bytes");
+		mbx_mh_request_fail(r, MBX_MH_RC_TOO_LARGE,
+		                    "the request body exceeds max_body_bytes");
 		return;
 	}
 	r->body_len = len;
 	r->body = len > 0 ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
 	if (r->body == NULL) {
-		mh_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return;
 	}
 	mh_authenticate(r);
@@ -1441,7 +1047,8 @@ void mbx_frontend_free(struct mbx_frontend **fep)
 		struct mh_req *r = fe->reqs;
 
 		/* (when evhttp already freed it, this only counts and frees r) */
-		mh_fail(r, MBX_MH_RC_ENDPOINT_SHUTTING_DOWN, "the server is shutting down");
+		mbx_mh_request_fail(r, MBX_MH_RC_ENDPOINT_SHUTTING_DOWN,
+		                    "the server is shutting down");
 	}
 	mbx_mh_ctxs_free(&fe->ctxs);
 	mbx_mh_authn_free(&fe->authn);
