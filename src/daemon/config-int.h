@@ -7,6 +7,7 @@
  *   config-views.c   the structures other modules are configured with, from the parsed file
  *   config-write.c   the sample file, the manual mbxstored.conf(5), the effective configuration
  *   config-addr.c    address:port values, host names, URLs, LDAP URIs
+ *   config-types.c   the value parsers: one per key type of the table, and the name checks
  *   config-table.c   the table: every section and key with its type, default, bounds, help
  */
 #ifndef MBX_CONFIG_INT_H
@@ -40,5 +41,17 @@ bool config_addr_equal(const struct mbx_config_addr *a, const struct mbx_config_
 /* Whether an LDAP URI's host is on loopback (ldapi:// is local), with *tls_r set for ldaps://.
  * 1 or 0; -1: not an LDAP URI. */
 int config_addr_ldap_uri_local(const char *v, bool *tls_r);
+
+/* --- config-types.c ------------------------------------------------------------------------ */
+
+/* Parses value for key k and stores it into base (struct mbx_config or struct
+ * mbx_config_forest), replacing what was there. Returns 0, -1 with err (the field is left
+ * as it was), or -2 when out of memory. */
+int config_types_set(const struct mbx_config_key *k, void *base, const char *value, char *err,
+                     size_t errsize);
+/* Frees what a key's field owns and resets it. */
+void config_types_clear(const struct mbx_config_key *k, void *base);
+/* A control character (a tab is allowed where words are separated). */
+bool config_types_has_control(const char *v, bool tab_ok);
 
 #endif
