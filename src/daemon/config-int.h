@@ -8,6 +8,7 @@
  *   config-write.c   the sample file, the manual mbxstored.conf(5), the effective configuration
  *   config-addr.c    address:port values, host names, URLs, LDAP URIs
  *   config-types.c   the value parsers: one per key type of the table, and the name checks
+ *   config-rules.c   the rules between keys, checked once the file has no other error
  *   config-table.c   the table: every section and key with its type, default, bounds, help
  */
 #ifndef MBX_CONFIG_INT_H
@@ -53,5 +54,72 @@ int config_types_set(const struct mbx_config_key *k, void *base, const char *val
 void config_types_clear(const struct mbx_config_key *k, void *base);
 /* A control character (a tab is allowed where words are separated). */
 bool config_types_has_control(const char *v, bool tab_ok);
+
+/* --- config.c: the parse -------------------------------------------------------------------- */
+
+/* The errors of one parse, one per line. */
+struct config_errors {
+	char *buf;
+	size_t len, cap;
+	unsigned count;
+	bool oom;
+};
+
+/* What the reader made of the current line. */
+enum config_line {
+	CONFIG_LINE_NONE, /* not yet classified */
+	CONFIG_LINE_BLANK,
+	CONFIG_LINE_SECTION,
+	CONFIG_LINE_KEY,
+	CONFIG_LINE_BAD,
+};
+
+/* The kind of the section the current line is in. */
+enum config_sec {
+	CONFIG_SEC_NONE, /* before the first header */
+	CONFIG_SEC_KEYS,
+	CONFIG_SEC_ATTRIBUTES,
+	CONFIG_SEC_SERVERS,
+	CONFIG_SEC_FOREST,
+	CONFIG_SEC_IGNORED, /* a header in error: its keys are not looked at */
+};
+
+/* What the parse of one file knows: its text, where the reader is, and which line set what. */
+struct config_state {
+	const char *name; /* the file, for messages */
+	const char *text;
+	size_t len, off;
+	unsigned line;
+	struct mbx_config *cfg;
+	struct config_errors errs;
+	bool stop; /* too many errors */
+
+	enum config_line kind; /* of the current line */
+	unsigned calls;        /* handler calls for the current line */
+	unsigned first_bad;    /* first line inih must find in error */
+
+	enum config_sec sec;
+	size_t sec_index; /* mbx_config_sections */
+	size_t forest;    /* cfg->forests */
+
+	unsigned *section_lines; /* per section of the table: line of its header */
+	unsigned *key_lines;     /* per key of the table: line that set it */
+	unsigned *attr_lines, *server_lines, *forest_lines;
+	unsigned *forest_key_lines; /* nforests * mbx_config_nkeys */
+};
+
+/* Adds "file:line: what" (or "file: what" for line 0) to the errors; after
+ * MBX_CONFIG_MAX_ERRORS, stops the parse. */
+void config_error(struct config_state *st, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Notes that memory ran out (said once, at the end). */
+void config_oom(struct config_state *st);
+/* The line that set section.key (0 if none); for forest keys, of forest f. */
+unsigned config_key_line(const struct config_state *st, const char *section, const char *key,
+                         size_t f);
+/* The line of a section header (0 if none). */
+unsigned config_section_line(const struct config_state *st, const char *section);
+/* Best line for an error about section.key: where it was set, else its section's header. */
+unsigned config_where(const struct config_state *st, const char *section, const char *key);
 
 #endif
