@@ -10,9 +10,10 @@
  *   mh-request.c   one request on evhttp: its life, the response headers and cookies, the
  *                  X-ResponseCode failure answers, the PROCESSING/PENDING/DONE envelope.
  *                  Prefix mbx_mh_request_.
- *   mh-server.c    the evhttp glue: routing, authentication, header checks,
- *                  Connect / Execute / Disconnect / PING / NotificationWait. The public side is
- *                  include/mbx/frontend.h.
+ *   mh-emsmdb.c    the request types: Connect / Execute / Disconnect / PING / NotificationWait,
+ *                  and the requests held on a session context. Prefix mbx_mh_emsmdb_.
+ *   mh-server.c    the evhttp glue: routing, authentication, header checks, dispatch to
+ *                  mh-emsmdb.c. The public side is include/mbx/frontend.h.
  *
  * Private to src/mapihttp (and tests/unit/test-mh-*.c, test-mapihttp-server.c).
  */
@@ -341,6 +342,21 @@ void mbx_mh_request_abandon(struct mh_req *r);
 /* Starts the chunked answer: headers (X-ResponseCode 0: failures from now on are in the DONE
  * block) and PROCESSING, then PENDING every X-PendingPeriod. Returns 0, or -1 with r freed. */
 int mbx_mh_request_start_chunked(struct mh_req *r);
+
+/* ---- the request types of /mapi/emsmdb/ (mh-emsmdb.c) ------------------------------------ */
+
+/* Each runs one request whose headers passed (r->who is the principal; cookies[0..ncookies) the
+ * values of its Cookie headers) and answers it through mh-request.c, now or later; r is freed
+ * then. Connect needs no cookies. */
+void mbx_mh_emsmdb_connect(struct mh_req *r);
+void mbx_mh_emsmdb_execute(struct mh_req *r, const char *const *cookies, size_t ncookies);
+void mbx_mh_emsmdb_disconnect(struct mh_req *r, const char *const *cookies, size_t ncookies);
+void mbx_mh_emsmdb_ping(struct mh_req *r, const char *const *cookies, size_t ncookies);
+void mbx_mh_emsmdb_nwait(struct mh_req *r, const char *const *cookies, size_t ncookies);
+/* Answers a held NotificationWait now with EventPending event_pending; frees r. */
+void mbx_mh_emsmdb_nwait_finish(struct mh_req *r, uint32_t event_pending);
+/* The contexts' gone callback (mbx_mh_ctx_gone_fn): finishes the requests held on ctx. */
+void mbx_mh_emsmdb_ctx_gone(void *arg, struct mbx_mh_ctx *ctx, enum mbx_mh_ctx_gone why);
 
 /* ---- the front end (mh-server.c) ---------------------------------------------------------- */
 
