@@ -406,7 +406,9 @@ struct mbx_dir_entry *dir_ldap_req_entry_new(struct dir_ldap *dl, LDAP *ld, LDAP
 		    ber_next_element(ber, &len, alast) == LBER_DEFAULT)
 			goto out; /* no type, or no value set */
 		canon = dir_ldap_req_canon(dl, name.bv_val, name.bv_len, &clen);
-		keep = !(clen == 12 && strncasecmp(canon, "userPassword", 12) == 0);
+		/* userPassword, also with options ("userPassword;binary") */
+		keep = !(clen >= 12 && strncasecmp(canon, "userPassword", 12) == 0 &&
+		         (clen == 12 || canon[12] == ';'));
 		if (keep) {
 			if (dir_ldap_req_scan_push(dl, &n, canon, clen) < 0)
 				goto out;

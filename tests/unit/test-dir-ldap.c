@@ -886,6 +886,8 @@ static void fake_answer_search(uint32_t id, const uint8_t *req, size_t len)
 		bo_attr("objectClass", "top\0user\0");
 		bo_attr("sAMAccountName", "kase-ok\0");
 		bo_attr("userPassword", "{SSHA}secret\0"); /* never passed on */
+		bo_attr("USERPASSWORD;binary", "x\0");     /* nor with options */
+		bo_attr("userPasswordHint", "kept\0");     /* another attribute */
 		bo_attr("description", "");                /* an empty value set */
 		bo_attr("homeMDB", "cn=DB01\0");           /* mapped: homeDatabase */
 		bo_begin(0x30);                            /* a value with a NUL and 0xff */
@@ -1148,7 +1150,8 @@ static void test_entries(void **state)
 	 * set kept as an attribute without values. */
 	lookup_s(d, MBX_DIR_BY_LOGIN, "kase-ok", &a);
 	expect_found(&a, "cn=kase-ok,dc=contoso,dc=com", 1);
-	assert_int_equal(a.e[0]->nattrs, 5);
+	assert_int_equal(a.e[0]->nattrs, 6);
+	assert_string_equal(mbx_dir_entry_str(a.e[0], "userPasswordHint"), "kept");
 	assert_true(mbx_dir_entry_has_class(a.e[0], "user"));
 	assert_string_equal(mbx_dir_entry_str(a.e[0], "sAMAccountName"), "kase-ok");
 	assert_null(mbx_dir_entry_attr(a.e[0], "userPassword"));
