@@ -78,7 +78,8 @@ static struct {
 	struct mbx_dir *dirs[MAX_OPEN];       /* made by dir_make, not yet dir_free'd */
 	struct mbx_dir_entry *kept[MAX_KEPT]; /* entries copied by answer_cb */
 	size_t nkept;
-	bool stopped; /* the primary slapd got SIGSTOP and no SIGCONT yet */
+	bool stopped;   /* the primary slapd got SIGSTOP and no SIGCONT yet */
+	bool killed[2]; /* contoso, contoso2 killed and not restarted: restarted by the teardown */
 } open_things;
 
 static void dir_track(struct mbx_dir *d)
@@ -1273,6 +1274,20 @@ static void ctl(const char *fmt, ...)
 		fail_msg("%s failed", cmd);
 }
 
+/* SIGKILL and restart of the primary (contoso) or the replica (contoso2), remembered so that
+ * a test that fails in between does not leave the next one without its server. */
+static void slapd_kill(const char *name)
+{
+	ctl("kill %s", name);
+	open_things.killed[strcmp(name, "contoso") == 0 ? 0 : 1] = true;
+}
+
+static void slapd_restart(const char *name)
+{
+	ctl("restart %s", name);
+	open_things.killed[strcmp(name, "contoso") == 0 ? 0 : 1] = false;
+}
+
 static struct mbx_dir *slapd_dir(bool both, bool sync)
 {
 	char err[512];
@@ -2121,7 +2136,7 @@ static void stream_tick(evutil_socket_t fd, short what, void *arg)
 	if (stream.started >= NSTREAM)
 		return;
 	if (!stream.killed && now_ms() >= stream.kill_at) {
-		ctl("kill contoso");
+		slapd_kill("contoso");
 		stream.killed = true;
 		stream.kill_at = now_ms();
 	}
@@ -2222,7 +2237,7 @@ static void test_slapd_failover(void **state)
 	 * recovered: the RECOVERED event, lookups on the primary, and the Content Sync persisting
 	 * on the primary (not still on the replica, where a change made on the primary arrives
 	 * only as fast as the replica's own syncrepl brings it). */
-	ctl("restart contoso");
+	slapd_restart("contoso");
 	end = now_ms() + 15000;
 	while ((evs.recovered == 0 || dir_ldap_active_uri(d) == NULL ||
 	        strcmp(dir_ldap_active_uri(d), primary) != 0 || dir_ldap_sync_uri(d) == NULL ||
@@ -2271,8 +2286,8 @@ static void test_slapd_all_down(void **state)
 	}
 	d = slapd_dir(true, false);
 	memset(&evs, 0, sizeof(evs));
-	ctl("kill contoso");
-	ctl("kill contoso2");
+	slapd_kill("contoso");
+	slapd_kill("contoso2");
 	for (int i = 0; i < 10; i++) {
 		lookup_s(d, MBX_DIR_BY_LOGIN, logins[i % 7], &a);
 		expect_status(&a, MBX_DIR_TEMPFAIL);
@@ -2282,7 +2297,7 @@ static void test_slapd_all_down(void **state)
 	assert_int_equal(evs.alldown, 1);
 	assert_int_equal(evs.down, 2);
 	/* Back: served again without a restart of the backend. */
-	ctl("restart contoso2");
+	slapd_restart("contoso2");
 	{
 		uint64_t end = now_ms() + 5000;
 
@@ -2314,6 +2329,10 @@ static int test_teardown(void **state)
 		ctl("cont contoso");
 		open_things.stopped = false;
 	}
+	if (open_things.killed[0])
+		slapd_restart("contoso");
+	if (open_things.killed[1])
+		slapd_restart("contoso2");
 	for (size_t i = 0; i < MAX_OPEN; i++) {
 		if (open_things.dirs[i] != NULL) {
 			struct mbx_dir *d = open_things.dirs[i];
