@@ -4,12 +4,13 @@
  * daemon sees mbx/config.h.
  *
  *   config.c         mbx_config_parse/_load/_defaults/_free, the error list, shared helpers
- *   config-views.c   the structures other modules are configured with, from the parsed file
- *   config-write.c   the sample file, the manual mbxstored.conf(5), the effective configuration
- *   config-addr.c    address:port values, host names, URLs, LDAP URIs
- *   config-types.c   the value parsers: one per key type of the table, and the name checks
- *   config-rules.c   the rules between keys, checked once the file has no other error
  *   config-table.c   the table: every section and key with its type, default, bounds, help
+ *   config-ini.c     the file through inih: the line reader, section headers, the key handler
+ *   config-types.c   the value parsers: one per key type of the table, and the name checks
+ *   config-addr.c    address:port values, host names, URLs, LDAP URIs
+ *   config-rules.c   the rules between keys, checked once the file has no other error
+ *   config-write.c   the sample file, the manual mbxstored.conf(5), the effective configuration
+ *   config-views.c   the structures other modules are configured with, from the parsed file
  */
 #ifndef MBX_CONFIG_INT_H
 #define MBX_CONFIG_INT_H
@@ -121,5 +122,15 @@ unsigned config_key_line(const struct config_state *st, const char *section, con
 unsigned config_section_line(const struct config_state *st, const char *section);
 /* Best line for an error about section.key: where it was set, else its section's header. */
 unsigned config_where(const struct config_state *st, const char *section, const char *key);
+/* The key of the table at k, as an index into mbx_config_keys. */
+size_t config_key_index(const struct mbx_config_key *k);
+/* The section of the table named name, or NULL. */
+const struct mbx_config_section *config_section_find(const char *name);
+
+/* --- config-ini.c --------------------------------------------------------------------------- */
+
+/* Reads st->text with inih into st->cfg: every line, every header and every key, each error
+ * into st->errs with its line. inih's options are set for the call and restored after it. */
+void config_ini_parse(struct config_state *st);
 
 #endif
