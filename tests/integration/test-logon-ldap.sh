@@ -136,7 +136,7 @@ while read -r line; do
 	esac
 done < <(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] ' "$WORK/driver.log" | awk '!seen[$0]++')
 # The timings and counts the driver measured.
-grep -E "^(equivalence|known-bug|propagation|failover|outage|recovery):" "$WORK/driver.log" || true
+grep -E "^(equivalence|space variant|propagation|failover|outage|recovery):" "$WORK/driver.log" || true
 if [ "$rc" -ne 0 ] || [ "$nfail" -ne 0 ] || [ -n "${MBX_TEST_VERBOSE:-}" ]; then
 	echo "----- driver output -----"
 	cat "$WORK/driver.log"
