@@ -1,8 +1,8 @@
 /*
  * directory.h: the one asynchronous interface between mbxstore and its directory (design.md
  * "Directory backends", conventions.md "Backends behind an interface"). Two backends implement
- * it: `ldif` (src/directory/dir-ldif.c, the embedded default: an LDIF file loaded with libldap's
- * own LDIF reader and indexed in memory) and `ldap` (src/directory/dir-ldap.c: libldap on the
+ * it: `ldif` (src/directory/dir-ldif*.c, the embedded default: an LDIF file loaded with libldap's
+ * own LDIF reader and indexed in memory) and `ldap` (src/directory/dir-ldap*.c: libldap on the
  * daemon's libevent loop, with failover). Tests may add a small fake.
  *
  * Rules every backend keeps:

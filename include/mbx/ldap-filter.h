@@ -1,6 +1,6 @@
 /*
  * ldap-filter.h: LDAP search filters for directory lookups (RFC 4515), pure functions with no
- * I/O, used by the `ldap` directory backend (src/directory/dir-ldap.c) and its unit tests.
+ * I/O, used by the `ldap` directory backend (src/directory/dir-ldap*.c) and its unit tests.
  *
  * Every value placed in a filter is escaped: besides the four characters RFC 4515 section 3
  * requires ('*', '(', ')', '\\') and NUL, every byte outside printable ASCII (0x20-0x7e) becomes
