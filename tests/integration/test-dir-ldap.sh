@@ -16,16 +16,8 @@ BUILD=${1:?usage: test-dir-ldap.sh BUILD_DIR}
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN="$BUILD/test-dir-ldap"
 
-npass=0
-nfail=0
-pass() {
-	npass=$((npass + 1))
-	echo "PASS: $*"
-}
-fail() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=tests/integration/lib/report.sh
+. "$SRC/tests/integration/lib/report.sh"
 
 if [ ! -x "$BIN" ]; then
 	echo "FAIL: $BIN is not built"

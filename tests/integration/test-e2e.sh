@@ -33,16 +33,8 @@ E2E="$SRC/tests/integration/e2e"
 CONNECTIONS=${E2E_CONNECTIONS:-1000}
 ONLY=${E2E_ONLY:-}
 
-npass=0
-nfail=0
-pass() {
-	npass=$((npass + 1))
-	echo "PASS: $*"
-}
-fail() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=tests/integration/lib/report.sh
+. "$SRC/tests/integration/lib/report.sh"
 
 if [ ! -x "$BIN" ]; then
 	echo "FAIL: $BIN is not built"

@@ -16,18 +16,8 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/integration/lib/slapd.sh
 . "$SRC/tests/integration/lib/slapd.sh"
 
-npass=0
-nfail=0
-
-pass() {
-	npass=$((npass + 1))
-	echo "PASS: $*"
-}
-
-fail() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $*"
-}
+# shellcheck source=tests/integration/lib/report.sh
+. "$SRC/tests/integration/lib/report.sh"
 
 # expect NAME EXPECTED ACTUAL
 expect() {
