@@ -30,6 +30,7 @@ struct mbx_principal_resolver;
 struct mbx_logon_pipeline;
 struct mbx_server_identity;
 struct mbx_metrics;
+struct mbx_autodiscover;
 
 struct mbx_frontend_deps {
 	struct event_base *base;
@@ -45,6 +46,9 @@ struct mbx_frontend_deps {
 	 * responses. */
 	time_t (*session_clock)(void *clock_ctx);
 	void *session_clock_ctx;
+	/* Optional: POST /autodiscover/autodiscover.xml (any case) is served by it after HTTP
+	 * Basic authentication (include/mbx/autodiscover.h); NULL: that path gets 404. */
+	struct mbx_autodiscover *autodiscover;
 };
 
 struct mbx_frontend;
@@ -78,6 +82,25 @@ void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *
 unsigned mbx_frontend_drop_mailbox(struct mbx_frontend *fe, const char *legacy_dn);
 /* Session contexts now (for metrics and `mbxctl sessions`). */
 size_t mbx_frontend_sessions(const struct mbx_frontend *fe);
+
+/* One session context, for `mbxctl sessions`. Valid during the callback only. */
+#define MBX_FRONTEND_LIST_LOGONS 16
+struct mbx_frontend_session_info {
+	const char *owner_dn;   /* the principal's entry DN */
+	const char *owner_name; /* the login name ("" if unknown) */
+	const char *mailboxes[MBX_FRONTEND_LIST_LOGONS]; /* legacyExchangeDNs logged on ("" for
+	                                                  * public folders) */
+	size_t nmailboxes;       /* entries of mailboxes[] filled */
+	size_t nlogons;          /* logons in all (may exceed MBX_FRONTEND_LIST_LOGONS) */
+	uint64_t age_ms;         /* since the Connect */
+	uint64_t idle_ms;        /* since the last request ended (0 while one runs) */
+	uint64_t requests;       /* requests served on it */
+	bool busy;               /* an Execute runs now */
+	bool waiting;            /* a NotificationWait is held */
+};
+typedef void mbx_frontend_session_fn(void *ctx, const struct mbx_frontend_session_info *s);
+/* Calls fn for every session context, oldest first. */
+void mbx_frontend_list(struct mbx_frontend *fe, mbx_frontend_session_fn *fn, void *ctx);
 /* Starts draining: new Connects get X-ResponseCode 18 (Endpoint Shutting Down); held
  * NotificationWait requests are answered at once. */
 void mbx_frontend_drain(struct mbx_frontend *fe);

@@ -1,0 +1,114 @@
+/*
+ * admin.h: the commands of mbxctl(8) as the daemon runs them (src/admin/*.c), independent of
+ * the control socket that carries them (include/mbx/control.h): a command is argv in, an exit
+ * status and a body (text or JSON) out, through a callback from the event loop. The daemon glues
+ * the two together; unit tests call mbx_admin_run() directly on the ldif backend.
+ *
+ * Commands (argv[0..]); MAILBOX is a legacyExchangeDN (starts with '/') or an SMTP address
+ * (holds '@'); DATABASE is a database's LDAP DN (holds '='), its legacyExchangeDN (starts with
+ * '/') or its cn ("DB02", case-insensitive, looked up under the configuration base):
+ *
+ *   mailbox show MAILBOX
+ *       The directory facts of the snapshot (DN, legacyExchangeDN, kind, homeMDB, database and
+ *       home server, account state, master account, move attributes, targetAddress, mailbox
+ *       GUID), the derived state (mbx_mailbox_classify, with its why) and what a RopLogon from
+ *       its owner would get here and why (the decision's ec code by name and value, and the
+ *       redirect server or forest). Read fresh from the directory (the cached entry is
+ *       invalidated first).
+ *   move start MAILBOX --to DATABASE
+ *       Refused (exit 1) when: the mailbox is a disabled account without msExchMasterAccountSid
+ *       (message naming seed 000's fix: "mbxctl mailbox associate-self MAILBOX", and event 9548
+ *       + 1009 logged); it has no mailbox; a move is already recorded (status locks); the
+ *       database is its current one. Otherwise one atomic modification of the user entry:
+ *       msExchMailboxMoveStatus 2 (InProgress), msExchMailboxMoveFlags 0x2 IntraOrg (0x1
+ *       CrossOrg for a --cross-forest completion is decided later, at complete), Source = the
+ *       current homeMDB, Target = the database's DN. Event 1006 logged. Then every session
+ *       context holding a logon on it is destroyed (mbx_frontend_drop_mailbox) and the table
+ *       entry invalidated, so a new logon gets ecMailboxInTransit. Prints what it did and the
+ *       number of sessions dropped.
+ *   move complete MAILBOX
+ *       Needs a move in progress. homeMDB = the target, msExchHomeServerName = the target
+ *       database's owning server's legacyExchangeDN, msExchMailboxMoveStatus 10 (Completed),
+ *       source and target links kept as the record of the move. MailboxGuid untouched.
+ *       Event 1007.
+ *   move complete MAILBOX --cross-forest SMTP:user@other.example
+ *       The same end for a move out of the forest: homeMDB, msExchHomeServerName deleted;
+ *       targetAddress = the address; msExchRecipientTypeDetails 0x80 (MailUser);
+ *       msExchMailboxMoveFlags 0x1 (CrossOrg); status 10. The domain should be one of a
+ *       configured [forest.NAME] (a warning line otherwise, not an error). Event 1007.
+ *   move abort MAILBOX
+ *       Needs a move recorded (any status but none/completed). Deletes the four move
+ *       attributes: the entry is as before the start. Event 1008.
+ *   mailbox associate-self MAILBOX
+ *       msExchMasterAccountSid = S-1-5-10 (SELF), and an ACCESS_ALLOWED ACE for S-1-5-10 with
+ *       full mailbox access added to msExchMailboxSecurityDescriptor (created when absent), one
+ *       atomic modification. Refused when a master account SID is set already.
+ *   report disabled-without-master-sid
+ *       The disabled accounts without msExchMasterAccountSid (seed 000's ldifde query), as
+ *       ldifde prints them with "-l nothing": for each, "dn: DN", "changetype: add", an empty
+ *       line. JSON: {"accounts": [{"dn": ..., "legacyExchangeDN": ..., "hasMailbox": ...}]}.
+ *   sessions
+ *       The session contexts (mbx_frontend_list): owner, mailboxes logged on, age, idle time,
+ *       requests. JSON: {"sessions": [...], "count": N}.
+ *   trace CATEGORY on|off
+ *       mbx_log_set_trace (category names of mbx_trace_from_name, or "all").
+ *   reload
+ *       The daemon's reload (the deps' reload hook); prints the outcome.
+ *   help
+ *       The command list.
+ * Unknown commands and wrong arguments: exit 2 with a one-line usage message.
+ */
+#ifndef MBX_ADMIN_H
+#define MBX_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct mbx_config;
+struct mbx_dir;
+struct mbx_mailbox_table;
+struct mbx_server_identity;
+struct mbx_frontend;
+
+struct mbx_admin_deps {
+	struct event_base *base;
+	struct mbx_dir *dir;
+	struct mbx_mailbox_table *table;
+	const struct mbx_server_identity *id;
+	/* [servers], [forest.NAME] and the configuration base DN; read at each command (the
+	 * daemon keeps it current across reloads through mbx_admin_reconfigure). */
+	const struct mbx_config *cfg;
+	struct mbx_frontend *fe; /* sessions, drop on transit; NULL in unit tests */
+	/* The daemon's reload; NULL: "reload" answers exit 1 "not available". Returns 0 or -1
+	 * with a message in err. */
+	int (*reload)(void *hook_ctx, char *err, size_t errsize);
+	void *hook_ctx;
+};
+
+struct mbx_admin;
+
+struct mbx_admin *mbx_admin_new(const struct mbx_admin_deps *deps);
+/* A reloaded configuration (cfg pointer changes). */
+void mbx_admin_reconfigure(struct mbx_admin *a, const struct mbx_config *cfg);
+
+/* The answer of one command: exit status (enum mbx_control_exit), the body (OK: the output;
+ * otherwise a one-line message, without its LF). body is valid during the call only. */
+typedef void mbx_admin_done_cb(void *ctx, int exit, const char *body, size_t len);
+
+/*
+ * Runs argv[0..argc) (argv[0] is the command's first word). The callback runs exactly once,
+ * from the event loop, never before this returns (unless the admin is freed first: then it runs
+ * from mbx_admin_free with exit 1 "daemon stopping"). who names the requester for the log
+ * lines ("uid 1000").
+ */
+void mbx_admin_run(struct mbx_admin *a, int argc, const char *const *argv, bool json,
+                   const char *who, mbx_admin_done_cb *cb, void *ctx);
+
+/* Commands still running. */
+size_t mbx_admin_pending(const struct mbx_admin *a);
+
+/* Answers every running command (exit 1, "daemon stopping") and frees. NULL-safe; clears *a. */
+void mbx_admin_free(struct mbx_admin **a);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * autodiscover.h: Autodiscover POX ([MS-OXDSCLI], protocol.md 7) for mbxstored
+ * (src/autodiscover/*.c). The front end (src/mapihttp) owns HTTP: it routes
+ * POST /autodiscover/autodiscover.xml (path matched without regard to case), authenticates the
+ * request (HTTP Basic against the directory, as for /mapi/emsmdb/) and hands the body here; this
+ * module parses it, looks the mailbox up through the mailbox table and builds the XML answer.
+ *
+ *   ad-request.c   the request parser (libxml2: XML_PARSE_NONET, no entity substitution, no DTD
+ *                  loading, DOCTYPE refused, size-limited before parsing, depth-limited): pure.
+ *   ad-response.c  the response writers (settings, redirectUrl, redirectAddr, error): pure.
+ *   ad-server.c    mbx_autodiscover_*: lookups and the decision, asynchronous on the table.
+ *
+ * Decision for a well-formed request (LegacyDN wins when both are present, OXDSCLI 3.2.5):
+ *   a mailbox of this forest with a home server in [servers]     -> settings (HTTP 200)
+ *   a mailbox being moved (in transit)                           -> settings for its current
+ *                                                                   home (clients wait there)
+ *   a mail user / moved mailbox whose targetAddress domain is a
+ *   configured [forest.NAME] with autodiscover_url               -> redirectUrl to it
+ *   ... with no autodiscover_url, or a targetAddress in no
+ *   configured forest                                            -> redirectAddr targetAddress
+ *   a custom recipient (contact, mail user without target), a
+ *   disabled account without a master SID, a home that cannot be
+ *   told                                                          -> error 501 (no settings)
+ *   no such address                                               -> error 500
+ *   malformed XML, wrong root/namespace, no address               -> error 600
+ *   AcceptableResponseSchema other than outlook 2006a             -> error 601
+ *   the directory cannot answer                                   -> error 603 (and HTTP 503?
+ *                                                                   no: HTTP 200, the POX error
+ *                                                                   body, and a log line)
+ * Every answer is logged (one line: requester, address, outcome).
+ */
+#ifndef MBX_AUTODISCOVER_H
+#define MBX_AUTODISCOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct mbx_config;
+struct mbx_mailbox_table;
+struct mbx_server_identity;
+
+#define MBX_AD_BODY_MAX (64u * 1024u) /* request bodies larger than this: error 600 */
+#define MBX_AD_ADDR_MAX 1024u         /* EMailAddress / LegacyDN bytes */
+
+#define MBX_AD_NS_REQUEST "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
+#define MBX_AD_NS_RESPONSE "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
+#define MBX_AD_NS_OUTLOOK "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+
+/* --- the request (ad-request.c) ------------------------------------------------------------ */
+
+struct mbx_ad_request {
+	char email[MBX_AD_ADDR_MAX + 1];     /* EMailAddress, "" when absent */
+	char legacy_dn[MBX_AD_ADDR_MAX + 1]; /* LegacyDN, "" when absent */
+	char schema[256];                    /* AcceptableResponseSchema, "" when absent */
+};
+
+/* Error codes of the POX error response (OXDSCLI 2.2.4.1.1.3.2). */
+#define MBX_AD_ERR_NO_MAILBOX 500  /* email address cannot be found */
+#define MBX_AD_ERR_NO_SETTINGS 501 /* known, but no configuration for it */
+#define MBX_AD_ERR_INVALID 600     /* invalid request */
+#define MBX_AD_ERR_SCHEMA 601      /* provider for the requested schema unavailable */
+#define MBX_AD_ERR_CONFIG 602      /* configuration errors for the address */
+#define MBX_AD_ERR_INTERNAL 603    /* internal server error */
+
+/* Parses a request body. Returns 0 with *req_r filled, or the POX error code (600, 601) with a
+ * log-safe one-line reason in err. */
+int mbx_ad_request_parse(const char *body, size_t len, struct mbx_ad_request *req_r, char *err,
+                         size_t errsize);
+
+/* --- the service (ad-server.c) ------------------------------------------------------------- */
+
+struct mbx_autodiscover_deps {
+	struct mbx_mailbox_table *table;      /* required */
+	const struct mbx_server_identity *id; /* required: forests, this server */
+	const struct mbx_config *cfg;         /* [servers] base URLs; copied what is needed */
+};
+
+struct mbx_autodiscover;
+
+struct mbx_autodiscover *mbx_autodiscover_new(const struct mbx_autodiscover_deps *deps, char *err,
+                                              size_t errsize);
+/* A reloaded configuration: [servers] and forests again. */
+void mbx_autodiscover_reconfigure(struct mbx_autodiscover *ad, const struct mbx_config *cfg,
+                                  const struct mbx_server_identity *id);
+/* Pending requests are cancelled without callbacks. NULL-safe; clears *ad. */
+void mbx_autodiscover_free(struct mbx_autodiscover **ad);
+
+/* One request as the front end saw it. */
+struct mbx_ad_http_request {
+	const char *body; /* len bytes */
+	size_t len;
+	const char *principal_dn; /* the authenticated user's entry DN (for the log) */
+	const char *principal_name;
+	/* X-MapiHttpCapability: 0 when absent or not a number 1..; else its value. */
+	unsigned mapihttp_capability;
+	const char *peer; /* for the log */
+};
+
+/* The answer: HTTP status (200 for every POX answer, errors included), and the XML body
+ * (Content-Type text/xml; charset=utf-8). Valid during the callback only. */
+typedef void mbx_ad_done_cb(void *ctx, int http_status, const char *xml, size_t len);
+
+struct mbx_ad_req;
+
+/* Serves a request. Returns a handle valid until cb has run, or NULL when nothing will be
+ * called (out of memory: the front end answers 500). cb never runs before this returns. */
+struct mbx_ad_req *mbx_autodiscover_serve(struct mbx_autodiscover *ad,
+                                          const struct mbx_ad_http_request *in, mbx_ad_done_cb *cb,
+                                          void *ctx);
+/* cb of r will not run. NULL-safe. */
+void mbx_autodiscover_cancel(struct mbx_ad_req *r);
+
+#endif
