@@ -68,11 +68,21 @@ void mbx_dir_entry_free(struct mbx_dir_entry **e);
 
 enum mbx_dir_key {
 	MBX_DIR_BY_DN,        /* the entry itself (base search) */
-	MBX_DIR_BY_LEGACYDN,  /* legacyExchangeDN, case-insensitive */
+	MBX_DIR_BY_LEGACYDN,  /* legacyExchangeDN, case-insensitive; or a proxyAddresses value
+	                       * "X500:<key>" (any case of the prefix): the legacyExchangeDN a
+	                       * mailbox had in its old forest or organisation, as Exchange keeps
+	                       * it after a cross-forest move */
 	MBX_DIR_BY_SMTP,      /* mail, or proxyAddresses "smtp:<addr>" any case */
 	MBX_DIR_BY_LOGIN,     /* userPrincipalName or sAMAccountName */
 	MBX_DIR_BY_SID,       /* objectSid, binary (key = the SID bytes) */
 	MBX_DIR_BY_MEMBER,    /* groups whose member attribute holds the DN given as key */
+	/* Every user object that is disabled (msExchUserAccountControl 2, or userAccountControl
+	 * with bit 0x2) and has no msExchMasterAccountSid: seed 000's ldifde query
+	 * (&(objectClass=user)(|(msExchUserAccountControl=2)
+	 *   (userAccountControl:1.2.840.113556.1.4.803:=2))(!(msExchMasterAccountSid=*)))
+	 * under the base DN, computers excluded. The key is ignored (pass "" and 0). FOUND with
+	 * the entries, or NOT_FOUND when there are none. For `mbxctl report`. */
+	MBX_DIR_DISABLED_NO_MASTER,
 };
 const char *mbx_dir_key_name(enum mbx_dir_key key);
 

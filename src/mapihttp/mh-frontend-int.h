@@ -38,6 +38,7 @@ struct mbx_principal;
 struct mbx_principal_req;
 struct mbx_session;
 struct mbx_session_exec;
+struct mbx_ad_req;
 
 /* ---- session contexts (mh-contexts.c) ----------------------------------------------------- */
 
@@ -314,6 +315,9 @@ struct mh_req {
 	struct mbx_principal_req *preq;
 	struct mbx_principal *token;
 	struct mbx_mt_wait *mtw;
+	/* Autodiscover */
+	bool autodiscover;
+	struct mbx_ad_req *adreq;
 };
 
 /* A request of fe on http, put on fe's list, its start time taken and its connection watched.
@@ -357,6 +361,19 @@ void mbx_mh_emsmdb_nwait(struct mh_req *r, const char *const *cookies, size_t nc
 void mbx_mh_emsmdb_nwait_finish(struct mh_req *r, uint32_t event_pending);
 /* The contexts' gone callback (mbx_mh_ctx_gone_fn): finishes the requests held on ctx. */
 void mbx_mh_emsmdb_ctx_gone(void *arg, struct mbx_mh_ctx *ctx, enum mbx_mh_ctx_gone why);
+
+/* ---- Autodiscover (mh-autodiscover.c) ------------------------------------------------------ */
+
+/* Serves POST /autodiscover/autodiscover.xml once the method, the body size and HTTP Basic
+ * authentication passed (r->who is the principal, r->body/body_len the body): hands the request
+ * to fe->deps.autodiscover (mbx_autodiscover_serve) and answers with its HTTP status and XML
+ * (Content-Type: text/xml; charset=utf-8), no MAPI/HTTP envelope; frees r. A client that goes
+ * away meanwhile: mbx_mh_request_abandon cancels it (r->adreq). */
+void mbx_mh_autodiscover(struct mh_req *r);
+/* Answers r with a plain HTTP response: status, content type and body (no X-ResponseCode);
+ * frees r. */
+void mbx_mh_request_reply_plain(struct mh_req *r, int status, const char *content_type,
+                                const char *body, size_t len);
 
 /* ---- the front end (mh-server.c) ---------------------------------------------------------- */
 
