@@ -318,6 +318,9 @@ struct mh_req {
 	/* Autodiscover */
 	bool autodiscover;
 	struct mbx_ad_req *adreq;
+	/* Set with adreq by mh-autodiscover.c (mbx_autodiscover_cancel): mh-request.c cancels a
+	 * pending Autodiscover request through it when the request is freed early. */
+	void (*adcancel)(struct mbx_ad_req *adreq);
 };
 
 /* A request of fe on http, put on fe's list, its start time taken and its connection watched.
@@ -368,7 +371,8 @@ void mbx_mh_emsmdb_ctx_gone(void *arg, struct mbx_mh_ctx *ctx, enum mbx_mh_ctx_g
  * authentication passed (r->who is the principal, r->body/body_len the body): hands the request
  * to fe->deps.autodiscover (mbx_autodiscover_serve) and answers with its HTTP status and XML
  * (Content-Type: text/xml; charset=utf-8), no MAPI/HTTP envelope; frees r. A client that goes
- * away meanwhile: mbx_mh_request_abandon cancels it (r->adreq). */
+ * away meanwhile: mh-request.c cancels it through r->adcancel(r->adreq), so set both when
+ * the request starts and clear r->adreq in the callback. */
 void mbx_mh_autodiscover(struct mh_req *r);
 /* Answers r with a plain HTTP response: status, content type and body (no X-ResponseCode);
  * frees r. */

@@ -49,6 +49,8 @@ const char *mbx_mh_request_esc(const char *s, char *buf, size_t size)
 
 static const char *mh_type_name(const struct mh_req *r)
 {
+	if (r->autodiscover)
+		return "Autodiscover";
 	return r->type_ok ? mbx_mh_reqtype_name(r->type) : "other";
 }
 
@@ -92,6 +94,8 @@ static void mh_req_free(struct mh_req *r)
 	mbx_mh_authn_cancel(r->auth);
 	mbx_principal_cancel(r->preq);
 	mbx_mailbox_table_cancel(r->mtw);
+	if (r->adreq != NULL && r->adcancel != NULL)
+		r->adcancel(r->adreq);
 	if (r->exec != NULL)
 		mbx_session_exec_cancel(r->exec);
 	if (r->ctx != NULL) {
@@ -345,6 +349,34 @@ void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
 	evhttp_send_reply(r->http, 200, "OK", b);
 	evbuffer_free(b);
 	free(buf);
+	r->http = NULL;
+	mh_req_free(r);
+}
+
+/* A plain HTTP answer (Autodiscover): no MAPI/HTTP headers or envelope. Frees r. */
+void mbx_mh_request_reply_plain(struct mh_req *r, int status, const char *content_type,
+                                const char *body, size_t len)
+{
+	struct evbuffer *b;
+	struct evkeyvalq *h;
+
+	r->adreq = NULL;
+	mh_account(r, status == 200 ? MBX_MH_RC_SUCCESS : MBX_MH_RC_UNKNOWN_FAILURE,
+	           status == 200 ? NULL : "HTTP error");
+	if (r->http == NULL) {
+		mh_req_free(r);
+		return;
+	}
+	mh_unhook(r);
+	h = evhttp_request_get_output_headers(r->http);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "private");
+	b = evbuffer_new();
+	if (b != NULL && len > 0)
+		evbuffer_add(b, body, len);
+	evhttp_send_reply(r->http, status, NULL, b);
+	if (b != NULL)
+		evbuffer_free(b);
 	r->http = NULL;
 	mh_req_free(r);
 }
