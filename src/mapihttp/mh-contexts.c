@@ -12,12 +12,14 @@
  * (X-ResponseCode 15), a context belongs to the principal that created it (11 for anyone else),
  * a bound on contexts in all and per owner, and idle expiry: a context with no request in
  * progress dies after idle_ms (one libevent timer each, re-armed when its last request ends).
- * Also mbx_frontend_drop_mailbox / mbx_frontend_sessions of include/mbx/frontend.h.
+ * Also mbx_frontend_drop_mailbox / mbx_frontend_sessions / mbx_frontend_list of
+ * include/mbx/frontend.h.
  */
 #include "mapihttp/mh-frontend-int.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <event2/event.h>
@@ -360,6 +362,8 @@ int mbx_mh_ctx_create(struct mbx_mh_ctxs *t, const char *owner_dn, const char *o
 	c->owner_dn = c->owner->dn;
 	c->owner_name = c->owner->name;
 	c->session = session;
+	c->created_ms = mbx_mh_ctx_now_ms();
+	c->last_ms = c->created_ms;
 	b = ctx_hash(c->cookie, strlen(c->cookie), false) & (t->nbuckets - 1);
 	c->hnext = t->buckets[b];
 	t->buckets[b] = c;
@@ -481,6 +485,28 @@ uint32_t mbx_mh_ctx_find(const struct mbx_mh_ctxs *t, const char *const *cookies
 	return MBX_MH_RC_SUCCESS;
 }
 
+uint64_t mbx_mh_ctx_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void mbx_mh_ctxs_foreach(const struct mbx_mh_ctxs *t,
+                         void (*fn)(void *arg, const struct mbx_mh_ctx *ctx), void *arg)
+{
+	const struct mbx_mh_ctx *c, *last = NULL;
+
+	if (t == NULL)
+		return;
+	/* The list is newest first: walk to its end, then back. */
+	for (c = t->all; c != NULL; c = c->next)
+		last = c;
+	for (c = last; c != NULL; c = c->prev)
+		fn(arg, c);
+}
+
 int mbx_mh_ctx_claim(struct mbx_mh_ctx *c, void *req)
 {
 	char seq[MBX_MH_CTX_SEQ_LEN + 1];
@@ -501,6 +527,7 @@ void mbx_mh_ctx_release(struct mbx_mh_ctx *c, void *req)
 	if (c->busy != req)
 		return;
 	c->busy = NULL;
+	c->last_ms = mbx_mh_ctx_now_ms();
 	ctx_idle_arm(c);
 }
 
@@ -519,12 +546,14 @@ void mbx_mh_ctx_unwait(struct mbx_mh_ctx *c, void *req)
 	if (c->waiter != req)
 		return;
 	c->waiter = NULL;
+	c->last_ms = mbx_mh_ctx_now_ms();
 	ctx_idle_arm(c);
 }
 
 void mbx_mh_ctx_touch(struct mbx_mh_ctx *c)
 {
 	c->nrequests++;
+	c->last_ms = mbx_mh_ctx_now_ms();
 	ctx_idle_arm(c); /* evtimer_add on a pending timer re-arms it */
 }
 
@@ -608,4 +637,40 @@ unsigned mbx_frontend_drop_mailbox(struct mbx_frontend *fe, const char *legacy_d
 size_t mbx_frontend_sessions(const struct mbx_frontend *fe)
 {
 	return fe != NULL ? mbx_mh_ctxs_count(fe->ctxs) : 0;
+}
+
+struct ctxs_list_arg {
+	mbx_frontend_session_fn *fn;
+	void *ctx;
+	uint64_t now;
+};
+
+static void ctxs_list_one(void *arg, const struct mbx_mh_ctx *c)
+{
+	struct ctxs_list_arg *a = arg;
+	struct mbx_frontend_session_info s;
+
+	memset(&s, 0, sizeof(s));
+	s.owner_dn = c->owner_dn;
+	s.owner_name = c->owner_name != NULL ? c->owner_name : "";
+	if (c->session != NULL) {
+		s.nlogons = mbx_session_logons(c->session, s.mailboxes, MBX_FRONTEND_LIST_LOGONS);
+		s.nmailboxes = s.nlogons < MBX_FRONTEND_LIST_LOGONS ? s.nlogons
+		                                                     : MBX_FRONTEND_LIST_LOGONS;
+	}
+	s.age_ms = a->now > c->created_ms ? a->now - c->created_ms : 0;
+	s.busy = c->busy != NULL;
+	s.waiting = c->waiter != NULL;
+	s.idle_ms = s.busy || s.waiting || a->now < c->last_ms ? 0 : a->now - c->last_ms;
+	s.requests = c->nrequests;
+	a->fn(a->ctx, &s);
+}
+
+void mbx_frontend_list(struct mbx_frontend *fe, mbx_frontend_session_fn *fn, void *ctx)
+{
+	struct ctxs_list_arg a = {.fn = fn, .ctx = ctx, .now = mbx_mh_ctx_now_ms()};
+
+	if (fe == NULL || fn == NULL)
+		return;
+	mbx_mh_ctxs_foreach(fe->ctxs, ctxs_list_one, &a);
 }

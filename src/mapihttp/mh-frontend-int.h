@@ -77,6 +77,8 @@ struct mbx_mh_ctx {
 	void *busy;         /* the request that holds the sequence (an Execute), or NULL */
 	void *waiter;       /* the held NotificationWait, or NULL */
 	uint64_t nrequests; /* requests served on it, for logs */
+	uint64_t created_ms;   /* CLOCK_MONOTONIC, at its creation (mbxctl sessions) */
+	uint64_t last_ms;      /* CLOCK_MONOTONIC, when it last became idle */
 	/* ---- private ---- */
 	struct mbx_mh_ctxs *tab;
 	struct mbx_mh_owner *owner;
@@ -169,6 +171,11 @@ void mbx_mh_ctx_unwait(struct mbx_mh_ctx *ctx, void *req);
 void mbx_mh_ctx_touch(struct mbx_mh_ctx *ctx);
 /* Destroys the context: the gone callback, then its session is freed. Clears *ctx. */
 void mbx_mh_ctx_destroy(struct mbx_mh_ctx **ctx, enum mbx_mh_ctx_gone why);
+/* Calls fn for every context, oldest first (fn must not create or destroy contexts). */
+void mbx_mh_ctxs_foreach(const struct mbx_mh_ctxs *t,
+                         void (*fn)(void *arg, const struct mbx_mh_ctx *ctx), void *arg);
+/* CLOCK_MONOTONIC in milliseconds (the contexts' clock). */
+uint64_t mbx_mh_ctx_now_ms(void);
 /* Destroys every context whose session holds a logon on this mailbox (mbx_session_has_logon_on).
  * Returns how many. */
 unsigned mbx_mh_ctxs_drop_mailbox(struct mbx_mh_ctxs *t, const char *legacy_dn);
