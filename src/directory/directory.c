@@ -57,6 +57,8 @@ const char *mbx_dir_key_name(enum mbx_dir_key key)
 		return "sid";
 	case MBX_DIR_BY_MEMBER:
 		return "member";
+	case MBX_DIR_DISABLED_NO_MASTER:
+		return "disabled-without-master-sid";
 	}
 	return "unknown";
 }
