@@ -100,6 +100,8 @@ static bool ldap_filter_form(enum mbx_dir_key kind, struct ldap_filter_form *f)
 		f->tmpl = "(%1=%v)";
 		f->attr1 = "member";
 		return true;
+	case MBX_DIR_DISABLED_NO_MASTER: /* not a keyed lookup: built by the search itself */
+		return false;
 	}
 	return false;
 }

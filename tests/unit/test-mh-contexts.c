@@ -596,6 +596,57 @@ static void test_drop_without_sessions(void **state)
 	fx_free(fx);
 }
 
+/* mbx_mh_ctxs_foreach: every context, oldest first; busy/idle times kept. */
+struct seen {
+	const struct mbx_mh_ctx *ctx[8];
+	size_t n;
+};
+
+static void seen_one(void *arg, const struct mbx_mh_ctx *c)
+{
+	struct seen *s = arg;
+
+	assert_true(s->n < 8);
+	s->ctx[s->n++] = c;
+}
+
+static void test_foreach_oldest_first(void **state)
+{
+	struct fx *fx = fx_new(0, 0, 0);
+	struct mbx_mh_ctx *a, *b, *c;
+	struct seen s = {0};
+	uint64_t now = mbx_mh_ctx_now_ms();
+	int x;
+
+	(void)state;
+	mbx_mh_ctxs_foreach(fx->t, seen_one, &s);
+	assert_int_equal(s.n, 0);
+	a = mk(fx, ALICE);
+	b = mk(fx, "cn=Bob");
+	c = mk(fx, ALICE);
+	assert_true(a->created_ms >= now && a->last_ms == a->created_ms);
+	mbx_mh_ctxs_foreach(fx->t, seen_one, &s);
+	assert_int_equal(s.n, 3);
+	assert_ptr_equal(s.ctx[0], a);
+	assert_ptr_equal(s.ctx[1], b);
+	assert_ptr_equal(s.ctx[2], c);
+	/* A claimed context counts a request; its release stamps the idle start. */
+	assert_int_equal(mbx_mh_ctx_claim(b, &x), 0);
+	assert_int_equal(b->nrequests, 1);
+	run_ms(fx, 20);
+	mbx_mh_ctx_release(b, &x);
+	assert_true(b->last_ms >= b->created_ms + 15);
+	/* Destroying the middle one keeps the order of the others. */
+	mbx_mh_ctx_destroy(&b, MBX_MH_CTX_GONE_DISCONNECT);
+	s.n = 0;
+	mbx_mh_ctxs_foreach(fx->t, seen_one, &s);
+	assert_int_equal(s.n, 2);
+	assert_ptr_equal(s.ctx[0], a);
+	assert_ptr_equal(s.ctx[1], c);
+	mbx_mh_ctxs_foreach(NULL, seen_one, &s); /* NULL-safe */
+	fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -613,6 +664,7 @@ int main(void)
 	        cmocka_unit_test(test_idle_zero),
 	        cmocka_unit_test(test_free_shutdown),
 	        cmocka_unit_test(test_drop_without_sessions),
+	        cmocka_unit_test(test_foreach_oldest_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
