@@ -66,6 +66,7 @@ run_daemon() {
 		echo "[listen]"
 		echo "https = 127.0.0.1:$port"
 		echo "metrics = 127.0.0.1:$((port + 1))"
+		echo "control_socket = $run/control.sock"
 		echo "[directory]"
 		echo "ldif_path = $run/directory.ldif"
 		echo "[servers]"
@@ -77,6 +78,7 @@ run_daemon() {
 	echo "mbxstored: MAPI/HTTP at https://127.0.0.1:$port/mapi/emsmdb/"
 	echo "  self-signed certificate: $run/state/ (curl -k, or --cacert with it)"
 	echo "  metrics: http://127.0.0.1:$((port + 1))/metrics; test accounts: README.md; Ctrl-C stops"
+	echo "  administration: build/release/mbxctl -s $run/control.sock mailbox show alice@contoso.com"
 	exec build/release/mbxstored -f -c "$run/mbxstored.conf"
 }
 

@@ -114,6 +114,7 @@ write_config() {
 		echo "https = 127.0.0.1:$P_TLS"
 		echo "plain_http = 127.0.0.1:$P_PLAIN"
 		echo "metrics = 127.0.0.1:$P_METRICS"
+		echo "control_socket = $WORK/run/control.sock"
 		[ -n "$listen_extra" ] && printf '%s\n' "$listen_extra"
 		echo "[limits]"
 		[ -n "$limits_extra" ] && printf '%s\n' "$limits_extra"

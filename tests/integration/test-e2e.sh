@@ -105,6 +105,7 @@ write_config() {
 		echo "https = 127.0.0.1:$P_TLS"
 		echo "plain_http = 127.0.0.1:$P_PLAIN"
 		echo "metrics = 127.0.0.1:$P_METRICS"
+		echo "control_socket = $WORK/run/control.sock"
 		echo "[limits]"
 		echo "max_connections = $((CONNECTIONS + 100))"
 		echo "request_timeout_seconds = $1"
