@@ -1,5 +1,5 @@
 /*
- * admin.h: the commands of mbxctl(8) as the daemon runs them (src/admin/*.c), independent of
+ * admin.h: the commands of mbxctl(8) as the daemon runs them (src/admin/), independent of
  * the control socket that carries them (include/mbx/control.h): a command is argv in, an exit
  * status and a body (text or JSON) out, through a callback from the event loop. The daemon glues
  * the two together; unit tests call mbx_admin_run() directly on the ldif backend.

@@ -1,6 +1,6 @@
 /*
  * autodiscover.h: Autodiscover POX ([MS-OXDSCLI], protocol.md 7) for mbxstored
- * (src/autodiscover/*.c). The front end (src/mapihttp) owns HTTP: it routes
+ * (src/autodiscover/ad-*.c). The front end (src/mapihttp) owns HTTP: it routes
  * POST /autodiscover/autodiscover.xml (path matched without regard to case), authenticates the
  * request (HTTP Basic against the directory, as for /mapi/emsmdb/) and hands the body here; this
  * module parses it, looks the mailbox up through the mailbox table and builds the XML answer.
@@ -35,6 +35,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "mbx/mailbox-table.h"
 
 struct mbx_config;
 struct mbx_mailbox_table;
@@ -68,12 +71,62 @@ struct mbx_ad_request {
 int mbx_ad_request_parse(const char *body, size_t len, struct mbx_ad_request *req_r, char *err,
                          size_t errsize);
 
+/* --- the answers (ad-response.c) ------------------------------------------------------------ */
+
+/*
+ * Each writer returns a malloc'ed, NUL-terminated XML document (the caller frees it) with its
+ * length in *len_r, or NULL when out of memory. Every text value is escaped: & < > " ' become
+ * entities, and bytes that XML 1.0 cannot carry (invalid UTF-8, control characters other than
+ * tab, CR and LF, U+FFFE/U+FFFF) become U+FFFD, so the output is well-formed for any input.
+ * Every document starts with the XML declaration (clients such as exchangelib test for it).
+ */
+
+/* A settings answer (OXDSCLI 2.2.4.1.1.2, protocol.md 7.4). NULL strings are left out. */
+struct mbx_ad_settings {
+	/* User */
+	const char *display_name;
+	const char *legacy_dn;
+	const char *smtp; /* AutoDiscoverSMTPAddress */
+	/* mapihttp_version > 0: <Protocol Type="mapiHttp" Version="N"> with MailStore
+	 * InternalUrl and ExternalUrl = mailstore_url, and no EXCH/EXPR (as Exchange 2019 does
+	 * when the client sent X-MapiHttpCapability). 0: EXCH and EXPR instead. */
+	unsigned mapihttp_version;
+	const char *mailstore_url;
+	/* EXCH: Server (the RPC server name), ServerDN (home server legacyExchangeDN), MdbDN
+	 * (database legacyExchangeDN). EXPR: Server (the RPC/HTTP proxy host), SSL, AuthPackage
+	 * basic. */
+	const char *exch_server;
+	const char *server_dn;
+	const char *mdb_dn;
+	const char *expr_server;
+	bool expr_ssl;
+};
+char *mbx_ad_response_settings(const struct mbx_ad_settings *s, size_t *len_r);
+/* Action redirectUrl with RedirectUrl url (OXDSCLI 2.2.4.1.1.2.9). */
+char *mbx_ad_response_redirect_url(const char *url, size_t *len_r);
+/* Action redirectAddr with RedirectAddr addr (OXDSCLI 2.2.4.1.1.2, example 4.2). */
+char *mbx_ad_response_redirect_addr(const char *addr, size_t *len_r);
+/* The error answer (OXDSCLI 2.2.4.1.1.3): Error Time="HH:MM:SS.fffffff" (UTC of now) and
+ * Id="server_id", ErrorCode code, Message (the standard text of code), DebugData debug (NULL:
+ * empty). */
+char *mbx_ad_response_error(int code, const char *debug, const struct timespec *now,
+                            uint32_t server_id, size_t *len_r);
+/* The Message text of an error code ("Invalid Request" for 600, ...; 500 says "The e-mail
+ * address cannot be found.", the text exchangelib maps to ErrorNonExistentMailbox). */
+const char *mbx_ad_error_message(int code);
+/* The Id attribute for a server name: FNV-1a 32 of the name, lower-cased. */
+uint32_t mbx_ad_server_id(const char *name);
+
 /* --- the service (ad-server.c) ------------------------------------------------------------- */
 
 struct mbx_autodiscover_deps {
 	struct mbx_mailbox_table *table;      /* required */
 	const struct mbx_server_identity *id; /* required: forests, this server */
 	const struct mbx_config *cfg;         /* [servers] base URLs; copied what is needed */
+	/* Added, required: answers that need no lookup (600, 601) are delivered through it, so
+	 * that the callback never runs inside mbx_autodiscover_serve (the daemon:
+	 * mbx_dir_defer_init(&deps.defer, base), include/mbx/defer-event.h). */
+	struct mbx_defer defer;
 };
 
 struct mbx_autodiscover;
