@@ -80,6 +80,9 @@ void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *
 /* Destroys every session context that holds a logon on this mailbox: the next request on such a
  * context gets X-ResponseCode 10 (Context Not Found). Returns how many were destroyed. */
 unsigned mbx_frontend_drop_mailbox(struct mbx_frontend *fe, const char *legacy_dn);
+/* Whether some session context holds a logon on this mailbox (legacyExchangeDN,
+ * case-insensitive). */
+bool mbx_frontend_holds_mailbox(const struct mbx_frontend *fe, const char *legacy_dn);
 /* Session contexts now (for metrics and `mbxctl sessions`). */
 size_t mbx_frontend_sessions(const struct mbx_frontend *fe);
 

@@ -617,6 +617,18 @@ unsigned mbx_mh_ctxs_drop_mailbox(struct mbx_mh_ctxs *t, const char *legacy_dn)
 
 /* ---- frontend.h ---------------------------------------------------------------------------- */
 
+bool mbx_frontend_holds_mailbox(const struct mbx_frontend *fe, const char *legacy_dn)
+{
+	const struct mbx_mh_ctx *c;
+
+	if (fe == NULL || fe->ctxs == NULL || legacy_dn == NULL || legacy_dn[0] == '\0')
+		return false;
+	for (c = fe->ctxs->all; c != NULL; c = c->next)
+		if (c->session != NULL && mbx_session_has_logon_on(c->session, legacy_dn))
+			return true;
+	return false;
+}
+
 unsigned mbx_frontend_drop_mailbox(struct mbx_frontend *fe, const char *legacy_dn)
 {
 	char esc[256];
