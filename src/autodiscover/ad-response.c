@@ -60,7 +60,7 @@ static size_t utf8_xml_char(const unsigned char *s, size_t n)
 	size_t len;
 
 	if (c < 0x80)
-		return (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') && c != 0x7F ? 1 : 0;
+		return c >= 0x20 || c == '\t' || c == '\n' || c == '\r' ? 1 : 0;
 	if (c >= 0xC2 && c <= 0xDF)
 		len = 2, cp = c & 0x1F;
 	else if (c >= 0xE0 && c <= 0xEF)
