@@ -484,6 +484,170 @@ static void test_tempfail(void **state)
 	mbx_dir_free(&d);
 }
 
+/* --- a directory that fails where the test says ------------------------------------------- */
+
+/* Wraps the ldif backend: lookups of kind `fail_kind` answer `fail_status`, modifications
+ * answer `mod_status` (FOUND: passed on). Answers come from the loop, as the rules want. */
+struct wrap_dir {
+	struct mbx_dir head;
+	struct mbx_dir *inner;
+	int fail_kind; /* -1: none */
+	enum mbx_dir_status fail_status;
+	enum mbx_dir_status mod_status;
+};
+
+struct wrap_req {
+	struct mbx_dir_req head;
+	struct event *ev;
+	enum mbx_dir_status st;
+	mbx_dir_cb *cb;
+	void *ctx;
+};
+
+static void wrap_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct wrap_req *r = arg;
+	struct mbx_dir_result res = {.status = r->st, .server = "wrap"};
+
+	(void)fd;
+	(void)what;
+	res.message = r->st == MBX_DIR_TEMPFAIL ? "wrap: server down" : "wrap: scripted error";
+	r->cb(r->ctx, &res);
+	event_free(r->ev);
+	free(r);
+}
+
+static struct mbx_dir_req *wrap_fail(struct mbx_dir *d, enum mbx_dir_status st, mbx_dir_cb *cb,
+                                     void *ctx)
+{
+	struct wrap_req *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	r->head.dir = d;
+	r->st = st;
+	r->cb = cb;
+	r->ctx = ctx;
+	r->ev = event_new(d->base, -1, 0, wrap_fire, r);
+	event_active(r->ev, EV_TIMEOUT, 1);
+	return &r->head;
+}
+
+static struct mbx_dir_req *wrap_lookup(struct mbx_dir *d, enum mbx_dir_key kind, const void *key,
+                                       size_t keylen, mbx_dir_cb *cb, void *ctx)
+{
+	struct wrap_dir *w = (struct wrap_dir *)d;
+
+	if ((int)kind == w->fail_kind)
+		return wrap_fail(d, w->fail_status, cb, ctx);
+	return mbx_dir_lookup(w->inner, kind, key, keylen, cb, ctx);
+}
+
+static struct mbx_dir_req *wrap_modify(struct mbx_dir *d, const char *dn,
+                                       const struct mbx_dir_mod *mods, size_t nmods, mbx_dir_cb *cb,
+                                       void *ctx)
+{
+	struct wrap_dir *w = (struct wrap_dir *)d;
+
+	if (w->mod_status != MBX_DIR_FOUND)
+		return wrap_fail(d, w->mod_status, cb, ctx);
+	return mbx_dir_modify(w->inner, dn, mods, nmods, cb, ctx);
+}
+
+static void wrap_cancel(struct mbx_dir_req *req)
+{
+	struct wrap_req *r = (struct wrap_req *)req;
+
+	event_free(r->ev);
+	free(r);
+}
+
+static void wrap_free(struct mbx_dir *d)
+{
+	free(d);
+}
+
+static const struct mbx_dir_ops wrap_ops = {
+        .name = "wrap",
+        .lookup = wrap_lookup,
+        .modify = wrap_modify,
+        .cancel = wrap_cancel,
+        .free = wrap_free,
+};
+
+static void test_dir_failures(void **state)
+{
+	struct afx *fx = *state;
+	struct wrap_dir *w = calloc(1, sizeof(*w));
+	struct mbx_mailbox_table_config tc;
+	struct mbx_mailbox_table *t, *saved_t = fx->t;
+	struct mbx_dir *d;
+	struct mbx_admin *a;
+	char *file = afx_read(fx->path), *after, *body;
+
+	assert_non_null(w);
+	w->head.ops = &wrap_ops;
+	w->head.base = fx->base;
+	w->inner = fx->d;
+	w->fail_kind = -1;
+	w->mod_status = MBX_DIR_FOUND;
+	d = &w->head;
+	memset(&tc, 0, sizeof(tc));
+	tc.ttl_ms = 60000;
+	mbx_dir_defer_init(&tc.defer, fx->base);
+	t = mbx_mailbox_table_new(d, &tc);
+	assert_non_null(t);
+	fx->t = t;
+	a = afx_admin(fx, d, NULL);
+	fx->t = saved_t;
+	assert_non_null(a);
+
+	/* a lookup ERROR: exit 1, never "no such mailbox" */
+	w->fail_kind = MBX_DIR_BY_SMTP;
+	w->fail_status = MBX_DIR_ERROR;
+	assert_int_equal(
+	        afx_run_on(fx, a, false, &body, "mailbox", "show", "alice@contoso.com", NULL),
+	        MBX_CTL_FAILED);
+	assert_string_equal(body, "directory error on mailbox alice@contoso.com: wrap: scripted "
+	                          "error");
+	free(body);
+	/* TEMPFAIL of the lookups by DN (the mailbox's database, the target): exit 4 */
+	w->fail_kind = MBX_DIR_BY_DN;
+	w->fail_status = MBX_DIR_TEMPFAIL;
+	assert_int_equal(
+	        afx_run_on(fx, a, false, &body, "move", "start", ALICE, "--to", "DB03", NULL),
+	        MBX_CTL_TEMPFAIL);
+	assert_string_equal(body, "directory unavailable: wrap: server down");
+	free(body);
+	w->fail_kind = -1;
+	/* the modification fails: TEMPFAIL exit 4, ERROR exit 1; no event, nothing written */
+	afx_clear_lines(fx);
+	w->mod_status = MBX_DIR_TEMPFAIL;
+	assert_int_equal(
+	        afx_run_on(fx, a, false, &body, "move", "start", ALICE, "--to", "DB03", NULL),
+	        MBX_CTL_TEMPFAIL);
+	assert_string_equal(body, "directory unavailable: wrap: server down");
+	free(body);
+	w->mod_status = MBX_DIR_ERROR;
+	assert_int_equal(afx_run_on(fx, a, false, &body, "mailbox", "associate-self", GINA, NULL),
+	                 MBX_CTL_FAILED);
+	assert_string_equal(body, "the directory refused the change: wrap: scripted error");
+	free(body);
+	assert_null(afx_line(fx, "event="));
+	after = afx_read(fx->path);
+	assert_string_equal(file, after);
+	free(after);
+	free(file);
+	/* and through to the ldif backend when nothing fails */
+	w->mod_status = MBX_DIR_FOUND;
+	assert_int_equal(
+	        afx_run_on(fx, a, false, NULL, "move", "start", ALICE, "--to", "DB03", NULL),
+	        MBX_CTL_OK);
+	assert_non_null(afx_line(fx, "event=1006 "));
+	mbx_admin_free(&a);
+	mbx_mailbox_table_free(&t);
+	mbx_dir_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +663,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_sessions, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_free_pending, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_tempfail, afx_setup, afx_teardown),
+	        cmocka_unit_test_setup_teardown(test_dir_failures, afx_setup, afx_teardown),
 	};
 
 	mbx_log_open_stderr("test-admin");
