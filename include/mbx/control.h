@@ -93,8 +93,9 @@ struct mbx_control_reply;
 /*
  * Called once per well-formed request from a permitted peer. The handler answers exactly once,
  * now or later from the loop, with mbx_control_reply_ok() or mbx_control_reply_error(); reply
- * stays valid until then, also when the client has gone (the answer is then dropped).
- * peer_uid is the client's uid (SO_PEERCRED), for logs.
+ * stays valid until then, also when the client has gone (the answer is then dropped). req
+ * (argv included) also stays valid until the reply is answered. peer_uid is the client's uid
+ * (SO_PEERCRED), for logs. The handler may answer from inside this call.
  */
 typedef void mbx_control_handler(void *ctx, const struct mbx_control_request *req, uid_t peer_uid,
                                  struct mbx_control_reply *reply);
@@ -117,10 +118,20 @@ struct mbx_control_config {
 };
 
 /*
+ * The peer check of every connection, on SO_PEERCRED's uid and (primary) gid: true for uid 0,
+ * for allowed_uid (unless (uid_t)-1), for gid == sock_gid, and for a user whose name
+ * (getpwuid_r) is in sock_gid's member list (getgrgid_r: may ask NSS, only when the cheap
+ * checks failed). sock_gid (gid_t)-1: no group check. Exposed for tests, which run as one uid.
+ */
+bool mbx_control_peer_allowed(uid_t uid, gid_t gid, uid_t allowed_uid, gid_t sock_gid);
+
+/*
  * Binds the socket: a stale socket file at path (nothing listening on it) is removed first; a
  * live one (another daemon answers) is an error; a path that exists and is not a socket is an
  * error. The file gets mode and group (chown) at once, before listen(). Returns NULL with a
- * message in err.
+ * message in err. The group is cfg->group when set (looked up with getgrnam_r), otherwise
+ * owner_gid; the socket file's group after the chown is the group of the peer check. The
+ * process must ignore SIGPIPE (a client that left fails the write with EPIPE).
  */
 struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *err,
                                     size_t errsize);
