@@ -10,23 +10,38 @@
  *   ad-response.c  the response writers (settings, redirectUrl, redirectAddr, error): pure.
  *   ad-server.c    mbx_autodiscover_*: lookups and the decision, asynchronous on the table.
  *
- * Decision for a well-formed request (LegacyDN wins when both are present, OXDSCLI 3.2.5):
- *   a mailbox of this forest with a home server in [servers]     -> settings (HTTP 200)
- *   a mailbox being moved (in transit)                           -> settings for its current
- *                                                                   home (clients wait there)
+ * Decision for a well-formed request (LegacyDN wins when both are present, OXDSCLI 3.2.5),
+ * from mbx_mailbox_classify's state:
+ *   a mailbox of this forest (hosted here, or on another server of
+ *   this directory), or one being moved (in transit: clients wait
+ *   at its current home)                                         -> settings (HTTP 200) for its
+ *                                                                   home server: the cn= of the
+ *                                                                   home server's
+ *                                                                   legacyExchangeDN, looked up
+ *                                                                   in [servers]
+ *     ... that home server is not in [servers], or (mapiHttp) the
+ *     mailbox has no msExchMailboxGuid or SMTP domain for MailboxId -> error 602 + a log line
  *   a mail user / moved mailbox whose targetAddress domain is a
  *   configured [forest.NAME] with autodiscover_url               -> redirectUrl to it
  *   ... with no autodiscover_url, or a targetAddress in no
  *   configured forest                                            -> redirectAddr targetAddress
+ *                                                                   (without "SMTP:")
+ *   ... whose targetAddress is the address itself (a loop)        -> error 501
  *   a custom recipient (contact, mail user without target), a
  *   disabled account without a master SID, a home that cannot be
  *   told                                                          -> error 501 (no settings)
  *   no such address                                               -> error 500
- *   malformed XML, wrong root/namespace, no address               -> error 600
+ *   malformed XML, wrong root/namespace, no address, no
+ *   AcceptableResponseSchema                                      -> error 600
  *   AcceptableResponseSchema other than outlook 2006a             -> error 601
- *   the directory cannot answer                                   -> error 603 (and HTTP 503?
- *                                                                   no: HTTP 200, the POX error
- *                                                                   body, and a log line)
+ *   the directory cannot answer (and nothing usable is cached)    -> error 603 and a warning
+ * Every POX answer, errors included, is HTTP 200 with the XML body.
+ * Settings: User {DisplayName, LegacyDN, AutoDiscoverSMTPAddress}, Account {AccountType email,
+ * Action settings}; with X-MapiHttpCapability >= 1 one Protocol Type="mapiHttp" Version="1"
+ * whose MailStore InternalUrl = ExternalUrl = <server URL>/mapi/emsmdb/?MailboxId=<mailbox
+ * GUID, lower-case 8-4-4-4-12>@<domain of the primary SMTP address>; without it EXCH (Server =
+ * the server URL's host, ServerDN, MdbDN) and EXPR (Server, SSL, AuthPackage Basic). No
+ * AddressBook (this server has no /mapi/nspi/).
  * Every answer is logged (one line: requester, address, outcome).
  */
 #ifndef MBX_AUTODISCOVER_H
@@ -46,9 +61,11 @@ struct mbx_server_identity;
 #define MBX_AD_BODY_MAX (64u * 1024u) /* request bodies larger than this: error 600 */
 #define MBX_AD_ADDR_MAX 1024u         /* EMailAddress / LegacyDN bytes */
 
-#define MBX_AD_NS_REQUEST "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
+#define MBX_AD_NS_REQUEST                                                                          \
+	"http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"
 #define MBX_AD_NS_RESPONSE "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"
-#define MBX_AD_NS_OUTLOOK "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
+#define MBX_AD_NS_OUTLOOK                                                                          \
+	"http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
 
 /* --- the request (ad-request.c) ------------------------------------------------------------ */
 
@@ -131,12 +148,15 @@ struct mbx_autodiscover_deps {
 
 struct mbx_autodiscover;
 
+/* Returns the service, or NULL with a message in err. The identity (name, legacy DN, forests)
+ * and [servers] of cfg are copied: both may be freed afterwards. */
 struct mbx_autodiscover *mbx_autodiscover_new(const struct mbx_autodiscover_deps *deps, char *err,
                                               size_t errsize);
 /* A reloaded configuration: [servers] and forests again. */
 void mbx_autodiscover_reconfigure(struct mbx_autodiscover *ad, const struct mbx_config *cfg,
                                   const struct mbx_server_identity *id);
-/* Pending requests are cancelled without callbacks. NULL-safe; clears *ad. */
+/* Pending requests are cancelled without callbacks. Not from inside a callback. NULL-safe;
+ * clears *ad. */
 void mbx_autodiscover_free(struct mbx_autodiscover **ad);
 
 /* One request as the front end saw it. */

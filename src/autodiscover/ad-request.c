@@ -44,7 +44,7 @@ struct ad_parse {
 };
 
 static void ad_seterr(char *err, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 static void ad_seterr(char *err, size_t errsize, const char *fmt, ...)
 {
 	va_list ap;
@@ -90,9 +90,9 @@ static void ad_entity_decl(void *ctx, const xmlChar *name, int type, const xmlCh
 	ad_refuse(ad_state(ctx), "an entity declaration is not allowed");
 }
 
-static void ad_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+static void ad_start(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_namespaces, const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
 {
 	struct ad_parse *p = ad_state(ctx);
 
@@ -185,8 +185,8 @@ static int ad_text(const xmlNode *n, char *out, size_t size, const char **why)
 	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '\t' || out[len - 1] == '\r' ||
 	                   out[len - 1] == '\n'))
 		out[--len] = '\0';
-	while (start < len &&
-	       (out[start] == ' ' || out[start] == '\t' || out[start] == '\r' || out[start] == '\n'))
+	while (start < len && (out[start] == ' ' || out[start] == '\t' || out[start] == '\r' ||
+	                       out[start] == '\n'))
 		start++;
 	memmove(out, out + start, len - start + 1);
 	len -= start;

@@ -40,9 +40,9 @@ struct mbx_ad_req {
 	void *ctx;
 	struct mbx_ad_request q;
 	unsigned capability;
-	char who[128];  /* escaped, for the log */
-	char peer[64];  /* escaped */
-	char *xml;      /* a queued answer */
+	char who[128]; /* escaped, for the log */
+	char peer[64]; /* escaped */
+	char *xml;     /* a queued answer */
 	size_t xml_len;
 };
 
@@ -132,7 +132,8 @@ static int ad_conf_copy(struct ad_conf *c, const struct mbx_config *cfg,
 			c->servers.nservers = i + 1;
 			c->servers.servers[i].name = ad_dup(cfg->servers[i].name, &ok);
 			c->servers.servers[i].url = ad_dup(cfg->servers[i].url, &ok);
-			ok = ok && c->servers.servers[i].name != NULL && c->servers.servers[i].url != NULL;
+			ok = ok && c->servers.servers[i].name != NULL &&
+			     c->servers.servers[i].url != NULL;
 		}
 	}
 	if (!ok) {
@@ -218,11 +219,11 @@ static void ad_ready_fire(void *arg)
 
 /* What a request came to, for the log line and the answer. */
 struct ad_outcome {
-	int code;            /* 0: settings or a redirect; else the POX error code */
-	const char *what;    /* "settings", "redirectUrl", ... for the log */
-	const char *why;     /* static: the rule that decided */
-	const char *debug;   /* static: the error's DebugData (NULL: none) */
-	char detail[300];    /* for the log, escaped: server, URL, target */
+	int code;          /* 0: settings or a redirect; else the POX error code */
+	const char *what;  /* "settings", "redirectUrl", ... for the log */
+	const char *why;   /* static: the rule that decided */
+	const char *debug; /* static: the error's DebugData (NULL: none) */
+	char detail[300];  /* for the log, escaped: server, URL, target */
 };
 
 /* The address after an optional "SMTP:" prefix of targetAddress, or NULL. */
@@ -338,7 +339,8 @@ static char *ad_settings(struct mbx_autodiscover *ad, const struct mbx_ad_req *r
 		if (!mbx->has_mailbox_guid || at == NULL || at[1] == '\0') {
 			snprintf(o->detail, sizeof(o->detail), "server=%s", name);
 			mbx_log(MBX_LOG_ERROR,
-			        "autodiscover: mailbox %s has no %s: no MAPI/HTTP MailboxId to give "
+			        "autodiscover: mailbox %s has no %s: no MAPI/HTTP MailboxId to "
+			        "give "
 			        "(error 602)",
 			        mbx_log_escape(mbx->dn, strlen(mbx->dn), esc, sizeof(esc)),
 			        !mbx->has_mailbox_guid ? "msExchMailboxGuid" : "SMTP address");
@@ -351,9 +353,10 @@ static char *ad_settings(struct mbx_autodiscover *ad, const struct mbx_ad_req *r
 		mailstore = malloc(n + 1);
 		if (mailstore == NULL)
 			return NULL;
-		snprintf(mailstore, n + 1, "%.*s/mapi/emsmdb/?MailboxId=%s@%s", (int)ulen, url, guid,
-		         at + 1);
-		s.mapihttp_version = 1; /* > 0 and <= X-MapiHttpCapability (OXDSCLI 2.2.4.1.1.2.6) */
+		snprintf(mailstore, n + 1, "%.*s/mapi/emsmdb/?MailboxId=%s@%s", (int)ulen, url,
+		         guid, at + 1);
+		s.mapihttp_version =
+		        1; /* > 0 and <= X-MapiHttpCapability (OXDSCLI 2.2.4.1.1.2.6) */
 		s.mailstore_url = mailstore;
 	} else {
 		s.exch_server = ad_url_host(url, host, sizeof(host));
@@ -394,7 +397,8 @@ static char *ad_decide(struct mbx_autodiscover *ad, const struct mbx_ad_req *r,
 		    forest->autodiscover_url[0] != '\0') {
 			snprintf(o->detail, sizeof(o->detail), "url=%s",
 			         mbx_log_escape(forest->autodiscover_url,
-			                        strlen(forest->autodiscover_url), esc, sizeof(esc)));
+			                        strlen(forest->autodiscover_url), esc,
+			                        sizeof(esc)));
 			o->what = "redirectUrl";
 			return mbx_ad_response_redirect_url(forest->autodiscover_url, len);
 		}
@@ -414,7 +418,8 @@ static char *ad_decide(struct mbx_autodiscover *ad, const struct mbx_ad_req *r,
 		return ad_fail(ad, o, MBX_AD_ERR_NO_SETTINGS, why, "no settings", len);
 	case MBX_MAILBOX_UNKNOWN:
 		return ad_fail(ad, o, MBX_AD_ERR_NO_MAILBOX,
-		               r->q.legacy_dn[0] != '\0' ? why : "no directory object has this address",
+		               r->q.legacy_dn[0] != '\0' ? why
+		                                         : "no directory object has this address",
 		               NULL, len);
 	case MBX_MAILBOX_DIR_UNREACHABLE:
 	case MBX_MAILBOX_DIR_ERROR:
@@ -477,8 +482,9 @@ struct mbx_autodiscover *mbx_autodiscover_new(const struct mbx_autodiscover_deps
 	struct mbx_autodiscover *ad;
 
 	if (deps == NULL || deps->table == NULL || deps->id == NULL || deps->defer.ops == NULL) {
-		snprintf(err, errsize, "autodiscover: the mailbox table, the server identity and the "
-		                       "deferral are required");
+		snprintf(err, errsize,
+		         "autodiscover: the mailbox table, the server identity and the "
+		         "deferral are required");
 		return NULL;
 	}
 	ad = calloc(1, sizeof(*ad));
@@ -560,7 +566,8 @@ struct mbx_ad_req *mbx_autodiscover_serve(struct mbx_autodiscover *ad,
 	r->ctx = ctx;
 	r->capability = in->mapihttp_capability;
 	{
-		const char *who = in->principal_name != NULL ? in->principal_name : in->principal_dn;
+		const char *who =
+		        in->principal_name != NULL ? in->principal_name : in->principal_dn;
 
 		mbx_log_escape(who != NULL ? who : "-", strlen(who != NULL ? who : "-"), r->who,
 		               sizeof(r->who));
@@ -573,8 +580,8 @@ struct mbx_ad_req *mbx_autodiscover_serve(struct mbx_autodiscover *ad,
 		char *xml;
 
 		memset(&o, 0, sizeof(o));
-		xml = ad_fail(ad, &o, rc, "the request", rc == MBX_AD_ERR_SCHEMA ? "schema" : "request",
-		              &len);
+		xml = ad_fail(ad, &o, rc, "the request",
+		              rc == MBX_AD_ERR_SCHEMA ? "schema" : "request", &len);
 		snprintf(o.detail, sizeof(o.detail), "%s", perr);
 		o.why = "the request";
 		ad_log(r, &o, false);

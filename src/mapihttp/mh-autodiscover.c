@@ -70,7 +70,8 @@ void mbx_mh_autodiscover(struct mh_req *r)
 
 	r->autodiscover = true;
 	if (r->fe->deps.autodiscover == NULL) {
-		mbx_mh_request_reply_plain(r, 404, "text/plain; charset=utf-8", "Not Found\r\n", 11);
+		mbx_mh_request_reply_plain(r, 404, "text/plain; charset=utf-8", "Not Found\r\n",
+		                           11);
 		return;
 	}
 	memset(&in, 0, sizeof(in));
@@ -82,8 +83,9 @@ void mbx_mh_autodiscover(struct mh_req *r)
 	in.peer = r->peer;
 	adreq = mbx_autodiscover_serve(r->fe->deps.autodiscover, &in, mh_ad_done, r);
 	if (adreq == NULL) {
-		mbx_log(MBX_LOG_ERROR, "mapihttp: autodiscover from %s: the request could not be "
-		                       "started (out of memory)",
+		mbx_log(MBX_LOG_ERROR,
+		        "mapihttp: autodiscover from %s: the request could not be "
+		        "started (out of memory)",
 		        r->peer);
 		mbx_mh_request_reply_plain(r, 500, "text/plain; charset=utf-8",
 		                           "Internal Server Error\r\n", 23);

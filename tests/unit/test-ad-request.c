@@ -111,7 +111,8 @@ static void test_exchangelib_exact(void **state)
 	        "<?xml version='1.0' encoding='utf-8'?>\n"
 	        "<Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/outlook/"
 	        "requestschema/2006\"><Request><EMailAddress>alice@contoso.com</EMailAddress>"
-	        "<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/"
+	        "<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/"
+	        "outlook/"
 	        "responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>";
 
 	(void)state;
@@ -133,14 +134,14 @@ static void test_prefixed_namespace(void **state)
 static void test_whitespace_entities_cdata(void **state)
 {
 	(void)state;
-	assert_int_equal(parse(REQ("<EMailAddress>\r\n\t  a&amp;b&#x40;contoso.com \n</EMailAddress>"
-	                           "<AcceptableResponseSchema> " NS_OUT
-	                           "\n</AcceptableResponseSchema>")),
-	                 0);
+	assert_int_equal(
+	        parse(REQ("<EMailAddress>\r\n\t  a&amp;b&#x40;contoso.com \n</EMailAddress>"
+	                  "<AcceptableResponseSchema> " NS_OUT "\n</AcceptableResponseSchema>")),
+	        0);
 	assert_string_equal(q.email, "a&b@contoso.com");
 	assert_string_equal(q.schema, NS_OUT);
-	assert_int_equal(parse(REQ("<EMailAddress><![CDATA[c<d@contoso.com]]></EMailAddress>" SCHEMA)),
-	                 0);
+	assert_int_equal(
+	        parse(REQ("<EMailAddress><![CDATA[c<d@contoso.com]]></EMailAddress>" SCHEMA)), 0);
 	assert_string_equal(q.email, "c<d@contoso.com");
 	/* Comments and unknown elements are ignored. */
 	assert_int_equal(parse(REQ("<!-- x --><Extra>1</Extra><EMailAddress>e@x<!-- y -->.com"
@@ -153,7 +154,8 @@ static void test_whitespace_entities_cdata(void **state)
 	                 0);
 	assert_string_equal(q.email, "\xc3\xa9@x.com");
 	/* A UTF-8 byte order mark is fine. */
-	assert_int_equal(parse("\xef\xbb\xbf" REQ("<EMailAddress>f@x.com</EMailAddress>" SCHEMA)), 0);
+	assert_int_equal(parse("\xef\xbb\xbf" REQ("<EMailAddress>f@x.com</EMailAddress>" SCHEMA)),
+	                 0);
 	assert_string_equal(q.email, "f@x.com");
 }
 
@@ -178,7 +180,8 @@ static void test_wrong_namespace(void **state)
 	              "</EMailAddress></Request></Autodiscover>",
 	              600, "exactly one Request");
 	expect_fail_s(REQ("<EMailAddress>a@b</EMailAddress>" SCHEMA) "x", 600, "malformed XML");
-	expect_fail_s("<Autodiscover xmlns=\"" NS_REQ "\"><Request><EMailAddress>a@b</EMailAddress>" SCHEMA
+	expect_fail_s("<Autodiscover xmlns=\"" NS_REQ
+	              "\"><Request><EMailAddress>a@b</EMailAddress>" SCHEMA
 	              "</Request><Request/></Autodiscover>",
 	              600, "exactly one Request");
 	expect_fail_s("<Autodiscover xmlns=\"" NS_REQ "\"/>", 600, "no Request element");
@@ -199,8 +202,9 @@ static void test_names_exact(void **state)
 	expect_fail_s(REQ("<EMailAddress/>" SCHEMA), 600, "no EMailAddress or LegacyDN");
 	expect_fail_s(REQ("<EMailAddress>  </EMailAddress>" SCHEMA), 600,
 	              "no EMailAddress or LegacyDN");
-	expect_fail_s(REQ("<EMailAddress>a@b</EMailAddress><EMailAddress>c@d</EMailAddress>" SCHEMA),
-	              600, "EMailAddress appears twice");
+	expect_fail_s(
+	        REQ("<EMailAddress>a@b</EMailAddress><EMailAddress>c@d</EMailAddress>" SCHEMA), 600,
+	        "EMailAddress appears twice");
 	expect_fail_s(REQ("<EMailAddress>a@b<b>x</b></EMailAddress>" SCHEMA), 600,
 	              "EMailAddress has child elements");
 	expect_fail_s(REQ("<EMailAddress>a\tb@c</EMailAddress>" SCHEMA), 600,
@@ -246,7 +250,8 @@ static void test_billion_laughs(void **state)
 	        " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
 	        " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
 	        "]>\n"
-	        "<Autodiscover xmlns=\"" NS_REQ "\"><Request><EMailAddress>&lol9;@x</EMailAddress>" SCHEMA
+	        "<Autodiscover xmlns=\"" NS_REQ
+	        "\"><Request><EMailAddress>&lol9;@x</EMailAddress>" SCHEMA
 	        "</Request></Autodiscover>";
 	struct timespec t0, t1;
 
@@ -346,8 +351,9 @@ static char *nested(unsigned extra)
 	size_t n;
 
 	assert_non_null(b);
-	n = (size_t)snprintf(b, cap, "<Autodiscover xmlns=\"" NS_REQ "\"><Request>"
-	                             "<EMailAddress>a@b</EMailAddress>" SCHEMA);
+	n = (size_t)snprintf(b, cap,
+	                     "<Autodiscover xmlns=\"" NS_REQ "\"><Request>"
+	                     "<EMailAddress>a@b</EMailAddress>" SCHEMA);
 	for (unsigned i = 0; i < extra; i++)
 		n += (size_t)snprintf(b + n, cap - n, "<x>");
 	for (unsigned i = 0; i < extra; i++)
@@ -395,14 +401,13 @@ static void test_not_utf8(void **state)
 
 static void test_truncation_sweep(void **state)
 {
-	static const char body[] =
-	        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
-	        "<Autodiscover xmlns=\"" NS_REQ "\">\r\n"
-	        "  <Request>\r\n"
-	        "    <LegacyDN>/o=Contoso/cn=Recipients/cn=alice</LegacyDN>\r\n"
-	        "    " SCHEMA "\r\n"
-	        "  </Request>\r\n"
-	        "</Autodiscover>";
+	static const char body[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
+	                           "<Autodiscover xmlns=\"" NS_REQ "\">\r\n"
+	                           "  <Request>\r\n"
+	                           "    <LegacyDN>/o=Contoso/cn=Recipients/cn=alice</LegacyDN>\r\n"
+	                           "    " SCHEMA "\r\n"
+	                           "  </Request>\r\n"
+	                           "</Autodiscover>";
 	size_t n = sizeof(body) - 1;
 
 	(void)state;

@@ -51,53 +51,9 @@
 	          "SERVER1 = https://server1.contoso.com\n"                                        \
 	          "SERVER2 = https://server2.contoso.com:8443\n" CONF_FOREST
 
-/* Entries added to a copy of the sample directory. */
-static const char extra_ldif[] =
-        "\n"
-        "# mail user whose targetAddress is in a domain of no configured forest\n"
-        "dn: cn=Mallory Mail,cn=Users,dc=contoso,dc=com\n"
-        "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
-        "objectClass: user\n"
-        "cn: Mallory Mail\n"
-        "displayName: Mallory Mail\n"
-        "mail: mallory@contoso.com\n"
-        "proxyAddresses: SMTP:mallory@contoso.com\n"
-        "legacyExchangeDN: " RCPT("mallory") "\n"
-        "msExchRecipientTypeDetails: 128\n"
-        "targetAddress: SMTP:mallory@tailspintoys.com\n"
-        "\n"
-        "# mail user whose targetAddress is its own address\n"
-        "dn: cn=Olga Own,cn=Users,dc=contoso,dc=com\n"
-        "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
-        "objectClass: user\n"
-        "cn: Olga Own\n"
-        "mail: olga@partner.example\n"
-        "legacyExchangeDN: " RCPT("olga") "\n"
-        "msExchRecipientTypeDetails: 128\n"
-        "targetAddress: SMTP:olga@partner.example\n"
-        "\n"
-        "# mailbox on DB01 with markup in its display name\n"
-        "dn: cn=Oscar Obrien,cn=Users,dc=contoso,dc=com\n"
-        "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
-        "objectClass: user\n"
-        "cn: Oscar Obrien\n"
-        "displayName: O'Brien & <Sons> \"Ltd\" \xc3\xa9\n"
-        "mail: oscar@contoso.com\n"
-        "proxyAddresses: SMTP:oscar@contoso.com\n"
-        "legacyExchangeDN: " RCPT("oscar") "\n"
-        "homeMDB: cn=DB01,cn=Databases" CFGDN "\n"
-        "msExchMailboxGuid:: QOnAmka4q1mxtIeBEpmX7Q==\n"
-        "msExchRecipientTypeDetails: 1\n"
-        "\n"
-        "# mailbox without msExchMailboxGuid\n"
-        "dn: cn=Nora Noguid,cn=Users,dc=contoso,dc=com\n"
-        "objectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\n"
-        "objectClass: user\n"
-        "cn: Nora Noguid\n"
-        "mail: nora@contoso.com\n"
-        "legacyExchangeDN: " RCPT("nora") "\n"
-        "homeMDB: cn=DB01,cn=Databases" CFGDN "\n"
-        "msExchRecipientTypeDetails: 1\n";
+/* Entries appended to a copy of the sample directory: tests/unit/data/ad-server-extra.ldif
+ * (mallory: mail user of a domain of no forest; olga: mail user whose target is itself; oscar:
+ * markup in its display name; nora: a mailbox without msExchMailboxGuid). */
 
 struct fx {
 	struct event_base *base;
@@ -188,7 +144,6 @@ static int fx_setup(void **state)
 	const char *src = getenv("MBX_SRCDIR");
 	struct mbx_dir_config dc = {.backend = "ldif", .group_depth = 8};
 	char from[4096], cmd[8500], err[512];
-	FILE *f;
 
 	assert_non_null(fx);
 	fx->base = event_base_new();
@@ -199,10 +154,10 @@ static int fx_setup(void **state)
 	snprintf(fx->path, sizeof(fx->path), "%s/directory.ldif", fx->tmp);
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, fx->path);
 	assert_int_equal(system(cmd), 0);
-	f = fopen(fx->path, "a");
-	assert_non_null(f);
-	assert_int_equal(fwrite(extra_ldif, 1, sizeof(extra_ldif) - 1, f), sizeof(extra_ldif) - 1);
-	assert_int_equal(fclose(f), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "{ echo; cat '%s/tests/unit/data/ad-server-extra.ldif'; } >> '%s'",
+	         src != NULL ? src : ".", fx->path);
+	assert_int_equal(system(cmd), 0);
 	dc.ldif_path = fx->path;
 	fx->dir = mbx_dir_new(fx->base, &dc, err, sizeof(err));
 	if (fx->dir == NULL)
@@ -265,18 +220,21 @@ static char body[4096];
 
 static const char *req_email(const char *email)
 {
-	snprintf(body, sizeof(body),
-	         "<?xml version=\"1.0\" encoding=\"utf-8\"?><Autodiscover xmlns=\"" MBX_AD_NS_REQUEST
-	         "\"><Request><EMailAddress>%s</EMailAddress><AcceptableResponseSchema>" MBX_AD_NS_OUTLOOK
-	         "</AcceptableResponseSchema></Request></Autodiscover>",
-	         email);
+	snprintf(
+	        body, sizeof(body),
+	        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Autodiscover xmlns=\"" MBX_AD_NS_REQUEST
+	        "\"><Request><EMailAddress>%s</"
+	        "EMailAddress><AcceptableResponseSchema>" MBX_AD_NS_OUTLOOK
+	        "</AcceptableResponseSchema></Request></Autodiscover>",
+	        email);
 	return body;
 }
 
 static const char *req_dn(const char *dn, const char *email)
 {
 	snprintf(body, sizeof(body),
-	         "<Autodiscover xmlns=\"" MBX_AD_NS_REQUEST "\"><Request>%s%s%s<LegacyDN>%s</LegacyDN>"
+	         "<Autodiscover xmlns=\"" MBX_AD_NS_REQUEST
+	         "\"><Request>%s%s%s<LegacyDN>%s</LegacyDN>"
 	         "<AcceptableResponseSchema>" MBX_AD_NS_OUTLOOK
 	         "</AcceptableResponseSchema></Request></Autodiscover>",
 	         email != NULL ? "<EMailAddress>" : "", email != NULL ? email : "",
@@ -595,9 +553,10 @@ static void test_malformed_600_601(void **state)
 	expect_error(&a, "600");
 	assert_null(strstr(a.xml, "root:"));
 	answer_free(&a);
-	serve(fx, "<Autodiscover xmlns=\"" MBX_AD_NS_REQUEST "\"><Request><EMailAddress>a@b"
-	          "</EMailAddress><AcceptableResponseSchema>urn:other</AcceptableResponseSchema>"
-	          "</Request></Autodiscover>",
+	serve(fx,
+	      "<Autodiscover xmlns=\"" MBX_AD_NS_REQUEST "\"><Request><EMailAddress>a@b"
+	      "</EMailAddress><AcceptableResponseSchema>urn:other</AcceptableResponseSchema>"
+	      "</Request></Autodiscover>",
 	      1, &a);
 	expect_error(&a, "601");
 	answer_free(&a);
