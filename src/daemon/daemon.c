@@ -11,6 +11,7 @@
  * therefore never replaced: a reload copies the keys that may change at run time into it).
  */
 #include "mbx/daemon.h"
+#include "daemon/daemon-int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "mbx/autodiscover.h"
 #include "mbx/config.h"
 #include "mbx/defer-event.h"
 #include "mbx/directory.h"
@@ -48,35 +50,6 @@
 #define DAEMON_ERR_MAX 8192 /* a configuration's error list, a start-up failure */
 #define DAEMON_DRAIN_TICK_MS 50
 
-struct daemon {
-	struct mbx_config cfg;
-	bool cfg_loaded;
-	bool foreground;
-
-	/* [server] user, resolved before anything runs */
-	bool switch_user;
-	uid_t uid;
-	gid_t gid;
-
-	int ready_fd; /* daemonized: the pipe the waiting parent reads; else -1 */
-
-	struct event_base *base;
-	struct mbx_dir *dir;
-	struct mbx_mailbox_table *table;
-	struct mbx_principal_resolver *resolver;
-	struct mbx_server_identity id;
-	struct mbx_logon_pipeline *pipeline;
-	struct mbx_metrics *metrics;
-	struct mbx_tls *tls;
-	struct mbx_frontend *fe;
-	struct mbx_listeners *listen;
-
-	struct event *ev_hup, *ev_term, *ev_int, *ev_drain;
-	bool draining;
-	struct timespec drain_start;
-
-	char *pid_file; /* written by us: removed at exit */
-};
 
 /* --- small helpers -------------------------------------------------------------------------- */
 
@@ -125,8 +98,7 @@ static void daemon_print_lines(FILE *f, const char *text)
 }
 
 /* A start-up failure: logged, and sent to the waiting parent, which prints it on stderr. */
-static void daemon_fail(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void daemon_fail(struct daemon *d, const char *fmt, ...)
+void daemon_fail(struct daemon *d, const char *fmt, ...)
 {
 	char msg[DAEMON_ERR_MAX];
 	va_list ap;
@@ -329,6 +301,7 @@ static int daemon_store(struct daemon *d)
 	}
 	mbx_config_table_config(&d->cfg, &tc);
 	mbx_dir_defer_init(&tc.defer, d->base);
+	daemon_watch_transit(d); /* before the table, which chains it */
 	d->table = mbx_mailbox_table_new(d->dir, &tc);
 
 	memset(&pc, 0, sizeof(pc));
@@ -341,11 +314,18 @@ static int daemon_store(struct daemon *d)
 	lc.table = d->table;
 	lc.resolver = d->resolver;
 	lc.id = &d->id;
+	/* ecServerPaused: MS-OXCSTOR 3.2.5.1.3, more than five logons in 10 s at a mailbox not
+	 * hosted here. */
+	d->limiter = malloc(sizeof(*d->limiter));
+	if (d->limiter != NULL)
+		mbx_logon_limiter_init(d->limiter);
+	lc.limiter = d->limiter;
 	mbx_dir_defer_init(&lc.defer, d->base);
 	d->pipeline = d->table != NULL && d->resolver != NULL ? mbx_logon_pipeline_new(&lc) : NULL;
 
 	d->metrics = mbx_metrics_new();
-	if (d->table == NULL || d->resolver == NULL || d->pipeline == NULL || d->metrics == NULL) {
+	if (d->table == NULL || d->resolver == NULL || d->pipeline == NULL || d->metrics == NULL ||
+	    d->limiter == NULL) {
 		daemon_fail(d, "out of memory");
 		return -1;
 	}
@@ -355,6 +335,7 @@ static int daemon_store(struct daemon *d)
 
 static int daemon_frontend(struct daemon *d)
 {
+	struct mbx_autodiscover_deps ad = {.table = d->table, .id = &d->id, .cfg = &d->cfg};
 	struct mbx_frontend_deps deps = {
 		.base = d->base,
 		.cfg = &d->cfg,
@@ -367,6 +348,13 @@ static int daemon_frontend(struct daemon *d)
 	};
 	char err[1024];
 
+	mbx_dir_defer_init(&ad.defer, d->base);
+	d->ad = mbx_autodiscover_new(&ad, err, sizeof(err));
+	if (d->ad == NULL) {
+		daemon_fail(d, "Autodiscover: %s", err);
+		return -1;
+	}
+	deps.autodiscover = d->ad;
 	d->fe = mbx_frontend_new(&deps, err, sizeof(err));
 	if (d->fe == NULL) {
 		daemon_fail(d, "front end: %s", err);
@@ -631,20 +619,26 @@ static void daemon_reload_tls(struct daemon *d, struct mbx_config *n)
  * certificate and the directory are read again (ldif: the file, with change notifications for
  * what differs; ldap: reconnect with the password file read again).
  */
-static void daemon_reload(struct daemon *d)
+int daemon_reload(struct daemon *d, char *msg, size_t msgsize)
 {
 	struct mbx_config n;
 	char *err = malloc(DAEMON_ERR_MAX);
 	const char *what;
+	int rc = -1;
 
 	daemon_notify("RELOADING=1");
 	mbx_log(MBX_LOG_NOTICE, "reload: reading %s", d->cfg.file);
+	snprintf(msg, msgsize, "reload: done");
 	if (err == NULL) {
 		mbx_log(MBX_LOG_ERROR, "reload: out of memory");
+		snprintf(msg, msgsize, "reload: out of memory");
 		goto out;
 	}
 	if (mbx_config_load(d->cfg.file, &n, err, DAEMON_ERR_MAX) != 0) {
 		char *save = NULL;
+
+		snprintf(msg, msgsize, "%.*s (configuration not applied; see the log)",
+		         (int)strcspn(err, "\n"), err);
 
 		for (char *line = strtok_r(err, "\n", &save); line != NULL;
 		     line = strtok_r(NULL, "\n", &save))
@@ -674,17 +668,30 @@ static void daemon_reload(struct daemon *d)
 	daemon_reload_tls(d, &n);
 	mbx_listen_reconfigure(d->listen, &d->cfg);
 	mbx_frontend_reconfigure(d->fe, &d->cfg);
+	daemon_admin_reconfigure(d);
 	mbx_config_free(&n);
 	mbx_log(MBX_LOG_NOTICE, "reload: limits, log level and trace applied");
+	rc = 0;
 dir:
-	if (err != NULL && mbx_dir_reload(d->dir, err, DAEMON_ERR_MAX) != 0)
+	if (err != NULL && mbx_dir_reload(d->dir, err, DAEMON_ERR_MAX) != 0) {
 		mbx_log(MBX_LOG_ERROR, "reload: directory: %s; keeping what was loaded before",
 			err);
-	else if (err != NULL)
+		if (rc == 0)
+			snprintf(msg, msgsize, "directory: %.*s (keeping what was loaded before)",
+			         (int)strcspn(err, "\n"), err);
+		rc = -1;
+	} else if (err != NULL) {
 		mbx_log(MBX_LOG_NOTICE, "reload: directory read again");
+		if (rc == 0)
+			snprintf(msg, msgsize,
+			         "configuration %s applied (limits, log level, trace, TLS files); "
+			         "directory read again",
+			         d->cfg.file);
+	}
 out:
 	free(err);
 	daemon_notify("READY=1");
+	return rc;
 }
 
 /* --- signals, drain --------------------------------------------------------------------------- */
@@ -692,11 +699,12 @@ out:
 static void daemon_hup_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	char msg[512];
 
 	(void)sig;
 	(void)what;
 	if (!d->draining)
-		daemon_reload(d);
+		(void)daemon_reload(d, msg, sizeof(msg));
 }
 
 static void daemon_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -775,9 +783,13 @@ static void daemon_free(struct daemon *d)
 	daemon_free_event(&d->ev_hup);
 	daemon_free_event(&d->ev_term);
 	daemon_free_event(&d->ev_int);
+	daemon_admin_free(d);
 	mbx_listen_free(&d->listen);
 	mbx_frontend_free(&d->fe);
+	mbx_autodiscover_free(&d->ad);
 	mbx_logon_pipeline_free(&d->pipeline);
+	free(d->limiter);
+	d->limiter = NULL;
 	mbx_principal_resolver_free(&d->resolver);
 	mbx_mailbox_table_free(&d->table);
 	mbx_dir_free(&d->dir);
@@ -818,8 +830,8 @@ static int daemon_start(struct daemon *d)
 			return -1;
 		}
 	}
-	if (daemon_listen(d) != 0 || daemon_write_pid(d) != 0 || daemon_drop_privileges(d) != 0 ||
-	    daemon_signals(d) != 0)
+	if (daemon_listen(d) != 0 || daemon_admin_start(d) != 0 || daemon_write_pid(d) != 0 ||
+	    daemon_drop_privileges(d) != 0 || daemon_signals(d) != 0)
 		return -1;
 	return 0;
 }

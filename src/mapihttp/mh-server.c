@@ -25,6 +25,11 @@
  * the final X-ResponseCode, X-ElapsedTime and X-StartTime, and the body: mh-request.c, which
  * also keeps the request's life until then. The request types themselves (Connect, Execute,
  * Disconnect, PING, NotificationWait) are mh-emsmdb.c.
+ *
+ * POST /autodiscover/autodiscover.xml (any case; only when the daemon gave an Autodiscover
+ * service) is routed before the mailbox checks: another method gets 405, a body over
+ * MBX_AD_BODY_MAX 413, then the same authentication as above, then mh-autodiscover.c answers
+ * with plain HTTP and XML.
  */
 #include "mapihttp/mh-frontend-int.h"
 
@@ -42,6 +47,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
+#include "mbx/autodiscover.h"
 #include "mbx/config.h"
 #include "mbx/defer-event.h"
 
@@ -78,7 +84,17 @@ static int mh_cookies(struct mh_req *r, const char **out, size_t *n_r)
 }
 
 /* Checks the request headers (2.2.3.2, 2.2.3.3) and runs the request type. */
+static void mh_authed_mapi(struct mh_req *r);
+
 static void mh_authed(struct mh_req *r)
+{
+	if (r->autodiscover)
+		mbx_mh_autodiscover(r);
+	else
+		mh_authed_mapi(r);
+}
+
+static void mh_authed_mapi(struct mh_req *r)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(r->http);
 	const char *v, *why = NULL;
@@ -249,8 +265,9 @@ static void mh_authenticate(struct mh_req *r)
 	}
 }
 
-/* Which endpoint a path names: 1 the mailbox endpoint, 0 another path under /mapi/, -1 none. */
-static int mh_route(struct evhttp_request *http)
+/* Which endpoint a path names: 2 Autodiscover (when served), 1 the mailbox endpoint, 0 another
+ * path under /mapi/, -1 none. */
+static int mh_route(const struct mbx_frontend *fe, struct evhttp_request *http)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(http);
 	const char *raw = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
@@ -266,8 +283,41 @@ static int mh_route(struct evhttp_request *http)
 		route = 1;
 	else if (strncasecmp(path, "/mapi/", 6) == 0 || strcasecmp(path, "/mapi") == 0)
 		route = 0;
+	else if (fe->deps.autodiscover != NULL &&
+	         strcasecmp(path, "/autodiscover/autodiscover.xml") == 0)
+		route = 2;
 	free(path);
 	return route;
+}
+
+/* POST /autodiscover/autodiscover.xml: plain HTTP errors (no X-ResponseCode semantics there),
+ * then the same HTTP Basic authentication as the mailbox endpoint, then mh-autodiscover.c. */
+static void mh_autodiscover(struct mh_req *r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->http);
+	size_t len = evbuffer_get_length(in);
+	static const char not_post[] = "Autodiscover takes POST\n";
+	static const char too_big[] = "Autodiscover request body too large\n";
+
+	r->autodiscover = true;
+	if (evhttp_request_get_command(r->http) != EVHTTP_REQ_POST) {
+		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Allow", "POST");
+		mbx_mh_request_reply_plain(r, 405, "text/plain; charset=us-ascii", not_post,
+		                           sizeof(not_post) - 1);
+		return;
+	}
+	if (len > MBX_AD_BODY_MAX) {
+		mbx_mh_request_reply_plain(r, 413, "text/plain; charset=us-ascii", too_big,
+		                           sizeof(too_big) - 1);
+		return;
+	}
+	r->body_len = len;
+	r->body = len > 0 ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
+	if (r->body == NULL) {
+		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
+		return;
+	}
+	mh_authenticate(r);
 }
 
 static void mh_http_cb(struct evhttp_request *http, void *arg)
@@ -296,11 +346,15 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 	if (v != NULL && mbx_mh_hdr_client_info_check(v, NULL) == 0)
 		snprintf(r->cinfo, sizeof(r->cinfo), "%s", v);
 
+	route = mh_route(fe, http);
+	if (route == 2) {
+		mh_autodiscover(r);
+		return;
+	}
 	if (evhttp_request_get_command(http) != EVHTTP_REQ_POST) {
 		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_VERB, "the HTTP method must be POST");
 		return;
 	}
-	route = mh_route(http);
 	if (route < 0) {
 		mbx_mh_request_fail_status(r, 404, MBX_MH_RC_INVALID_PATH,
 		                           "no MAPI/HTTP endpoint at this path");

@@ -1,0 +1,89 @@
+/*
+ * daemon-int.h: what the parts of mbxstored's daemon share (src/daemon/daemon.c owns the life
+ * cycle; daemon-admin.c the control socket, the admin commands and the reaction to mailboxes
+ * entering transit elsewhere).
+ */
+#ifndef MBX_DAEMON_INT_H
+#define MBX_DAEMON_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mbx/config.h"
+#include "mbx/mailbox.h"
+
+struct event;
+struct event_base;
+struct mbx_dir;
+struct mbx_mailbox_table;
+struct mbx_principal_resolver;
+struct mbx_logon_pipeline;
+struct mbx_metrics;
+struct mbx_tls;
+struct mbx_frontend;
+struct mbx_listeners;
+struct mbx_autodiscover;
+struct mbx_admin;
+struct mbx_control;
+struct daemon_transit_check;
+
+struct daemon {
+	struct mbx_config cfg;
+	bool cfg_loaded;
+	bool foreground;
+
+	/* [server] user, resolved before anything runs */
+	bool switch_user;
+	uid_t uid;
+	gid_t gid;
+
+	int ready_fd; /* daemonized: the pipe the waiting parent reads; else -1 */
+
+	struct event_base *base;
+	struct mbx_dir *dir;
+	struct mbx_mailbox_table *table;
+	struct mbx_principal_resolver *resolver;
+	struct mbx_server_identity id;
+	struct mbx_logon_pipeline *pipeline;
+	struct mbx_logon_limiter *limiter; /* ecServerPaused, shared by every logon */
+	struct mbx_metrics *metrics;
+	struct mbx_tls *tls;
+	struct mbx_frontend *fe;
+	struct mbx_listeners *listen;
+	struct mbx_autodiscover *ad;
+
+	/* mbxctl's side (daemon-admin.c) */
+	struct mbx_admin *admin;
+	struct mbx_control *ctl;
+	struct daemon_transit_check *checks; /* change notifications being looked at */
+
+	struct event *ev_hup, *ev_term, *ev_int, *ev_drain;
+	bool draining;
+	struct timespec drain_start;
+
+	char *pid_file; /* written by us: removed at exit */
+};
+
+
+/* daemon.c: SIGHUP's work, also run by `mbxctl reload`. Returns 0 when the configuration file
+ * was applied (and the directory read again), -1 with the reason in err otherwise. */
+int daemon_reload(struct daemon *d, char *err, size_t errsize);
+
+/* daemon-admin.c */
+/* Registers the reaction to directory changes (before the mailbox table is made, which chains
+ * it): a mailbox that some session context has a logon on and that is now in transit gets
+ * those contexts destroyed, also when the move was started on another server. */
+void daemon_watch_transit(struct daemon *d);
+/* The admin commands and the control socket ([listen] control_socket), after the front end.
+ * Returns 0, or -1 after daemon_fail(). */
+int daemon_admin_start(struct daemon *d);
+/* A reload changed d->cfg. */
+void daemon_admin_reconfigure(struct daemon *d);
+/* Answers running commands, closes the socket, cancels transit checks. */
+void daemon_admin_free(struct daemon *d);
+
+void daemon_fail(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
