@@ -25,8 +25,8 @@ scenario_2() {
 	fi
 
 	mark=$(log_mark SERVER1)
-	ctl SERVER1 move start "$I" --to DB02
-	if [ "$CTL_RC" -eq 0 ] && grep -Eq '(^|[^0-9])1 session' <<<"$CTL_OUT"; then
+	ctl SERVER1 --json move start "$I" --to DB02
+	if [ "$CTL_RC" -eq 0 ] && [ "$(jget "$CTL_OUT" sessionsDropped)" = 1 ]; then
 		pass "2: mbxctl move start ivan --to DB02: exit 0, one session context dropped"
 	else
 		fail "2: mbxctl move start ivan: exit $CTL_RC, output: ${CTL_OUT:-none} ${CTL_ERR}"
