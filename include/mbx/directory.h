@@ -61,6 +61,13 @@ const char *mbx_dir_entry_str(const struct mbx_dir_entry *e, const char *name);
 const uint8_t *mbx_dir_entry_bin(const struct mbx_dir_entry *e, const char *name, size_t *len_r);
 /* True if objectClass has this value (case-insensitive). */
 bool mbx_dir_entry_has_class(const struct mbx_dir_entry *e, const char *cls);
+/* The predicate of MBX_DIR_DISABLED_NO_MASTER on one entry: objectClass has "user" and not
+ * "computer"; no msExchMasterAccountSid value; and msExchUserAccountControl has a value that
+ * is the integer 2, or userAccountControl a value with bit 0x2 set. Integers are read as
+ * src/store/mailbox.c reads them (optional '-', decimal digits, within INT32_MIN..UINT32_MAX;
+ * a negative value by its two's complement); a value that is not such an integer matches
+ * nothing, as an LDAP server's integer rules give Undefined for it. */
+bool mbx_dir_entry_disabled_no_master(const struct mbx_dir_entry *e);
 struct mbx_dir_entry *mbx_dir_entry_dup(const struct mbx_dir_entry *e);
 void mbx_dir_entry_free(struct mbx_dir_entry **e);
 
@@ -68,10 +75,17 @@ void mbx_dir_entry_free(struct mbx_dir_entry **e);
 
 enum mbx_dir_key {
 	MBX_DIR_BY_DN,        /* the entry itself (base search) */
-	MBX_DIR_BY_LEGACYDN,  /* legacyExchangeDN, case-insensitive; or a proxyAddresses value
-	                       * "X500:<key>" (any case of the prefix): the legacyExchangeDN a
-	                       * mailbox had in its old forest or organisation, as Exchange keeps
-	                       * it after a cross-forest move */
+	/* legacyExchangeDN, or a proxyAddresses value "X500:<key>" (the prefix in any case): the
+	 * legacyExchangeDN a mailbox had in its old forest or organisation, as Exchange keeps it
+	 * after a cross-forest move. Both compared the same way: the whole value equals the key
+	 * but for the case of ASCII letters (no other folding: no trimming of spaces, no
+	 * Unicode case), so a part of a DN never matches. Every entry that matches either way
+	 * comes back once (file order in ldif, the server's order in ldap); two or more
+	 * entries (two objects with the same legacyExchangeDN, or one's legacyExchangeDN being
+	 * another's X500 proxy) are FOUND with nentries > 1, in both backends, as for any
+	 * duplicate legacyExchangeDN: the caller decides (the mailbox table treats it as an
+	 * ambiguity, DIR_ERROR, never picks one). */
+	MBX_DIR_BY_LEGACYDN,
 	MBX_DIR_BY_SMTP,      /* mail, or proxyAddresses "smtp:<addr>" any case */
 	MBX_DIR_BY_LOGIN,     /* userPrincipalName or sAMAccountName */
 	MBX_DIR_BY_SID,       /* objectSid, binary (key = the SID bytes) */
@@ -80,8 +94,15 @@ enum mbx_dir_key {
 	 * with bit 0x2) and has no msExchMasterAccountSid: seed 000's ldifde query
 	 * (&(objectClass=user)(|(msExchUserAccountControl=2)
 	 *   (userAccountControl:1.2.840.113556.1.4.803:=2))(!(msExchMasterAccountSid=*)))
-	 * under the base DN, computers excluded. The key is ignored (pass "" and 0). FOUND with
-	 * the entries, or NOT_FOUND when there are none. For `mbxctl report`. */
+	 * under the base DN, computers (objectClass computer) excluded: exactly the entries
+	 * for which mbx_dir_entry_disabled_no_master is true. The key is ignored (pass "" and
+	 * 0). FOUND with the entries (all of them, each once; ldif: file order, ldap: the
+	 * server's order), or NOT_FOUND when there are none. Never a partial list: ldap asks
+	 * for at most DIR_LDAP_MAX_ENTRIES (10000) with the request timeout of every lookup as
+	 * its time limit, on one subtree search without paging; more entries than the
+	 * server's size limit (slapd's sizelimit, AD's MaxPageSize, 1000 by default) or than
+	 * DIR_LDAP_MAX_ENTRIES is ERROR with a message saying the list would be incomplete; no
+	 * answer in time is TEMPFAIL. For `mbxctl report`. */
 	MBX_DIR_DISABLED_NO_MASTER,
 };
 const char *mbx_dir_key_name(enum mbx_dir_key key);

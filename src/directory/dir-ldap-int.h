@@ -198,7 +198,7 @@ struct dir_ldap {
 	struct dir_ldap_change *changes, **changes_tail;
 	struct event *change_ev;
 	const char *legacy_attr; /* the server's name of legacyExchangeDN */
-	struct dir_ldap_form forms[MBX_DIR_BY_MEMBER + 1]; /* by enum mbx_dir_key */
+	struct dir_ldap_form forms[MBX_DIR_DISABLED_NO_MASTER + 1]; /* by enum mbx_dir_key */
 	struct dir_ldap_scan *scan; /* entry conversion scratch, grown as needed, kept */
 	size_t scan_cap;
 };

@@ -525,19 +525,25 @@ static bool dir_ldap_req_attr_holds(const struct mbx_dir_entry *e, const char *n
  * case only, and the mailbox table keys its cache on the string. So that both backends find
  * the same entries for the same key (and "/...cn=alice " is not a second name for alice), an
  * entry is kept only when one of the attributes the filter asked about holds the key under the
- * ldif backend's rule: BY_LEGACYDN legacyExchangeDN; BY_SMTP mail, or a proxyAddresses value
- * "smtp:" + key (prefix in any case); BY_LOGIN userPrincipalName or sAMAccountName. Other kinds
- * keep every entry (DNs and SIDs have their own rules). */
+ * ldif backend's rule: BY_LEGACYDN legacyExchangeDN, or a proxyAddresses value "x500:" + key
+ * (prefix in any case); BY_SMTP mail, or a proxyAddresses value "smtp:" + key; BY_LOGIN
+ * userPrincipalName or sAMAccountName. DISABLED_NO_MASTER keeps the entries for which
+ * mbx_dir_entry_disabled_no_master holds: the filter cannot leave computers out (ldap-filter.h),
+ * and the server's integer rules are not the ldif backend's. Other kinds keep every entry (DNs
+ * and SIDs have their own rules). */
 bool dir_ldap_req_exact(const struct dir_ldap_req *r, const struct mbx_dir_entry *e)
 {
 	const char *k = r->match;
 	size_t n = r->matchlen;
 
+	if (r->key == MBX_DIR_DISABLED_NO_MASTER)
+		return mbx_dir_entry_disabled_no_master(e);
 	if (k == NULL)
 		return true;
 	switch (r->key) {
 	case MBX_DIR_BY_LEGACYDN:
-		return dir_ldap_req_attr_holds(e, "legacyExchangeDN", NULL, k, n);
+		return dir_ldap_req_attr_holds(e, "legacyExchangeDN", NULL, k, n) ||
+		       dir_ldap_req_attr_holds(e, "proxyAddresses", "x500:", k, n);
 	case MBX_DIR_BY_SMTP:
 		return dir_ldap_req_attr_holds(e, "mail", NULL, k, n) ||
 		       dir_ldap_req_attr_holds(e, "proxyAddresses", "smtp:", k, n);
@@ -561,8 +567,15 @@ void dir_ldap_req_entry(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMes
 {
 	struct mbx_dir_entry *e;
 
-	if (r->kind != DLR_LOOKUP || r->res.nentries >= DIR_LDAP_MAX_ENTRIES)
+	if (r->kind != DLR_LOOKUP)
 		return;
+	if (r->res.nentries >= DIR_LDAP_MAX_ENTRIES) {
+		/* The search asked for at most that many: a server that sends more anyway must
+		 * not make a part of the answer look like all of it. */
+		r->broken = "the server sent more entries than the size limit it was given: the "
+		            "answer would be incomplete";
+		return;
+	}
 	if (r->res.nentries == r->cap) {
 		size_t cap = r->cap == 0 ? 4 : 2 * r->cap;
 		struct mbx_dir_entry **ne = realloc(r->res.entries, cap * sizeof(*ne));
@@ -619,6 +632,16 @@ void dir_ldap_req_result(struct dir_ldap_req *r, struct dir_ldap_conn *c, LDAPMe
 		} else {
 			dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
 		}
+	} else if (err == LDAP_SIZELIMIT_EXCEEDED || err == LDAP_ADMINLIMIT_EXCEEDED) {
+		/* The server stopped at its size limit (slapd's sizelimit, AD's MaxPageSize) or
+		 * ours: what came is only a part, and never passes for the whole answer. No
+		 * paged results (RFC 2696): raise the service account's limit on the server. */
+		dir_ldap_req_done(
+		        r, MBX_DIR_ERROR,
+		        "%s: %s after %zu entries: the answer would be incomplete (at most "
+		        "%d entries per lookup; raise the server's size limit for the "
+		        "service account if it is lower)",
+		        uri, ldap_err2string(err), r->res.nentries, DIR_LDAP_MAX_ENTRIES);
 	} else if (err == LDAP_SUCCESS && r->broken != NULL) {
 		dir_ldap_req_done(r, MBX_DIR_ERROR, "%s: %s", uri, r->broken);
 	} else if (err == LDAP_SUCCESS) {

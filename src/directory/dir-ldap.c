@@ -196,7 +196,7 @@ static void dir_ldap_change_fire(evutil_socket_t fd, short what, void *arg)
  * result is the same string; the unit test compares the two over every byte value. */
 static int dir_ldap_forms_init(struct dir_ldap *dl)
 {
-	for (int k = 0; k <= MBX_DIR_BY_MEMBER; k++) {
+	for (int k = 0; k <= MBX_DIR_DISABLED_NO_MASTER; k++) {
 		struct dir_ldap_form *f = &dl->forms[k];
 		const char *why = NULL, *p;
 
@@ -225,7 +225,7 @@ static int dir_ldap_forms_init(struct dir_ldap *dl)
 
 static void dir_ldap_forms_free(struct dir_ldap *dl)
 {
-	for (int k = 0; k <= MBX_DIR_BY_MEMBER; k++) {
+	for (int k = 0; k <= MBX_DIR_DISABLED_NO_MASTER; k++) {
 		free(dl->forms[k].text);
 		dl->forms[k].text = NULL;
 	}
@@ -239,12 +239,15 @@ char *dir_ldap_filter_new(const struct dir_ldap *dl, enum mbx_dir_key kind, cons
 	size_t size, from = 0, esc = 0;
 	char *out, *w, *first = NULL;
 
-	if ((unsigned)kind > MBX_DIR_BY_MEMBER) {
+	if ((unsigned)kind > MBX_DIR_DISABLED_NO_MASTER) {
 		*why_r = "unknown lookup kind";
 		return NULL;
 	}
 	f = &dl->forms[kind];
-	if (key == NULL || keylen == 0) {
+	if (kind == MBX_DIR_DISABLED_NO_MASTER) {
+		key = ""; /* a form without a key (mbx_ldap_filter_build ignores it too) */
+		keylen = 0;
+	} else if (key == NULL || keylen == 0) {
 		*why_r = "empty key";
 		return NULL;
 	}
@@ -308,12 +311,25 @@ static struct mbx_dir_req *dir_ldap_lookup(struct mbx_dir *d, enum mbx_dir_key k
 	size_t len;
 	bool copy;
 
-	if ((unsigned)kind > MBX_DIR_BY_MEMBER)
+	if ((unsigned)kind > MBX_DIR_DISABLED_NO_MASTER)
 		return NULL;
 	r = dir_ldap_req_new(dl, DLR_LOOKUP, cb, ctx);
 	if (r == NULL)
 		return NULL;
 	r->key = kind;
+	if (kind == MBX_DIR_DISABLED_NO_MASTER) {
+		/* The report: one subtree search, no key; what the server sends is checked again
+		 * with mbx_dir_entry_disabled_no_master (dir_ldap_req_exact), which also leaves the
+		 * computers out. */
+		r->filter = dir_ldap_filter_new(dl, kind, "", 0, 0, NULL, &why);
+		if (r->filter == NULL) {
+			dir_ldap_req_done(r, MBX_DIR_ERROR, "%s", why);
+			return &r->head;
+		}
+		r->base = dl->base_dn;
+		r->scope = LDAP_SCOPE_SUBTREE;
+		return dir_ldap_req_start(r);
+	}
 	/* String keys are NUL-terminated (directory.h); only a SID's length counts. */
 	len = kind == MBX_DIR_BY_SID ? keylen : strlen(key);
 	if (len == 0) {

@@ -2,8 +2,9 @@
  * dir-ldif-index.c: the in-memory directory of the `ldif` backend (design.md "Directory
  * backends"): the entries in file order and the hash indexes that find them.
  *
- * Entries are indexed in hash tables: DN (dir_ldif_normalize_dn), legacyExchangeDN, SMTP
- * address (mail and smtp: proxyAddresses), login (userPrincipalName, sAMAccountName) - these
+ * Entries are indexed in hash tables: DN (dir_ldif_normalize_dn), legacyExchangeDN (and the
+ * X500: proxyAddresses, an old forest's legacyExchangeDN), SMTP address (mail and smtp:
+ * proxyAddresses), login (userPrincipalName, sAMAccountName) - these
  * folded to lower case (ASCII) -, objectSid (binary; several entries may share one, e.g. the
  * BUILTIN group SIDs of several domains) and member (reverse: member DN -> groups).
  */
@@ -205,6 +206,9 @@ int dir_ldif_index_entry_nodes(const struct mbx_dir_entry *e, size_t idx, struct
 
 		if (v->len > 5 && strncasecmp((const char *)v->data, "smtp:", 5) == 0)
 			DL_ADD(DL_IX_SMTP, v->data + 5, v->len - 5, true);
+		/* an old forest's legacyExchangeDN (directory.h BY_LEGACYDN): same index */
+		else if (v->len > 5 && strncasecmp((const char *)v->data, "x500:", 5) == 0)
+			DL_ADD(DL_IX_LEGACY, v->data + 5, v->len - 5, true);
 	}
 	a = mbx_dir_entry_attr(e, "userPrincipalName");
 	for (size_t i = 0; a != NULL && i < a->nvals; i++)

@@ -259,6 +259,28 @@ static void dir_ldif_cancel(struct mbx_dir_req *req)
 
 /* --- lookups ----------------------------------------------------------------------------- */
 
+/* MBX_DIR_DISABLED_NO_MASTER: a scan of every entry (no index: the report is rare, and its
+ * predicate is not one key), in file order. The ldif backend has no base DN: the whole file. */
+static void dl_lookup_report(struct dir_ldif_req *r, const struct dl_db *db)
+{
+	size_t *idx = NULL, n = 0;
+
+	for (size_t i = 0; i < db->nents; i++) {
+		if (!mbx_dir_entry_disabled_no_master(db->ents[i]))
+			continue;
+		if (idx == NULL) {
+			idx = calloc(db->nents - i, sizeof(*idx));
+			if (idx == NULL) {
+				dl_req_set(r, MBX_DIR_ERROR, "out of memory");
+				return;
+			}
+		}
+		idx[n++] = i;
+	}
+	dl_req_found(r, db, idx, n);
+	free(idx);
+}
+
 static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key kind,
 					   const void *key, size_t keylen, mbx_dir_cb *cb,
 					   void *ctx)
@@ -273,6 +295,9 @@ static struct mbx_dir_req *dir_ldif_lookup(struct mbx_dir *d, enum mbx_dir_key k
 	if (r == NULL)
 		return NULL;
 	switch (kind) {
+	case MBX_DIR_DISABLED_NO_MASTER:
+		dl_lookup_report(r, dl->db);
+		return dl_req_start(r);
 	case MBX_DIR_BY_DN:
 	case MBX_DIR_BY_MEMBER:
 		ix = kind == MBX_DIR_BY_DN ? DL_IX_DN : DL_IX_MEMBER;

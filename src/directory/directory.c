@@ -114,6 +114,54 @@ bool mbx_dir_entry_has_class(const struct mbx_dir_entry *e, const char *cls)
 	return false;
 }
 
+/* An INTEGER value as src/store/mailbox.c reads it: optional '-', decimal digits, within
+ * INT32_MIN..UINT32_MAX; a negative value as its two's complement in 32 bits. */
+static bool directory_int32(const struct mbx_dir_value *v, uint32_t *u_r)
+{
+	const uint8_t *p = v->data;
+	size_t i = 0;
+	bool neg = false;
+	uint64_t mag = 0;
+
+	if (v->len > 0 && p[0] == '-') {
+		neg = true;
+		i = 1;
+	}
+	if (i == v->len)
+		return false;
+	for (; i < v->len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		mag = mag * 10 + (uint64_t)(p[i] - '0');
+		if (mag > UINT32_MAX)
+			return false;
+	}
+	if (neg && mag > (uint64_t)INT32_MAX + 1)
+		return false;
+	*u_r = neg ? (uint32_t)(0 - mag) : (uint32_t)mag;
+	return true;
+}
+
+bool mbx_dir_entry_disabled_no_master(const struct mbx_dir_entry *e)
+{
+	const struct mbx_dir_attr *a;
+	bool disabled = false;
+	uint32_t u;
+
+	if (!mbx_dir_entry_has_class(e, "user") || mbx_dir_entry_has_class(e, "computer"))
+		return false;
+	a = mbx_dir_entry_attr(e, "msExchMasterAccountSid");
+	if (a != NULL && a->nvals > 0)
+		return false;
+	a = mbx_dir_entry_attr(e, "msExchUserAccountControl");
+	for (size_t i = 0; a != NULL && i < a->nvals && !disabled; i++)
+		disabled = directory_int32(&a->vals[i], &u) && u == 2;
+	a = mbx_dir_entry_attr(e, "userAccountControl");
+	for (size_t i = 0; a != NULL && i < a->nvals && !disabled; i++)
+		disabled = directory_int32(&a->vals[i], &u) && (u & 0x2u) != 0;
+	return disabled;
+}
+
 static uint8_t *directory_memdup0(const void *p, size_t len)
 {
 	uint8_t *q = malloc(len + 1);
@@ -194,8 +242,14 @@ void mbx_dir_entry_free(struct mbx_dir_entry **ep)
 struct mbx_dir_req *mbx_dir_lookup(struct mbx_dir *d, enum mbx_dir_key kind, const void *key,
 				   size_t keylen, mbx_dir_cb *cb, void *ctx)
 {
-	if (d == NULL || key == NULL || cb == NULL || (unsigned)kind > MBX_DIR_BY_MEMBER)
+	if (d == NULL || cb == NULL || (unsigned)kind > MBX_DIR_DISABLED_NO_MASTER)
 		return NULL;
+	if (kind == MBX_DIR_DISABLED_NO_MASTER) {
+		key = ""; /* ignored: the backends see "" and 0 whatever was passed */
+		keylen = 0;
+	} else if (key == NULL) {
+		return NULL;
+	}
 	return d->ops->lookup(d, kind, key, keylen, cb, ctx);
 }
 

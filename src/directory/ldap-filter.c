@@ -61,12 +61,13 @@ char *mbx_ldap_filter_escape_dup(const void *val, size_t len, bool binary)
 	return s;
 }
 
-/* The filter templates: %1 stands for the first attribute, %2 for the second, %v for the
- * escaped key. Only these three directives exist. */
+/* The filter templates: %1 to %4 stand for the attributes, %v for the escaped key. Only these
+ * directives exist. A form without %v (nokey) ignores the key. */
+#define LDAP_FILTER_MAX_ATTRS 4
 struct ldap_filter_form {
 	const char *tmpl;
-	const char *attr1, *attr2;
-	bool binary;
+	const char *attr[LDAP_FILTER_MAX_ATTRS];
+	bool binary, nokey;
 };
 
 static bool ldap_filter_form(enum mbx_dir_key kind, struct ldap_filter_form *f)
@@ -75,33 +76,44 @@ static bool ldap_filter_form(enum mbx_dir_key kind, struct ldap_filter_form *f)
 	switch (kind) {
 	case MBX_DIR_BY_DN:
 		f->tmpl = "(%1=*)";
-		f->attr1 = "objectClass";
+		f->attr[0] = "objectClass";
 		return true;
 	case MBX_DIR_BY_LEGACYDN:
-		f->tmpl = "(%1=%v)";
-		f->attr1 = "legacyExchangeDN";
+		/* the legacyExchangeDN, or the one of an old forest kept as an X500 proxy */
+		f->tmpl = "(|(%1=%v)(%2=x500:%v))";
+		f->attr[0] = "legacyExchangeDN";
+		f->attr[1] = "proxyAddresses";
 		return true;
 	case MBX_DIR_BY_SMTP:
 		f->tmpl = "(|(%1=%v)(%2=smtp:%v))";
-		f->attr1 = "mail";
-		f->attr2 = "proxyAddresses";
+		f->attr[0] = "mail";
+		f->attr[1] = "proxyAddresses";
 		return true;
 	case MBX_DIR_BY_LOGIN:
 		f->tmpl = "(|(%1=%v)(%2=%v))";
-		f->attr1 = "userPrincipalName";
-		f->attr2 = "sAMAccountName";
+		f->attr[0] = "userPrincipalName";
+		f->attr[1] = "sAMAccountName";
 		return true;
 	case MBX_DIR_BY_SID:
 		f->tmpl = "(%1=%v)";
-		f->attr1 = "objectSid";
+		f->attr[0] = "objectSid";
 		f->binary = true;
 		return true;
 	case MBX_DIR_BY_MEMBER:
 		f->tmpl = "(%1=%v)";
-		f->attr1 = "member";
+		f->attr[0] = "member";
 		return true;
-	case MBX_DIR_DISABLED_NO_MASTER: /* not a keyed lookup: built by the search itself */
-		return false;
+	case MBX_DIR_DISABLED_NO_MASTER:
+		/* seed 000's query; 1.2.840.113556.1.4.803 is LDAP_MATCHING_RULE_BIT_AND (MS-ADTS
+		 * 3.1.1.3.4.4), which OpenLDAP also has (integerBitAndMatch) for INTEGER
+		 * attributes. Computers are left out by the backends, not here (ldap-filter.h). */
+		f->tmpl = "(&(%1=user)(|(%2=2)(%3:1.2.840.113556.1.4.803:=2))(!(%4=*)))";
+		f->attr[0] = "objectClass";
+		f->attr[1] = "msExchUserAccountControl";
+		f->attr[2] = "userAccountControl";
+		f->attr[3] = "msExchMasterAccountSid";
+		f->nokey = true;
+		return true;
 	}
 	return false;
 }
@@ -126,7 +138,7 @@ char *mbx_ldap_filter_build(const struct mbx_dir *d, enum mbx_dir_key kind, cons
                             size_t keylen, const char **why_r)
 {
 	struct ldap_filter_form f;
-	const char *a1, *a2 = NULL;
+	const char *a[LDAP_FILTER_MAX_ATTRS] = {NULL};
 	char *esc, *out;
 	size_t n = 0, elen;
 
@@ -134,7 +146,10 @@ char *mbx_ldap_filter_build(const struct mbx_dir *d, enum mbx_dir_key kind, cons
 		*why_r = "unknown lookup kind";
 		return NULL;
 	}
-	if (key == NULL || keylen == 0) {
+	if (f.nokey) {
+		key = "";
+		keylen = 0;
+	} else if (key == NULL || keylen == 0) {
 		*why_r = "empty key";
 		return NULL;
 	}
@@ -142,12 +157,12 @@ char *mbx_ldap_filter_build(const struct mbx_dir *d, enum mbx_dir_key kind, cons
 		*why_r = "key too long";
 		return NULL;
 	}
-	a1 = mbx_dir_server_attr(d, f.attr1);
-	if (f.attr2 != NULL)
-		a2 = mbx_dir_server_attr(d, f.attr2);
-	if (!ldap_filter_attr_ok(a1) || (f.attr2 != NULL && !ldap_filter_attr_ok(a2))) {
-		*why_r = "invalid attribute name in the attribute map";
-		return NULL;
+	for (int i = 0; i < LDAP_FILTER_MAX_ATTRS && f.attr[i] != NULL; i++) {
+		a[i] = mbx_dir_server_attr(d, f.attr[i]);
+		if (!ldap_filter_attr_ok(a[i])) {
+			*why_r = "invalid attribute name in the attribute map";
+			return NULL;
+		}
 	}
 	esc = mbx_ldap_filter_escape_dup(key, keylen, f.binary);
 	if (esc == NULL) {
@@ -166,15 +181,18 @@ char *mbx_ldap_filter_build(const struct mbx_dir *d, enum mbx_dir_key kind, cons
 			return NULL;
 		}
 		for (const char *t = f.tmpl; *t != '\0'; t++) {
-			const char *s = NULL;
+			const char *s = t;
 			size_t sl = 1;
 
-			if (t[0] == '%' && (t[1] == '1' || t[1] == '2' || t[1] == 'v')) {
-				s = t[1] == '1' ? a1 : t[1] == '2' ? a2 : esc;
-				sl = t[1] == 'v' ? elen : strlen(s);
+			if (t[0] == '%' && t[1] == 'v') {
+				s = esc;
+				sl = elen;
 				t++;
-			} else {
-				s = t;
+			} else if (t[0] == '%' && t[1] >= '1' &&
+			           t[1] < '1' + LDAP_FILTER_MAX_ATTRS) {
+				s = a[t[1] - '1'];
+				sl = strlen(s);
+				t++;
 			}
 			if (out != NULL)
 				memcpy(out + k, s, sl);

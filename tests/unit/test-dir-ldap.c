@@ -682,7 +682,7 @@ static void test_bad_keys(void **state)
  * one mbx_ldap_filter_build gives (ldap-filter.c keeps the rules), for every kind and byte. */
 static void filters_compare(struct mbx_dir *d, const void *key, size_t len)
 {
-	for (int k = 0; k <= MBX_DIR_BY_MEMBER; k++) {
+	for (int k = 0; k <= MBX_DIR_DISABLED_NO_MASTER; k++) {
 		const char *why1 = NULL, *why2 = NULL;
 		char *f1 = mbx_ldap_filter_build(d, (enum mbx_dir_key)k, key, len, &why1);
 		char *f2 = dir_ldap_filter(d, (enum mbx_dir_key)k, key, len, &why2);
@@ -750,7 +750,12 @@ static void test_filters(void **state)
 	assert_string_equal(f, "(|(mail=a\\2ab\\c3\\a9)(otherMailbox;x-opt=smtp:a\\2ab\\c3\\a9))");
 	free(f);
 	f = dir_ldap_filter(d, MBX_DIR_BY_LEGACYDN, "x", 1, &why);
-	assert_string_equal(f, "(mailNickname=x)");
+	assert_string_equal(f, "(|(mailNickname=x)(otherMailbox;x-opt=x500:x))");
+	free(f);
+	f = dir_ldap_filter(d, MBX_DIR_DISABLED_NO_MASTER, "ignored", 7, &why);
+	assert_string_equal(f, "(&(objectClass=user)(|(msExchUserAccountControl=2)"
+	                       "(userAccountControl:1.2.840.113556.1.4.803:=2))"
+	                       "(!(msExchMasterAccountSid=*)))");
 	free(f);
 	f = dir_ldap_filter(d, MBX_DIR_BY_SID, "\x01\x05z", 3, &why);
 	assert_string_equal(f, "(objectSid=\\01\\05\\7a)");
@@ -1845,7 +1850,8 @@ static void change_free_cb(void *ctx, const char *dn, const char *legacy)
 	dir_free(&free_me);
 }
 
-/* Modifications: through the rootdn (the service account of the harness may only read). */
+/* Modifications: through the rootdn (the harness' service account may write only the
+ * attributes a move changes, on user entries: tests/integration/lib/slapd.sh). */
 static void test_slapd_modify(void **state)
 {
 	char err[512];
@@ -1910,7 +1916,8 @@ static void test_slapd_modify(void **state)
 	assert_non_null(mbx_dir_modify(d, "cn=Nobody," USERS, mods, 1, answer_cb, &a));
 	run_until(&a.done, 5000);
 	expect_status(&a, MBX_DIR_NOT_FOUND);
-	/* The harness' service account may only read: refused, an error (not TEMPFAIL). */
+	/* The harness' service account may not write description: refused, an error (not
+	 * TEMPFAIL). */
 	ro = slapd_dir(false, false);
 	answer_reset(&a);
 	a.noentries = true;

@@ -193,7 +193,8 @@ static void test_build_each_kind(void **state)
 	(void)state;
 	expect_filter(NULL, MBX_DIR_BY_DN, dn, strlen(dn), "(objectClass=*)");
 	expect_filter(NULL, MBX_DIR_BY_LEGACYDN, "/o=Contoso/cn=alice", 19,
-	              "(legacyExchangeDN=/o=Contoso/cn=alice)");
+	              "(|(legacyExchangeDN=/o=Contoso/cn=alice)"
+	              "(proxyAddresses=x500:/o=Contoso/cn=alice))");
 	expect_filter(NULL, MBX_DIR_BY_SMTP, "alice@contoso.com", 17,
 	              "(|(mail=alice@contoso.com)(proxyAddresses=smtp:alice@contoso.com))");
 	expect_filter(NULL, MBX_DIR_BY_LOGIN, "alice", 5,
@@ -232,7 +233,7 @@ static void test_build_injection(void **state)
 		unsigned parens;
 		unsigned stars;
 	} kinds[] = {
-	        {MBX_DIR_BY_LEGACYDN, 1, 0}, {MBX_DIR_BY_SMTP, 3, 0},   {MBX_DIR_BY_LOGIN, 3, 0},
+	        {MBX_DIR_BY_LEGACYDN, 3, 0}, {MBX_DIR_BY_SMTP, 3, 0},   {MBX_DIR_BY_LOGIN, 3, 0},
 	        {MBX_DIR_BY_SID, 1, 0},      {MBX_DIR_BY_MEMBER, 1, 0}, {MBX_DIR_BY_DN, 1, 1},
 	};
 
@@ -256,15 +257,17 @@ static void test_build_injection(void **state)
 		}
 	}
 	expect_filter(NULL, MBX_DIR_BY_LEGACYDN, keys[0], lens[0],
-	              "(legacyExchangeDN=\\2a\\29\\28objectClass=\\2a)");
+	              "(|(legacyExchangeDN=\\2a\\29\\28objectClass=\\2a)"
+	              "(proxyAddresses=x500:\\2a\\29\\28objectClass=\\2a))");
 	expect_filter(NULL, MBX_DIR_BY_SMTP, keys[0], lens[0],
 	              "(|(mail=\\2a\\29\\28objectClass=\\2a)"
 	              "(proxyAddresses=smtp:\\2a\\29\\28objectClass=\\2a))");
 	/* A key with a backslash and a NUL (its length counts the NUL and what follows). */
 	expect_filter(NULL, MBX_DIR_BY_LEGACYDN, "/o=C\\\0x", 7,
-	              "(legacyExchangeDN=/o=C\\5c\\00x)");
+	              "(|(legacyExchangeDN=/o=C\\5c\\00x)(proxyAddresses=x500:/o=C\\5c\\00x))");
 	expect_filter(NULL, MBX_DIR_BY_LEGACYDN, keys[9], lens[9],
-	              "(legacyExchangeDN=\\ff\\fe\\28\\00\\2a\\29)");
+	              "(|(legacyExchangeDN=\\ff\\fe\\28\\00\\2a\\29)"
+	              "(proxyAddresses=x500:\\ff\\fe\\28\\00\\2a\\29))");
 }
 
 static void test_build_attrmap(void **state)
@@ -281,7 +284,8 @@ static void test_build_attrmap(void **state)
 	memset(&d, 0, sizeof(d));
 	d.attrmap = map;
 	d.nattrmap = sizeof(map) / sizeof(map[0]);
-	expect_filter(&d, MBX_DIR_BY_LEGACYDN, "/o=C", 4, "(exLegacyDN=/o=C)");
+	expect_filter(&d, MBX_DIR_BY_LEGACYDN, "/o=C", 4,
+	              "(|(exLegacyDN=/o=C)(proxyAddresses=x500:/o=C))");
 	expect_filter(&d, MBX_DIR_BY_SMTP, "a@b", 3, "(|(email=a@b)(proxyAddresses=smtp:a@b))");
 	expect_filter(&d, MBX_DIR_BY_LOGIN, "a", 1, "(|(userPrincipalName=a)(uid=a))");
 	expect_filter(&d, MBX_DIR_BY_SID, sid, sizeof(sid),
@@ -328,11 +332,13 @@ static void test_build_limits(void **state)
 		expect_filter_error(NULL, (enum mbx_dir_key)k, NULL, 5, "empty key");
 	}
 	/* 1: one byte. */
-	expect_filter(NULL, MBX_DIR_BY_LEGACYDN, "x", 1, "(legacyExchangeDN=x)");
+	expect_filter(NULL, MBX_DIR_BY_LEGACYDN, "x", 1,
+	              "(|(legacyExchangeDN=x)(proxyAddresses=x500:x))");
 	/* max: accepted; max + 1: refused. */
 	f = mbx_ldap_filter_build(NULL, MBX_DIR_BY_LEGACYDN, big, MBX_LDAP_FILTER_MAX_KEY, &why);
 	assert_non_null(f);
-	assert_int_equal(strlen(f), strlen("(legacyExchangeDN=)") + MBX_LDAP_FILTER_MAX_KEY);
+	assert_int_equal(strlen(f), strlen("(|(legacyExchangeDN=)(proxyAddresses=x500:))") +
+	                                    2 * MBX_LDAP_FILTER_MAX_KEY);
 	free(f);
 	f = mbx_ldap_filter_build(NULL, MBX_DIR_BY_SID, big, MBX_LDAP_FILTER_MAX_KEY, &why);
 	assert_non_null(f);
@@ -343,6 +349,51 @@ static void test_build_limits(void **state)
 	expect_filter_error(NULL, (enum mbx_dir_key)99, "x", 1, "unknown lookup kind");
 	expect_filter_error(NULL, (enum mbx_dir_key) - 1, "x", 1, "unknown lookup kind");
 	free(big);
+}
+
+/* The report filter: seed 000's query, no key (whatever is passed), names through the map,
+ * and a map entry that would break it refused. */
+static void test_build_report(void **state)
+{
+	static const char want[] = "(&(objectClass=user)(|(msExchUserAccountControl=2)"
+	                           "(userAccountControl:1.2.840.113556.1.4.803:=2))"
+	                           "(!(msExchMasterAccountSid=*)))";
+	static const struct mbx_dir_attrmap map[] = {
+	        {"userAccountControl", "uac"},
+	        {"msExchMasterAccountSid", "masterSid;binary"},
+	};
+	static const struct mbx_dir_attrmap bad[] = {{"msExchUserAccountControl", "x)(cn=*"}};
+	struct mbx_dir d;
+	unsigned o, c, st, b;
+	char *f;
+	const char *why = NULL;
+
+	(void)state;
+	expect_filter(NULL, MBX_DIR_DISABLED_NO_MASTER, "", 0, want);
+	expect_filter(NULL, MBX_DIR_DISABLED_NO_MASTER, NULL, 0, want);
+	expect_filter(NULL, MBX_DIR_DISABLED_NO_MASTER, "*)(cn=*", 7, want);
+	expect_filter(NULL, MBX_DIR_DISABLED_NO_MASTER, NULL, MBX_LDAP_FILTER_MAX_KEY + 1, want);
+	f = mbx_ldap_filter_build(NULL, MBX_DIR_DISABLED_NO_MASTER, NULL, 0, &why);
+	assert_non_null(f);
+	structure(f, &o, &c, &st, &b);
+	assert_int_equal(o, 7);
+	assert_int_equal(c, 7);
+	assert_int_equal(st, 1);
+	assert_int_equal(b, 0);
+	free(f);
+	memset(&d, 0, sizeof(d));
+	d.attrmap = map;
+	d.nattrmap = 2;
+	expect_filter(&d, MBX_DIR_DISABLED_NO_MASTER, "", 0,
+	              "(&(objectClass=user)(|(msExchUserAccountControl=2)"
+	              "(uac:1.2.840.113556.1.4.803:=2))(!(masterSid;binary=*)))");
+	d.attrmap = bad;
+	d.nattrmap = 1;
+	expect_filter_error(&d, MBX_DIR_DISABLED_NO_MASTER, "", 0, "attribute map");
+	/* the X500 place of BY_LEGACYDN goes through the map too */
+	d.attrmap = (const struct mbx_dir_attrmap[]){{"proxyAddresses", "otherMailbox"}};
+	expect_filter(&d, MBX_DIR_BY_LEGACYDN, "/o=C", 4,
+	              "(|(legacyExchangeDN=/o=C)(otherMailbox=x500:/o=C))");
 }
 
 int main(void)
@@ -358,6 +409,7 @@ int main(void)
 	        cmocka_unit_test(test_build_attrmap),
 	        cmocka_unit_test(test_build_attrmap_refused),
 	        cmocka_unit_test(test_build_limits),
+	        cmocka_unit_test(test_build_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
