@@ -484,9 +484,18 @@ def contoso():
 		mail="frank@partner.example", target="SMTP:frank@partner.example",
 		rtd=RTD_MAIL_CONTACT, rdt=RDT_REMOTE_MAIL_USER,
 		comment=["custom recipient (mail contact): targetAddress, no mailbox, no account"]))
+	# Seed 000's story: the disabled account's mailbox is used by a delegate (Alice has full
+	# mailbox access), but nobody holds the associated external account right and there is
+	# no msExchMasterAccountSid, so nobody can log on until `mbxctl mailbox associate-self
+	# gina` makes SELF the master account; then Alice can open the mailbox.
+	gina_sd = security_descriptor(SID_SELF, [
+		ace_allowed(dom + "-1101", RIGHT_FULL_ACCESS),  # alice
+	])
 	mbx("gina", "Gina", "Gray", 1106, "DB01", "gina-Secret1", "SSHA",
 		["disabled account with a mailbox on DB01 and no msExchMasterAccountSid",
-		"(userAccountControl 514, msExchUserAccountControl 2; seed 000)"], disabled=True)
+		"(userAccountControl 514, msExchUserAccountControl 2; seed 000); mailbox rights:",
+		"Alice FullAccess (the delegate), nobody the associated external account"],
+		disabled=True, sd=gina_sd)
 
 	room_sd = security_descriptor(SID_SELF, [
 		ace_allowed(SID_SELF, RIGHT_FULL_ACCESS | RIGHT_EXTERNAL_ACCOUNT),
