@@ -6,8 +6,10 @@
 # driver tests/unit/test-dir-ldap.c from the build folder with MBX_LDAP_URIS and friends set:
 # every lookup kind, injection keys, the attribute map, password checks, Content Sync
 # (RFC 4533) within a second, modifications, StartTLS with the right and a wrong CA, failover
-# during a stream of lookups (SIGKILL of the provider), all servers down, recovery.
-# Usage: test-dir-ldap.sh BUILD_DIR. Prints PASS/FAIL lines; exits non-zero on failure.
+# during a stream of lookups (SIGKILL of the provider), all servers down, recovery. Then
+# tests/unit/test-dir-ldap-report.c: X500 proxies, the report of disabled users without
+# master SID (with a size-limited instance), writes as the service account and their
+# replication. Usage: test-dir-ldap.sh BUILD_DIR. Prints PASS/FAIL lines; exits non-zero on failure.
 
 set -uo pipefail
 export LC_ALL=C
@@ -96,6 +98,55 @@ if slapd_start tls "$SUFFIX" && slapd_load tls "$SRC/conf/directory.ldif" && sla
 else
 	fail "ldaps:// instance"
 	exit 1
+fi
+
+# A copy of the sample directory whose service account may get at most 2 entries per search
+# (slapd "limits ... size=2"), with two more disabled users than gina: the report would be cut
+# short there, and must say so (ERROR) rather than pass a part for the whole.
+small_extra() {
+	local n
+	for n in 1 2; do
+		printf 'dn: cn=Small %s,cn=Users,%s\nchangetype: add\nobjectClass: user\n' "$n" "$SUFFIX"
+		printf 'cn: Small %s\nsn: S\nuserAccountControl: 514\n\n' "$n"
+	done
+}
+if slapd_start small "$SUFFIX" && slapd_load small "$SRC/conf/directory.ldif" &&
+	small_extra | ldapmodify -x -H "$(slapd_uri small)" -D "$(slapd_rootdn small)" \
+		-w "$SLAPD_ROOTPW" >/dev/null && slapd_stop small &&
+	sed -i 's/^limits \(.*\) size=unlimited /limits \1 size=2 /' "$(slapd_dir small)/slapd.conf" &&
+	grep -q '^limits .* size=2 ' "$(slapd_dir small)/slapd.conf" && slapd_restart small; then
+	pass "size-limited instance at $(slapd_uri small)"
+else
+	fail "size-limited instance"
+	exit 1
+fi
+
+# The service account writes the attributes of a move on a user entry, nothing else, and
+# never userPassword (tests/integration/lib/slapd.sh); the driver does the same through
+# mbx_dir_modify and checks the replica.
+svc_modify() {
+	ldapmodify -x -H "$(slapd_uri small)" -D "cn=mbxstored,cn=Users,$SUFFIX" \
+		-w mbxstored-Contoso1 >/dev/null 2>&1
+}
+ginamod() {
+	printf 'dn: cn=Gina Gray,cn=Users,%s\nchangetype: modify\nreplace: %s\n%s: %s\n' \
+		"$SUFFIX" "$1" "$1" "$2"
+}
+if ginamod msExchMailboxMoveStatus 2 | svc_modify &&
+	ginamod homeMDB "cn=DB03,cn=Databases,cn=x,$SUFFIX" | svc_modify; then
+	pass "ldapmodify as the service account: msExchMailboxMoveStatus, homeMDB of a user"
+else
+	fail "ldapmodify as the service account of msExchMailboxMoveStatus/homeMDB refused"
+fi
+if ginamod userPassword x | svc_modify; then
+	fail "the service account could write userPassword"
+else
+	pass "the service account may not write userPassword"
+fi
+if ginamod description x | svc_modify; then
+	fail "the service account could write description"
+else
+	pass "the service account may not write other attributes (description)"
 fi
 
 # The control script the driver calls to kill, restart and modify instances.
@@ -189,6 +240,34 @@ if [ "$rc" -ne 0 ] || [ "$nfail" -ne 0 ] || [ -n "${MBX_TEST_VERBOSE:-}" ]; then
 	[ "$rc" -ne 0 ] && fail "test-dir-ldap exited with status $rc"
 else
 	grep -E "^(failover|hung server):" "$WORK/driver.log" || true
+fi
+
+# --- the second driver: X500 proxies, the report, writes as the service account -------------
+# After the first (it adds entries, then deletes them).
+export MBX_LDAP_SMALL_URI
+MBX_LDAP_SMALL_URI=$(slapd_uri small)
+REPORT_BIN="$BUILD/test-dir-ldap-report"
+if [ ! -x "$REPORT_BIN" ]; then
+	fail "$REPORT_BIN is not built"
+else
+	"$REPORT_BIN" >"$WORK/driver-report.log" 2>&1
+	rc=$?
+	before=$nfail
+	while read -r line; do
+		case "$line" in
+		"[       OK ] "*) pass "${line#\[       OK \] }" ;;
+		"[  FAILED  ] "*" test(s), listed below:") ;;
+		"[  FAILED  ] "*" FAILED TEST(S)") ;;
+		"[  FAILED  ] "*) fail "${line#\[  FAILED  \] }" ;;
+		"[  SKIPPED ] "*" test(s), listed below:") ;;
+		"[  SKIPPED ] "*) fail "skipped: ${line#\[  SKIPPED \] }" ;;
+		esac
+	done < <(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] ' "$WORK/driver-report.log" | awk '!seen[$0]++')
+	if [ "$rc" -ne 0 ] || [ "$nfail" -ne "$before" ] || [ -n "${MBX_TEST_VERBOSE:-}" ]; then
+		echo "----- driver output (test-dir-ldap-report) -----"
+		cat "$WORK/driver-report.log"
+		[ "$rc" -ne 0 ] && fail "test-dir-ldap-report exited with status $rc"
+	fi
 fi
 
 echo "test-dir-ldap: $npass passed, $nfail failed"

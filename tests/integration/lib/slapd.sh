@@ -33,7 +33,11 @@
 #
 # Per instance: rootdn "cn=admin,<suffix>" with password $SLAPD_ROOTPW; the service account
 # "cn=mbxstored,cn=Users,<suffix>" (from the loaded LDIF) may read everything, userPassword
-# included, with no size/time limit; users may bind and read everything but passwords.
+# included (so tests can show the ldap backend drops it), with no size/time limit, and write
+# the attributes a mailbox move or `mbxctl mailbox associate-self` changes
+# ($SLAPD_SVC_WRITE_ATTRS) on user entries only: never userPassword, nothing else, no entry
+# added or deleted; users may bind and read everything but passwords. A replica refers writes
+# to its provider, whose syncrepl sends them back (the consumer binds as the rootdn).
 
 SLAPD_ROOTPW=${SLAPD_ROOTPW:-slapd-harness-root}
 SLAPD_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +46,11 @@ SLAPD_TMP=
 SLAPD_INSTANCES=
 SLAPD_CURRENT=
 SLAPD_READY_TIMEOUT=${SLAPD_READY_TIMEOUT:-5}
+# What the service account may write on user entries (the move and associate-self commands).
+SLAPD_SVC_WRITE_ATTRS=homeMDB,msExchHomeServerName,msExchMailboxMoveStatus,\
+msExchMailboxMoveFlags,msExchMailboxMoveSourceMDBLink,msExchMailboxMoveTargetMDBLink,\
+msExchMailboxMoveRemoteHostName,msExchMasterAccountSid,msExchMailboxSecurityDescriptor,\
+targetAddress,msExchRecipientTypeDetails
 
 slapd__err() {
 	echo "slapd.sh: $*" >&2
@@ -177,6 +186,10 @@ slapd__write_conf() {
 		echo "	by dn.exact=\"$svc\" read"
 		echo "	by anonymous auth"
 		echo "	by * none"
+		echo "access to filter=(objectClass=user) attrs=$SLAPD_SVC_WRITE_ATTRS"
+		echo "	by dn.exact=\"$svc\" write"
+		echo "	by users read"
+		echo "	by * none"
 		echo "access to *"
 		echo "	by dn.exact=\"$svc\" read"
 		echo "	by users read"
@@ -283,7 +296,9 @@ slapd__write_cnconfig() {
 		echo "olcLimits: dn.exact=\"$svc\" size=unlimited time=unlimited"
 		echo "olcAccess: {0}to attrs=userPassword by dn.exact=\"$svc\" read"
 		echo "  by anonymous auth by * none"
-		echo "olcAccess: {1}to * by dn.exact=\"$svc\" read by users read by * none"
+		echo "olcAccess: {1}to filter=(objectClass=user) attrs=$SLAPD_SVC_WRITE_ATTRS"
+		echo "  by dn.exact=\"$svc\" write by users read by * none"
+		echo "olcAccess: {2}to * by dn.exact=\"$svc\" read by users read by * none"
 		echo
 		echo "dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config"
 		echo "objectClass: olcOverlayConfig"
