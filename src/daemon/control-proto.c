@@ -91,7 +91,8 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 			long bad;
 
 			if (req_r->argc == MBX_CONTROL_ARGS_MAX) {
-				proto_err(err, errsize, "more than %d arguments", MBX_CONTROL_ARGS_MAX);
+				proto_err(err, errsize, "more than %d arguments",
+				          MBX_CONTROL_ARGS_MAX);
 				req_r->argc = 0;
 				req_r->argv[0] = NULL;
 				return -1;
@@ -104,7 +105,8 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 			}
 			bad = proto_bad_byte(f, flen);
 			if (bad >= 0) {
-				proto_err(err, errsize, "byte 0x%02X in argument %d", f[bad], argno);
+				proto_err(err, errsize, "byte 0x%02X in argument %d", f[bad],
+				          argno);
 				req_r->argc = 0;
 				req_r->argv[0] = NULL;
 				return -1;
@@ -131,8 +133,8 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 	return 0;
 }
 
-int mbx_control_request_format(bool json, int argc, const char *const *argv, char *out,
-                               size_t size, char *err, size_t errsize)
+int mbx_control_request_format(bool json, int argc, const char *const *argv, char *out, size_t size,
+                               char *err, size_t errsize)
 {
 	size_t total = PROTO_MAGIC_LEN + 1 + 4 + 1; /* magic TAB format ... LF */
 	size_t off;
@@ -190,8 +192,7 @@ int mbx_control_request_format(bool json, int argc, const char *const *argv, cha
 	return (int)off;
 }
 
-int mbx_control_status_parse(const char *line, size_t len, int *exit_r, char *msg,
-                             size_t msgsize)
+int mbx_control_status_parse(const char *line, size_t len, int *exit_r, char *msg, size_t msgsize)
 {
 	const unsigned char *p = (const unsigned char *)line;
 	size_t i, digits, mlen;

@@ -41,7 +41,7 @@
 #include "mbx/log.h"
 
 #define CTL_BACKLOG 16
-#define CTL_WRITE_TIMEOUT_MS 30000   /* a client that does not read its answer */
+#define CTL_WRITE_TIMEOUT_MS 30000    /* a client that does not read its answer */
 #define CTL_NSS_BUF_MAX (1024 * 1024) /* getgrgid_r / getpwuid_r buffer growth limit */
 
 struct ctl_conn {
@@ -362,7 +362,8 @@ static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if ((what & BEV_EVENT_READING) && !k->answered && k->reply == NULL) {
-			mbx_log(MBX_LOG_INFO, "control: uid %u: request timed out", (unsigned)k->uid);
+			mbx_log(MBX_LOG_INFO, "control: uid %u: request timed out",
+			        (unsigned)k->uid);
 			ctl_send_error(k, false, MBX_CTL_USAGE, "request timed out");
 			return;
 		}
@@ -543,8 +544,7 @@ static int ctl_group(const char *name, gid_t *gid_r, char *err, size_t errsize)
 	}
 }
 
-struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *err,
-                                    size_t errsize)
+struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *err, size_t errsize)
 {
 	struct mbx_control *c;
 	struct sockaddr_un sun;

@@ -25,7 +25,8 @@
 #include "mbx/control.h"
 #include "mbx/log.h"
 
-/* ---- log capture ------------------------------------------------------------------------------ */
+/* ---- log capture ------------------------------------------------------------------------------
+ */
 
 #define LOG_LINES 256
 static char logs[LOG_LINES][600];
@@ -47,7 +48,8 @@ static bool logged(const char *needle)
 	return false;
 }
 
-/* ---- the parser ------------------------------------------------------------------------------- */
+/* ---- the parser -------------------------------------------------------------------------------
+ */
 
 static int parse_str(const char *s, struct mbx_control_request *req, char *err, size_t errsize)
 {
@@ -90,9 +92,8 @@ static void test_parse_valid(void **state)
 	assert_null(req.argv[1]);
 
 	/* bytes after the LF are not looked at (even bad ones) */
-	assert_int_equal(parse_str("MBXCTL/1\ttext\treload\n\x01\x02garbage", &req, err,
-	                           sizeof(err)),
-	                 0);
+	assert_int_equal(
+	        parse_str("MBXCTL/1\ttext\treload\n\x01\x02garbage", &req, err, sizeof(err)), 0);
 	assert_int_equal(req.argc, 1);
 	assert_string_equal(req.argv[0], "reload");
 
@@ -180,8 +181,8 @@ static void test_parse_length(void **state)
 	/* exactly MBX_CONTROL_REQ_MAX bytes, LF included: accepted */
 	memset(line + hdr, 'x', MBX_CONTROL_REQ_MAX - hdr - 1);
 	line[MBX_CONTROL_REQ_MAX - 1] = '\n';
-	assert_int_equal(mbx_control_request_parse(line, MBX_CONTROL_REQ_MAX, &req, err, sizeof(err)),
-	                 0);
+	assert_int_equal(
+	        mbx_control_request_parse(line, MBX_CONTROL_REQ_MAX, &req, err, sizeof(err)), 0);
 	assert_int_equal(strlen(req.argv[0]), MBX_CONTROL_REQ_MAX - hdr - 1);
 	/* one more: the LF is byte 4097 */
 	memset(line + hdr, 'x', MBX_CONTROL_REQ_MAX - hdr);
@@ -239,7 +240,8 @@ static void test_parse_truncation_sweep(void **state)
 	for (size_t l = 0; l < sizeof(lines) / sizeof(lines[0]); l++) {
 		size_t len = strlen(lines[l]);
 
-		assert_int_equal(mbx_control_request_parse(lines[l], len, &req, err, sizeof(err)), 0);
+		assert_int_equal(mbx_control_request_parse(lines[l], len, &req, err, sizeof(err)),
+		                 0);
 		for (size_t n = 0; n < len; n++) {
 			char *copy = malloc(n > 0 ? n : 1); /* exact size: ASan sees an overread */
 
@@ -255,7 +257,8 @@ static void test_parse_truncation_sweep(void **state)
 	}
 }
 
-/* ---- the writer ------------------------------------------------------------------------------- */
+/* ---- the writer -------------------------------------------------------------------------------
+ */
 
 static void roundtrip(bool json, int argc, const char *const *argv)
 {
@@ -354,7 +357,8 @@ static void test_format_refused(void **state)
 	expect_format_refused(1, (const char *const[]){"sessions"}, 23, "no room");
 }
 
-/* ---- the status line -------------------------------------------------------------------------- */
+/* ---- the status line --------------------------------------------------------------------------
+ */
 
 static void expect_status(const char *line, int want_rc, int want_exit, const char *want_msg)
 {
@@ -419,8 +423,8 @@ static void test_status_parse(void **state)
 	assert_int_equal(mbx_control_status_parse(line, strlen(line), &ex, NULL, 0), -1);
 
 	/* a small message buffer gets the start of the message */
-	assert_int_equal(mbx_control_status_parse("ERR 1 a long message", 20, &ex, msg, sizeof(msg)),
-	                 0);
+	assert_int_equal(
+	        mbx_control_status_parse("ERR 1 a long message", 20, &ex, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "a long ");
 
 	/* every prefix of an ERR line shorter than "ERR n " is refused, no read past len */
@@ -438,7 +442,8 @@ static void test_status_parse(void **state)
 	}
 }
 
-/* ---- the peer check --------------------------------------------------------------------------- */
+/* ---- the peer check ---------------------------------------------------------------------------
+ */
 
 static void test_peer_allowed(void **state)
 {
@@ -478,7 +483,8 @@ static void test_peer_allowed(void **state)
 	assert_false(mbx_control_peer_allowed(3999999, 3999999, (uid_t)-1, 0));
 }
 
-/* ---- the server ------------------------------------------------------------------------------- */
+/* ---- the server -------------------------------------------------------------------------------
+ */
 
 enum fake_mode { FAKE_OK, FAKE_ERR, FAKE_LATER, FAKE_KEEP };
 
@@ -507,7 +513,9 @@ static void fake_answer(struct fake *f, struct mbx_control_reply *r)
 	if (strcmp(f->argv0, "fail") == 0)
 		mbx_control_reply_error(r, MBX_CTL_NOT_FOUND, "no such mailbox: %s", "x@y.example");
 	else if (strcmp(f->argv0, "ctlbytes") == 0)
-		mbx_control_reply_error(r, MBX_CTL_FAILED, "line1\nline2\t\x01" "end");
+		mbx_control_reply_error(r, MBX_CTL_FAILED,
+		                        "line1\nline2\t\x01"
+		                        "end");
 	else if (strcmp(f->argv0, "longmsg") == 0)
 		mbx_control_reply_error(r, MBX_CTL_FAILED, "%0700d", 7);
 	else if (strcmp(f->argv0, "empty") == 0)
@@ -621,13 +629,23 @@ static int env_teardown(void **state)
 	return 0;
 }
 
+/* The socket path into sun_path (the tests' paths are short). */
+static void sun_set(struct sockaddr_un *sun, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n >= sizeof(sun->sun_path))
+		abort();
+	memcpy(sun->sun_path, path, n + 1);
+}
+
 static int client_connect(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	assert_true(fd >= 0);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	sun_set(&sun, path);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
 		fail_msg("connect %s: %s", path, strerror(errno));
 	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
@@ -768,7 +786,8 @@ static void test_server_errors(void **state)
 		int ex;
 		char msg[MBX_CONTROL_MSG_MAX + 1];
 
-		assert_int_equal(mbx_control_status_parse(out, strlen(out), &ex, msg, sizeof(msg)), 0);
+		assert_int_equal(mbx_control_status_parse(out, strlen(out), &ex, msg, sizeof(msg)),
+		                 0);
 		assert_int_equal(ex, 1);
 		assert_int_equal(strlen(msg), MBX_CONTROL_MSG_MAX);
 	}
@@ -973,7 +992,7 @@ static void test_server_denied(void **state)
 		close(pipefd[0]);
 		if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
 			_exit(10);
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", e->path);
+		sun_set(&sun, e->path);
 		fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
 			_exit(11);
@@ -1004,14 +1023,14 @@ static void test_server_denied(void **state)
 	out[n] = '\0';
 	assert_string_equal(out, "ERR 5 permission denied\n"
 	                         "{\"error\":\"permission denied\",\"status\":5}\n");
-	snprintf(want, sizeof(want), "control: refused uid 65534 gid 65534 pid %ld",
-	         (long)pid);
+	snprintf(want, sizeof(want), "control: refused uid 65534 gid 65534 pid %ld", (long)pid);
 	assert_true(logged(want));
 	assert_int_equal(e->fake.calls, 0);
 	loop_until(e, no_clients, 2);
 }
 
-/* ---- binding ---------------------------------------------------------------------------------- */
+/* ---- binding ----------------------------------------------------------------------------------
+ */
 
 static void test_bind_stale_live_notsock(void **state)
 {
@@ -1037,7 +1056,7 @@ static void test_bind_stale_live_notsock(void **state)
 
 	/* stale: a socket file nobody listens on is replaced */
 	snprintf(path2, sizeof(path2), "%s/stale.sock", e->dir);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path2);
+	sun_set(&sun, path2);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);
@@ -1054,7 +1073,7 @@ static void test_bind_stale_live_notsock(void **state)
 	mbx_control_free(&second);
 	assert_null(second);
 	assert_int_equal(access(path2, F_OK), -1); /* removed at free */
-	mbx_control_free(&second);                  /* NULL-safe */
+	mbx_control_free(&second);                 /* NULL-safe */
 	mbx_control_free(NULL);
 
 	/* not a socket: refused, left alone */

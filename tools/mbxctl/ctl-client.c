@@ -29,17 +29,13 @@ static const struct {
 	const char *args;
 	const char *help;
 } ctl_commands[] = {
-        {"mailbox", "show MAILBOX",
-         "the directory facts of a mailbox, its state and what a logon gets"},
-        {"mailbox", "associate-self MAILBOX",
-         "set the master account SID to SELF and grant SELF full mailbox access"},
-        {"move", "start MAILBOX --to DATABASE", "start a move: new logons get MailboxInTransit"},
-        {"move", "complete MAILBOX [--cross-forest SMTP:user@domain]",
-         "finish a move (to the target database or out of the forest)"},
-        {"move", "abort MAILBOX", "undo a move that is recorded but not completed"},
-        {"report", "disabled-without-master-sid",
-         "disabled accounts without msExchMasterAccountSid"},
-        {"sessions", "", "the session contexts of the daemon"},
+        {"mailbox", "show MAILBOX", "directory facts, state, what a logon gets"},
+        {"mailbox", "associate-self MAILBOX", "fix a disabled account without master SID"},
+        {"move", "start MAILBOX --to DATABASE", "start a move (new logons: in transit)"},
+        {"move", "complete MAILBOX [--cross-forest SMTP:user@domain]", "finish a move"},
+        {"move", "abort MAILBOX", "undo a move not completed"},
+        {"report", "disabled-without-master-sid", "disabled accounts without master SID"},
+        {"sessions", "", "the daemon's session contexts"},
         {"trace", "rop|http|ldap|store|all on|off", "switch a trace category of the log"},
         {"reload", "", "reload the configuration"},
         {"help", "", "the daemon's list of commands"},
@@ -63,16 +59,17 @@ void mbxctl_daemon_usage(FILE *f, const char *word)
 		if (word != NULL && strcmp(ctl_commands[i].word, word) != 0)
 			continue;
 		if (word != NULL) {
-			fprintf(f, "usage: mbxctl [-s SOCKET] [--json] %s%s%s\n", ctl_commands[i].word,
-			        ctl_commands[i].args[0] != '\0' ? " " : "", ctl_commands[i].args);
+			fprintf(f, "usage: mbxctl [-s SOCKET] [--json] %s%s%s\n",
+			        ctl_commands[i].word, ctl_commands[i].args[0] != '\0' ? " " : "",
+			        ctl_commands[i].args);
 			continue;
 		}
 		snprintf(line, sizeof(line), "%s%s%s", ctl_commands[i].word,
 		         ctl_commands[i].args[0] != '\0' ? " " : "", ctl_commands[i].args);
-		if (strlen(line) <= 40)
-			fprintf(f, "  %-40s %s\n", line, ctl_commands[i].help);
+		if (strlen(line) <= 36)
+			fprintf(f, "  %-36s %s\n", line, ctl_commands[i].help);
 		else
-			fprintf(f, "  %s\n  %-40s %s\n", line, "", ctl_commands[i].help);
+			fprintf(f, "  %s\n  %-36s %s\n", line, "", ctl_commands[i].help);
 	}
 }
 
@@ -184,8 +181,8 @@ static int ctl_read(int fd, const char *path, struct ctl_answer *a)
 			return -1;
 		}
 		if (p == 0) {
-			fprintf(stderr, "mbxctl: no answer from mbxstored at %s within %d s\n", path,
-			        timeout / 1000);
+			fprintf(stderr, "mbxctl: no answer from mbxstored at %s within %d s\n",
+			        path, timeout / 1000);
 			return -1;
 		}
 		r = read(fd, a->buf + a->len, a->cap - a->len);
@@ -207,7 +204,8 @@ static int ctl_read(int fd, const char *path, struct ctl_answer *a)
 			if (lf != NULL) {
 				a->status_len = (size_t)(lf - a->buf) + 1;
 			} else if (a->len >= CTL_STATUS_MAX) {
-				fprintf(stderr, "mbxctl: bad answer from mbxstored: no status line\n");
+				fprintf(stderr,
+				        "mbxctl: bad answer from mbxstored: no status line\n");
 				return -1;
 			}
 		}
@@ -269,11 +267,13 @@ int mbxctl_daemon_run(const char *path, bool json, int argc, char **argv)
 	}
 	fd = ctl_connect(path);
 	if (fd < 0) {
-		fprintf(stderr, "mbxctl: cannot reach mbxstored at %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "mbxctl: cannot reach mbxstored at %s: %s\n", path,
+		        strerror(errno));
 		return MBX_CTL_UNREACHABLE;
 	}
 	if (ctl_send(fd, req, (size_t)n) != 0) {
-		fprintf(stderr, "mbxctl: cannot reach mbxstored at %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "mbxctl: cannot reach mbxstored at %s: %s\n", path,
+		        strerror(errno));
 		close(fd);
 		return MBX_CTL_UNREACHABLE;
 	}

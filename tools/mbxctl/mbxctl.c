@@ -66,12 +66,13 @@ static void mbxctl_usage(FILE *f)
 	mbxctl_daemon_usage(f, NULL);
 	fprintf(f, "offline commands:\n");
 	for (size_t i = 0; i < MBXCTL_NCMDS; i++)
-		fprintf(f, "  %-40s %s\n", mbxctl_cmds[i]->name, mbxctl_cmds[i]->help);
-	fprintf(f, "options:\n"
-	           "  -s SOCKET   the control socket (default: $MBXCTL_SOCKET, else %s)\n"
-	           "  --json      the daemon's answer as JSON\n"
-	           "See mbxctl(8).\n",
-	           MBX_CONTROL_DEFAULT_PATH);
+		fprintf(f, "  %-36s %s\n", mbxctl_cmds[i]->name, mbxctl_cmds[i]->help);
+	fprintf(f,
+	        "options:\n"
+	        "  -s SOCKET   the control socket (default: $MBXCTL_SOCKET, else %s)\n"
+	        "  --json      the daemon's answer as JSON\n"
+	        "See mbxctl(8).\n",
+	        MBX_CONTROL_DEFAULT_PATH);
 }
 
 static const struct mbxctl_cmd *mbxctl_find(const char *name)
