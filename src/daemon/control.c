@@ -364,7 +364,10 @@ static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		if ((what & BEV_EVENT_READING) && !k->answered && k->reply == NULL) {
 			mbx_log(MBX_LOG_INFO, "control: uid %u: request timed out",
 			        (unsigned)k->uid);
-			ctl_send_error(k, false, MBX_CTL_USAGE, "request timed out");
+			if (k->denied)
+				ctl_send_error(k, false, MBX_CTL_DENIED, "permission denied");
+			else
+				ctl_send_error(k, false, MBX_CTL_USAGE, "request timed out");
 			return;
 		}
 		mbx_log(MBX_LOG_INFO, "control: uid %u: answer not read in time, closed",
