@@ -410,6 +410,7 @@ cat >"$WORK/fake.py" <<'PYEOF'
 #   /fab/autodiscover.xml, /autodiscover/autodiscover.xml (fab.test via --connect-to): forest F
 #   /garbage             an HTML page
 #   /one/mapi/, /two/mapi/  two mailbox servers
+# Each user's Execute count on a server is kept for the whole run: a user plays one scenario.
 import base64, http.server, re, socketserver, ssl, struct, sys, threading, time, uuid
 
 port_file, cert, key = sys.argv[1:4]
@@ -452,7 +453,7 @@ def error(code, msg):
                   outlook=False)
 
 
-ONE = {"alice", "dave", "erin", "frank", "gary", "cid", "tom", "tim", "mal"}
+ONE = {"alice", "dave", "erin", "frank", "gary", "cid", "tom", "tess", "tim", "mal"}
 
 
 def autodiscover(path, body):
@@ -524,12 +525,12 @@ def execute_body(rop, handle, mangle=False):
 def logon_answer(server, user, n):
     if server == "two":
         return logon_success()
-    if user in ("alice",) or (user in ("cid", "tom") and n > 1):
+    if user in ("alice",) or (user in ("cid", "tom", "tess") and n > 1):
         return logon_success()
     if user in ("dave", "gary") or (user == "tim" and n > 1):
         name = (SRV % "TWO").encode() + b"\0"
         return bytes([0xFE, 0, 0x78, 0x04, 0, 0, 0x01, len(name)]) + name, 0xFFFFFFFF
-    if user in ("tom", "tim"):
+    if user in ("tom", "tess", "tim"):
         return bytes([0xFE, 0]) + u32(0x50C), 0xFFFFFFFF
     return bytes([0xFE, 0]) + u32(0x3EB), 0xFFFFFFFF
 
@@ -776,6 +777,34 @@ EOF
 	pass "fake dave --json: the ecWrongServer hop carries ec, ec_name and server_dn"
 else
 	fail "fake dave --json: $(show)"
+fi
+
+fake f-tess-json --json --wait-transit 2 tess@t.test
+if [ $rc -eq 0 ] && python3 - "$OUT" <<'EOF'; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+w = [h for h in d["hops"] if h["kind"] == "wait"]
+assert w == [{"kind": "wait", "legacy_dn": "/o=T/cn=tess", "waited_seconds": 0,
+              "wait_limit_seconds": 2}], w
+assert [h.get("n") for h in d["hops"]] == [1, 2, 3, 4, None, 5, 6, 7], d["hops"]
+assert d["hops"][2]["ec_name"] == "ecMailboxInTransit" and d["hops"][2]["ec"] == "0x0000050C"
+EOF
+	pass "fake tess --json: the wait is an object of kind wait, without n"
+else
+	fail "fake tess --json: $(show)"
+fi
+fake f-ray-json --json --connect-to "fab.test:443:127.0.0.1:$FP" ray@t.test
+if [ $rc -eq 0 ] && python3 - "$OUT" <<'EOF'; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = d["hops"][0]
+assert h["result"] == "redirectAddr" and h["redirect"] == "ray@fab.test", h
+assert d["hops"][1]["url"] == "https://fab.test/autodiscover/autodiscover.xml", d["hops"][1]
+assert d["profile"]["legacy_dn"] == "/o=F/cn=ray", d["profile"]
+EOF
+	pass "fake ray --json: the redirectAddr hop names where it sends the client"
+else
+	fail "fake ray --json: $(show)"
 fi
 
 echo "test-mbxlogon: $npass passed, $nfail failed"

@@ -166,18 +166,20 @@ static unsigned follow_hop_no(struct follow *f, bool counted)
 	return ++f->hop;
 }
 
-static void follow_hop(struct follow *f, unsigned n, const char *kind, const char *url,
-                       const char *subject, const char *result, const char *detail,
-                       long http_status)
+/* An Autodiscover hop; redirect (may be NULL) is the URL or address it sends us to. */
+static void follow_hop(struct follow *f, unsigned n, const char *url, const char *subject,
+                       const char *result, const char *detail, long http_status,
+                       const char *redirect)
 {
 	struct logon_hop h = {
 	        .n = n,
-	        .kind = kind,
+	        .kind = "autodiscover",
 	        .url = url,
 	        .subject = subject,
 	        .result = result,
 	        .detail = detail,
 	        .http_status = http_status,
+	        .redirect = redirect,
 	};
 
 	logon_out_hop(f->out, &h);
@@ -265,15 +267,15 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 		if ((n = follow_hop_no(f, true)) == 0)
 			return f->status;
 		if (follow_ad_post(f, u, by_dn, addr, &rsp) != 0) {
-			follow_hop(f, n, "autodiscover", u, addr, "failed", rsp.err, 0);
+			follow_hop(f, n, u, addr, "failed", rsp.err, 0, NULL);
 			last = follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL,
 			                  "Autodiscover at %s: %s", u, rsp.err);
 			i++;
 			continue;
 		}
 		if (rsp.status == 401) {
-			follow_hop(f, n, "autodiscover", u, addr, "http", "401 (credentials refused)",
-			           401);
+			follow_hop(f, n, u, addr, "http", "401 (credentials refused)", 401,
+			           NULL);
 			return follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL,
 			                  "Autodiscover at %s: HTTP 401: the credentials were refused",
 			                  u);
@@ -281,7 +283,7 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 		if (rsp.status >= 300 && rsp.status < 400 && rsp.location[0] != '\0' &&
 		    follow_is_http_url(rsp.location)) {
 			snprintf(line, sizeof(line), "%ld %s", rsp.status, rsp.location);
-			follow_hop(f, n, "autodiscover", u, addr, "http", line, rsp.status);
+			follow_hop(f, n, u, addr, "http", line, rsp.status, rsp.location);
 			/* [MS-OXDSCLI] 3.1.5.1: the same request to the new location. */
 			follow_copy(urls[0], sizeof(urls[0]), rsp.location);
 			nurls = 1;
@@ -290,14 +292,14 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 		}
 		if (rsp.status != 200) {
 			snprintf(line, sizeof(line), "%ld", rsp.status);
-			follow_hop(f, n, "autodiscover", u, addr, "http", line, rsp.status);
+			follow_hop(f, n, u, addr, "http", line, rsp.status, NULL);
 			last = follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL,
 			                  "Autodiscover at %s: HTTP status %ld", u, rsp.status);
 			i++;
 			continue;
 		}
 		if (logon_ad_parse(rsp.body, rsp.len, res, err, sizeof(err)) != 0) {
-			follow_hop(f, n, "autodiscover", u, addr, "unusable", err, 200);
+			follow_hop(f, n, u, addr, "unusable", err, 200, NULL);
 			last = follow_end(f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed", NULL,
 			                  "Autodiscover at %s: %s", u, err);
 			i++;
@@ -306,12 +308,13 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 		switch (res->kind) {
 		case LOGON_AD_ERROR:
 			snprintf(line, sizeof(line), "%u (%s)", res->error_code, res->error_msg);
-			follow_hop(f, n, "autodiscover", u, addr, "error", line, 200);
+			follow_hop(f, n, u, addr, "error", line, 200, NULL);
 			return follow_end(f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed", NULL,
 			                  "Autodiscover at %s answered error %u (%s) for %s", u,
 			                  res->error_code, res->error_msg, addr);
 		case LOGON_AD_REDIRECT_URL:
-			follow_hop(f, n, "autodiscover", u, addr, "redirectUrl", res->redirect, 200);
+			follow_hop(f, n, u, addr, "redirectUrl", res->redirect, 200,
+			           res->redirect);
 			if (!follow_is_http_url(res->redirect))
 				return follow_end(f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed",
 				                  NULL, "redirectUrl \"%.200s\" is not an HTTP URL",
@@ -321,7 +324,8 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 			i = 0;
 			continue;
 		case LOGON_AD_REDIRECT_ADDR:
-			follow_hop(f, n, "autodiscover", u, addr, "redirectAddr", res->redirect, 200);
+			follow_hop(f, n, u, addr, "redirectAddr", res->redirect, 200,
+			           res->redirect);
 			/* A new request for the new address: at the same URL if it is in the same
 			 * domain, else where that domain's Autodiscover lives. */
 			if (!by_dn && follow_same_domain(addr, res->redirect)) {
@@ -338,8 +342,8 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 			const char *mu = logon_ad_mailbox_url(res, f->o->external);
 
 			if (mu == NULL || !follow_is_http_url(mu)) {
-				follow_hop(f, n, "autodiscover", u, addr, "settings",
-				           "without a mapiHttp MailStore URL", 200);
+				follow_hop(f, n, u, addr, "settings",
+				           "without a mapiHttp MailStore URL", 200, NULL);
 				return follow_end(f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed",
 				                  NULL,
 				                  "the settings from %s for %s carry no mapiHttp MailStore "
@@ -350,7 +354,7 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 				snprintf(line, sizeof(line), "%s %s", res->server, mu);
 			else
 				snprintf(line, sizeof(line), "%s", mu);
-			follow_hop(f, n, "autodiscover", u, addr, "settings", line, 200);
+			follow_hop(f, n, u, addr, "settings", line, 200, NULL);
 			follow_copy(ad_url, LOGON_URL_MAX, u);
 			return 0;
 		}
