@@ -16,6 +16,8 @@
  *   message  = one line of printable text, at most MBX_CONTROL_MSG_MAX bytes
  *   body     = OK: the command's output (text lines or one JSON document, per format);
  *              ERR: nothing (text), or a JSON object {"error": message, "status": exit}
+ *              (json; not for answers given before the format is known: a bad request, a
+ *              timeout, busy; mbxctl --json then makes that object itself)
  *
  * The whole request line, LF included, is at most MBX_CONTROL_REQ_MAX bytes, with at most
  * MBX_CONTROL_ARGS_MAX args (at least one: the command). Anything else is answered
