@@ -10,7 +10,7 @@
 #   erin@contoso.com (moved to Fabrikam)  a redirectUrl to Fabrikam's Autodiscover;
 #   nobody@contoso.com                 error 500 (exchangelib: ErrorNonExistentMailbox);
 #   frank@partner.example (contact)    error 501 (AutoDiscoverFailed);
-#   a wrong password                   HTTP 401.
+#   a wrong password                   HTTP 401 (exchangelib: "Invalid credentials").
 # The daemon runs on the ldif backend (a copy of conf/directory.ldif) on free loopback ports.
 # Usage: test-exchangelib.sh BUILD_DIR. Prints PASS/FAIL lines; exits non-zero on failure.
 
@@ -160,9 +160,11 @@ else
 	fail "frank@partner.example through exchangelib: exit $RC: $OUT"
 fi
 
+# exchangelib turns HTTP 401 into UnauthorizedError ("Invalid credentials for URL") before the
+# script sees a status: the script reports it as a transport error.
 ask alice@contoso.com wrong-password alice@contoso.com
-if [ "$RC" -eq 3 ] && has "http_status=401"; then
-	pass "a wrong password: HTTP 401"
+if [ "$RC" -eq 4 ] && grep -q "^error=transport: Invalid credentials for $URL" <<<"$OUT"; then
+	pass "a wrong password: HTTP 401, which exchangelib reports as \"Invalid credentials\""
 else
 	fail "wrong password through exchangelib: exit $RC: $OUT"
 fi
