@@ -110,7 +110,7 @@ int logon_ad_request(char *buf, size_t size, const char *email, const char *lega
 	return (int)at;
 }
 
-/* ---- parsing -------------------------------------------------------------------------------- */
+/* ---- parsing --------------------------------------------------------------------------------- */
 
 struct ad_parse {
 	struct logon_ad_result *res;
@@ -297,7 +297,8 @@ static int ad_parse_account(struct ad_parse *p, const xmlNode *acct)
 		return -1;
 	if (strcmp(action, "redirectUrl") == 0) {
 		res->kind = LOGON_AD_REDIRECT_URL;
-		if (ad_child_text(p, acct, "RedirectUrl", res->redirect, sizeof(res->redirect)) != 0)
+		if (ad_child_text(p, acct, "RedirectUrl", res->redirect, sizeof(res->redirect)) !=
+		    0)
 			return -1;
 		if (res->redirect[0] == '\0')
 			return ad_fail(p, "redirectUrl without a <RedirectUrl>");
@@ -341,8 +342,8 @@ static int ad_parse_doc(struct ad_parse *p, const xmlDoc *doc)
 	if ((err = ad_child(rsp, "Error")) != NULL)
 		return ad_parse_error(p, err);
 	if ((user = ad_child(rsp, "User")) != NULL &&
-	    (ad_child_text(p, user, "DisplayName", res->display_name,
-	                   sizeof(res->display_name)) != 0 ||
+	    (ad_child_text(p, user, "DisplayName", res->display_name, sizeof(res->display_name)) !=
+	             0 ||
 	     ad_child_text(p, user, "LegacyDN", res->legacy_dn, sizeof(res->legacy_dn)) != 0 ||
 	     ad_child_text(p, user, "AutoDiscoverSMTPAddress", res->smtp, sizeof(res->smtp)) != 0))
 		return -1;
@@ -382,7 +383,8 @@ int logon_ad_parse(const void *xml, size_t len, struct logon_ad_result *res_r, c
 		char msg[160];
 		size_t n;
 
-		snprintf(msg, sizeof(msg), "%s", e != NULL && e->message != NULL ? e->message : "?");
+		snprintf(msg, sizeof(msg), "%s",
+		         e != NULL && e->message != NULL ? e->message : "?");
 		n = strlen(msg);
 		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 			msg[--n] = '\0';

@@ -74,7 +74,7 @@ __attribute__((format(printf, 5, 6))) static int follow_end(struct follow *f, in
 	return status;
 }
 
-/* ---- small helpers -------------------------------------------------------------------------- */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 /* Copies s (NULL: "") into dst, cut to size - 1 bytes; dst and s may overlap. */
 static void follow_copy(char *dst, size_t size, const char *s)
@@ -185,7 +185,7 @@ static void follow_hop(struct follow *f, unsigned n, const char *url, const char
 	logon_out_hop(f->out, &h);
 }
 
-/* ---- Autodiscover ----------------------------------------------------------------------------- */
+/* ---- Autodiscover ---------------------------------------------------------------------------- */
 
 /* The two URLs of [MS-OXDSCLI] 3.1.5 for the domain of addr. Returns how many (0: no domain). */
 static unsigned follow_domain_urls(const char *addr, char urls[2][LOGON_URL_MAX])
@@ -221,8 +221,8 @@ static int follow_ad_post(struct follow *f, const char *url, bool by_dn, const c
 	int len = logon_ad_request(body, sizeof(body), by_dn ? NULL : addr, by_dn ? addr : NULL);
 
 	if (len < 0) {
-		snprintf(rsp->err, sizeof(rsp->err), "cannot build an Autodiscover request for \"%.200s\"",
-		         addr);
+		snprintf(rsp->err, sizeof(rsp->err),
+		         "cannot build an Autodiscover request for \"%.200s\"", addr);
 		return -1;
 	}
 	return logon_http_post(f->http, url, headers, body, (size_t)len, rsp);
@@ -238,7 +238,8 @@ static int follow_ad_post(struct follow *f, const char *url, bool by_dn, const c
 static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, const char *url,
                            struct logon_ad_result *res, char *ad_url)
 {
-	char urls[2][LOGON_URL_MAX], addr[LOGON_DN_MAX], err[LOGON_MSG_MAX], line[LOGON_URL_MAX + 64];
+	char urls[2][LOGON_URL_MAX], addr[LOGON_DN_MAX], err[LOGON_MSG_MAX],
+	        line[LOGON_URL_MAX + 64];
 	struct logon_http_rsp rsp;
 	unsigned nurls, i = 0;
 	int last = 0;
@@ -248,13 +249,13 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 		follow_copy(urls[0], sizeof(urls[0]), url);
 		nurls = 1;
 	} else {
-		nurls = follow_domain_urls(by_dn ? (f->o->email != NULL ? f->o->email : f->cur.smtp)
-		                                 : addr,
-		                           urls);
+		nurls = follow_domain_urls(
+		        by_dn ? (f->o->email != NULL ? f->o->email : f->cur.smtp) : addr, urls);
 		if (nurls == 0)
-			return follow_end(f, LOGON_EXIT_AUTODISCOVER, "no Autodiscover URL", NULL,
-			                  "no Autodiscover URL for %s: give --autodiscover-url or EMAIL",
-			                  addr);
+			return follow_end(
+			        f, LOGON_EXIT_AUTODISCOVER, "no Autodiscover URL", NULL,
+			        "no Autodiscover URL for %s: give --autodiscover-url or EMAIL",
+			        addr);
 	}
 	while (i < nurls) {
 		const char *u = urls[i];
@@ -274,11 +275,10 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 			continue;
 		}
 		if (rsp.status == 401) {
-			follow_hop(f, n, u, addr, "http", "401 (credentials refused)", 401,
-			           NULL);
-			return follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL,
-			                  "Autodiscover at %s: HTTP 401: the credentials were refused",
-			                  u);
+			follow_hop(f, n, u, addr, "http", "401 (credentials refused)", 401, NULL);
+			return follow_end(
+			        f, LOGON_EXIT_AUTH, "authentication failed", NULL,
+			        "Autodiscover at %s: HTTP 401: the credentials were refused", u);
 		}
 		if (rsp.status >= 300 && rsp.status < 400 && rsp.location[0] != '\0' &&
 		    follow_is_http_url(rsp.location)) {
@@ -313,8 +313,7 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 			                  "Autodiscover at %s answered error %u (%s) for %s", u,
 			                  res->error_code, res->error_msg, addr);
 		case LOGON_AD_REDIRECT_URL:
-			follow_hop(f, n, u, addr, "redirectUrl", res->redirect, 200,
-			           res->redirect);
+			follow_hop(f, n, u, addr, "redirectUrl", res->redirect, 200, res->redirect);
 			if (!follow_is_http_url(res->redirect))
 				return follow_end(f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed",
 				                  NULL, "redirectUrl \"%.200s\" is not an HTTP URL",
@@ -344,11 +343,11 @@ static int follow_discover(struct follow *f, bool by_dn, const char *addr_in, co
 			if (mu == NULL || !follow_is_http_url(mu)) {
 				follow_hop(f, n, u, addr, "settings",
 				           "without a mapiHttp MailStore URL", 200, NULL);
-				return follow_end(f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed",
-				                  NULL,
-				                  "the settings from %s for %s carry no mapiHttp MailStore "
-				                  "URL",
-				                  u, addr);
+				return follow_end(
+				        f, LOGON_EXIT_AUTODISCOVER, "Autodiscover failed", NULL,
+				        "the settings from %s for %s carry no mapiHttp MailStore "
+				        "URL",
+				        u, addr);
 			}
 			if (res->server[0] != '\0')
 				snprintf(line, sizeof(line), "%s %s", res->server, mu);
@@ -384,7 +383,7 @@ static void follow_apply(struct follow *f, const struct logon_ad_result *res, co
 		follow_url_host(c->mailbox_url, c->server, sizeof(c->server));
 }
 
-/* ---- MAPI over HTTP --------------------------------------------------------------------------- */
+/* ---- MAPI over HTTP -------------------------------------------------------------------------- */
 
 /* One MAPI/HTTP request at the current mailbox URL. Returns 0 with *o filled, or -1 on a
  * transport failure (o->cls TRANSPORT, o->msg set). */
@@ -514,10 +513,11 @@ again:
 			reconnected = in_place = true;
 			goto again;
 		}
-		return follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s", lo->msg);
+		return follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s",
+		                  lo->msg);
 	case LOGON_MAPI_AUTH:
-		return follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL,
-		                  "%s at %s", lo->msg, f->cur.mailbox_url);
+		return follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL, "%s at %s",
+		                  lo->msg, f->cur.mailbox_url);
 	case LOGON_MAPI_TRANSPORT:
 		return follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s at %s",
 		                  lo->msg, f->cur.mailbox_url);
@@ -541,7 +541,8 @@ again:
 			reconnected = in_place = true;
 			goto again;
 		}
-		return follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s", lo->msg);
+		return follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s",
+		                  lo->msg);
 	case LOGON_MAPI_AUTH:
 		return follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL, "%s at %s",
 		                  lo->msg, f->cur.mailbox_url);
@@ -552,7 +553,7 @@ again:
 	                  f->cur.mailbox_url);
 }
 
-/* ---- the run ----------------------------------------------------------------------------------- */
+/* ---- the run --------------------------------------------------------------------------------- */
 
 /*
  * After ecWrongServer / ecUnknownUser / ecLoginFailure: Autodiscover for the current LegacyDN at
@@ -564,17 +565,18 @@ static int follow_rediscover(struct follow *f, uint32_t ec, const char *server_d
 	struct logon_ad_result res;
 	char ad_url[LOGON_URL_MAX], ecbuf[16];
 	const char *url = f->cur.autodiscover_url[0] != '\0' ? f->cur.autodiscover_url
-	                                                      : f->o->autodiscover_url;
+	                                                     : f->o->autodiscover_url;
 	const char *ecs = mbx_ec_str(ec, ecbuf, sizeof(ecbuf));
 	char old_url[LOGON_URL_MAX], old_dn[LOGON_DN_MAX];
 	int rc;
 
 	if (url == NULL && f->o->email == NULL && f->cur.smtp[0] == '\0') {
 		if (server_dn != NULL)
-			return follow_end(f, LOGON_EXIT_REFUSED, "logon refused", &ec,
-			                  "cannot follow the redirect to %s: no Autodiscover URL to ask "
-			                  "for its mailbox URL (give --autodiscover-url or EMAIL)",
-			                  server_dn);
+			return follow_end(
+			        f, LOGON_EXIT_REFUSED, "logon refused", &ec,
+			        "cannot follow the redirect to %s: no Autodiscover URL to ask "
+			        "for its mailbox URL (give --autodiscover-url or EMAIL)",
+			        server_dn);
 		return follow_end(f, LOGON_EXIT_REFUSED, "logon refused", &ec,
 		                  "no Autodiscover URL to ask about %s (give --autodiscover-url or "
 		                  "EMAIL)",
@@ -674,9 +676,10 @@ static int follow_loop(struct follow *f)
 				transit_start = now;
 			waited = (unsigned)(now - transit_start);
 			if (waited >= f->o->wait_transit)
-				return follow_end(f, LOGON_EXIT_TRANSIT, "mailbox in transit", &lo.ec,
-				                  "%s is still being moved after %u s (--wait-transit %u)",
-				                  f->cur.legacy_dn, waited, f->o->wait_transit);
+				return follow_end(
+				        f, LOGON_EXIT_TRANSIT, "mailbox in transit", &lo.ec,
+				        "%s is still being moved after %u s (--wait-transit %u)",
+				        f->cur.legacy_dn, waited, f->o->wait_transit);
 			h.waited = waited;
 			h.wait_limit = f->o->wait_transit;
 			logon_out_hop(f->out, &h);

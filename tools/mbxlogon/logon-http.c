@@ -63,8 +63,8 @@ static bool http_header_value(const char *v, size_t n, char *dst, size_t size)
 		v++;
 		n--;
 	}
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' ||
-	                 v[n - 1] == '\t'))
+	while (n > 0 &&
+	       (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
 		n--;
 	if (n >= size) {
 		dst[0] = '\0';
@@ -107,14 +107,13 @@ static size_t http_header_cb(char *data, size_t size, size_t nmemb, void *ctx)
 
 	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		/* A new status line (also after a 100 Continue): forget the headers before it. */
-		bool ctx_seen = rsp->set_context, seq_seen = rsp->set_sequence;
-
 		rsp->has_rc = false;
+		rsp->rc = 0;
 		rsp->rc_bad = false;
 		rsp->location[0] = '\0';
 		rsp->content_type[0] = '\0';
-		rsp->set_context = ctx_seen;
-		rsp->set_sequence = seq_seen;
+		rsp->set_context = false;
+		rsp->set_sequence = false;
 		if (logon_verbose) {
 			char line[256];
 

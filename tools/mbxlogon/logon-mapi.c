@@ -110,7 +110,7 @@ int logon_mapi_body(enum logon_mapi_req t, const char *legacy_dn, uint8_t *buf, 
 	return (int)w.len;
 }
 
-/* ---- reading answers -------------------------------------------------------------------- */
+/* ---- reading answers ------------------------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4))) static int
 mapi_set(struct logon_mapi_outcome *o, enum logon_mapi_class cls, const char *fmt, ...)
@@ -126,7 +126,8 @@ mapi_set(struct logon_mapi_outcome *o, enum logon_mapi_class cls, const char *fm
 
 static int mapi_set_rd(struct logon_mapi_outcome *o, const char *what, const struct rd *r)
 {
-	return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: offset %zu: %s", what, r->err_off, r->err_msg);
+	return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: offset %zu: %s", what, r->err_off,
+	                r->err_msg);
 }
 
 /* A printable excerpt of a diagnostic body, for messages. */
@@ -149,9 +150,11 @@ static int mapi_rc(struct logon_mapi_outcome *o, const char *tn, uint32_t rc, co
 {
 	const char *name = mbx_mh_rc_name(rc);
 
-	return mapi_set(o, rc == MBX_MH_RC_CONTEXT_NOT_FOUND ? LOGON_MAPI_CONTEXT_LOST : LOGON_MAPI_TRANSPORT,
-	         "%s: X-ResponseCode %u (%s)%s%s%s%s", tn, (unsigned)rc, name != NULL ? name : "?",
-	         where, text[0] != '\0' ? ": \"" : "", text, text[0] != '\0' ? "\"" : "");
+	return mapi_set(
+	        o,
+	        rc == MBX_MH_RC_CONTEXT_NOT_FOUND ? LOGON_MAPI_CONTEXT_LOST : LOGON_MAPI_TRANSPORT,
+	        "%s: X-ResponseCode %u (%s)%s%s%s%s", tn, (unsigned)rc, name != NULL ? name : "?",
+	        where, text[0] != '\0' ? ": \"" : "", text, text[0] != '\0' ? "\"" : "");
 }
 
 /* The RopBuffer of an Execute answer: one extended buffer (no chaining was asked for) whose
@@ -169,8 +172,9 @@ static int mapi_check_rops(const uint8_t *rop, size_t len, struct logon_mapi_out
 	if (mbx_rhe_read(&r, &hdr, payload, &plen) != 0)
 		return mapi_set_rd(o, "Execute: response RopBuffer", &r);
 	if (!(hdr.flags & MBX_RHE_LAST) || rd_left(&r) != 0)
-		return mapi_set(o, LOGON_MAPI_TRANSPORT,
-		                "Execute: the response RopBuffer holds more than one extended buffer");
+		return mapi_set(
+		        o, LOGON_MAPI_TRANSPORT,
+		        "Execute: the response RopBuffer holds more than one extended buffer");
 	rd_init(&p, payload, plen, 0);
 	if (mbx_ropbuf_decode(&p, &rb) != 0)
 		return mapi_set_rd(o, "Execute: response ROP payload", &p);
@@ -196,9 +200,10 @@ static int mapi_check_rops(const uint8_t *rop, size_t len, struct logon_mapi_out
 		                (unsigned)o->logon.rv);
 	}
 	if (o->logon.kind != MBX_LOGON_RESP_PRIVATE)
-		return mapi_set(o, LOGON_MAPI_TRANSPORT,
-		                "Execute: RopLogon answered a private logon with the public folders "
-		                "layout");
+		return mapi_set(
+		        o, LOGON_MAPI_TRANSPORT,
+		        "Execute: RopLogon answered a private logon with the public folders "
+		        "layout");
 	return mapi_set(o, LOGON_MAPI_OK, "ok");
 }
 
@@ -214,11 +219,13 @@ static int mapi_check(enum logon_mapi_req t, const struct logon_http_rsp *rsp,
 
 	memset(o, 0, sizeof(*o));
 	if (rsp->status == 401)
-		return mapi_set(o, LOGON_MAPI_AUTH, "%s: HTTP 401: the credentials were refused", tn);
+		return mapi_set(o, LOGON_MAPI_AUTH, "%s: HTTP 401: the credentials were refused",
+		                tn);
 	if (rsp->status != 200) {
 		mapi_excerpt(rsp, text, sizeof(text));
-		return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: HTTP status %ld%s%s%s", tn, rsp->status,
-		                text[0] != '\0' ? ": \"" : "", text, text[0] != '\0' ? "\"" : "");
+		return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: HTTP status %ld%s%s%s", tn,
+		                rsp->status, text[0] != '\0' ? ": \"" : "", text,
+		                text[0] != '\0' ? "\"" : "");
 	}
 	if (!rsp->has_rc)
 		return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: no X-ResponseCode header", tn);
@@ -232,7 +239,8 @@ static int mapi_check(enum logon_mapi_req t, const struct logon_http_rsp *rsp,
 	rd_init(&r, rsp->body, rsp->len, 0);
 	e = mbx_mh_env_parse(&r, &env);
 	if (e == MBX_MH_ENV_MORE)
-		return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: the body ends inside the envelope", tn);
+		return mapi_set(o, LOGON_MAPI_TRANSPORT, "%s: the body ends inside the envelope",
+		                tn);
 	if (e != MBX_MH_ENV_DONE)
 		return mapi_set_rd(o, tn, &r);
 	if (env.has_response_code && env.response_code != 0)
@@ -284,7 +292,8 @@ static int mapi_check(enum logon_mapi_req t, const struct logon_http_rsp *rsp,
 		if (mbx_mh_disconnect_rsp_decode(&r, &d) != 0)
 			return mapi_set_rd(o, tn, &r);
 		if (d.error_code != 0)
-			return mapi_set(o, LOGON_MAPI_TRANSPORT, "Disconnect: ErrorCode %s (0x%08X)",
+			return mapi_set(o, LOGON_MAPI_TRANSPORT,
+			                "Disconnect: ErrorCode %s (0x%08X)",
 			                mbx_ec_str(d.error_code, ecbuf, sizeof(ecbuf)),
 			                (unsigned)d.error_code);
 		return mapi_set(o, LOGON_MAPI_OK, "ok");

@@ -30,9 +30,9 @@ struct logon_out {
 };
 
 static const char *const out_folder_names[MBX_LOGON_NFIDS] = {
-        "root",         "deferred-action", "spooler-queue", "ipm-subtree", "inbox",
-        "outbox",       "sent-items",      "deleted-items", "common-views", "schedule",
-        "search",       "views",           "shortcuts",
+        "root",   "deferred-action", "spooler-queue", "ipm-subtree",  "inbox",
+        "outbox", "sent-items",      "deleted-items", "common-views", "schedule",
+        "search", "views",           "shortcuts",
 };
 
 const char *logon_out_status_name(int status)
@@ -108,7 +108,8 @@ void logon_out_hop(struct logon_out *out, const struct logon_hop *hop)
 			printf("hop %u: %s %s%s%s -> %s%s%s\n", hop->n, hop->kind,
 			       hop->url != NULL ? hop->url : "", hop->subject != NULL ? " " : "",
 			       hop->subject != NULL ? hop->subject : "", hop->result,
-			       hop->detail != NULL ? " " : "", hop->detail != NULL ? hop->detail : "");
+			       hop->detail != NULL ? " " : "",
+			       hop->detail != NULL ? hop->detail : "");
 		fflush(stdout);
 	}
 	if (out->nhops == out->cap) {
@@ -266,7 +267,8 @@ static int out_json(struct logon_out *out, const struct logon_profile *p, int st
 	rc = mbx_json_finish(&j, &why);
 	mbx_json_deinit(&j);
 	if (rc != 0 || out->oom) {
-		logon_err("cannot write the JSON document: %s", why != NULL ? why : "out of memory");
+		logon_err("cannot write the JSON document: %s",
+		          why != NULL ? why : "out of memory");
 		return -1;
 	}
 	return 0;
@@ -287,14 +289,16 @@ int logon_out_finish(struct logon_out *out, const struct logon_profile *p, int s
 		if (p->autodiscover_url[0] != '\0')
 			printf("profile: autodiscover-url %s\n", p->autodiscover_url);
 		printf("profile: legacy-dn %s\n", p->legacy_dn);
-		printf("profile: display-name %s\n", p->display_name[0] != '\0' ? p->display_name : "-");
+		printf("profile: display-name %s\n",
+		       p->display_name[0] != '\0' ? p->display_name : "-");
 		if (p->smtp[0] != '\0')
 			printf("profile: smtp-address %s\n", p->smtp);
 		printf("profile: mailbox-guid %s\n", mbx_guid_to_str(&p->logon.mailbox_guid, g));
 	}
 	if (has_ec)
-		printf("result: %s: %s (0x%08X)%s%s\n", result, mbx_ec_str(ec, ecbuf, sizeof(ecbuf)),
-		       (unsigned)ec, message != NULL ? ": " : "", message != NULL ? message : "");
+		printf("result: %s: %s (0x%08X)%s%s\n", result,
+		       mbx_ec_str(ec, ecbuf, sizeof(ecbuf)), (unsigned)ec,
+		       message != NULL ? ": " : "", message != NULL ? message : "");
 	else
 		printf("result: %s%s%s\n", result, message != NULL ? ": " : "",
 		       message != NULL ? message : "");

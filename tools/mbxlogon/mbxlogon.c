@@ -51,12 +51,14 @@ static void logon_usage(FILE *f)
 	        "usage: mbxlogon [options] EMAIL\n"
 	        "       mbxlogon [options] --mailbox-url URL --legacy-dn DN [EMAIL]\n"
 	        "       mbxlogon [--json] --parse-autodiscover FILE\n"
-	        "Logs on to a mailbox as a MAPI client does: Autodiscover, MAPI over HTTP Connect,\n"
+	        "Logs on to a mailbox as a MAPI client does: Autodiscover, MAPI over HTTP "
+	        "Connect,\n"
 	        "RopLogon, Disconnect, following ecWrongServer, Autodiscover redirects and\n"
 	        "ecUnknownUser / ecLoginFailure, waiting out ecMailboxInTransit.\n"
 	        "\n"
 	        "  --autodiscover-url URL  where to POST Autodiscover (default: https://DOMAIN/\n"
-	        "                          autodiscover/autodiscover.xml, then https://autodiscover.\n"
+	        "                          autodiscover/autodiscover.xml, then "
+	        "https://autodiscover.\n"
 	        "                          DOMAIN/...)\n"
 	        "  --mailbox-url URL       skip Autodiscover: the MAPI/HTTP mailbox URL ...\n"
 	        "  --legacy-dn DN          ... and the user's legacyExchangeDN\n"
@@ -78,8 +80,10 @@ static void logon_usage(FILE *f)
 	        "\n"
 	        "Exit status: 0 logged on; 1 logon refused (following it led nowhere); 2 usage;\n"
 	        "3 mailbox in transit longer than --wait-transit; 4 too many hops or a loop;\n"
-	        "5 Autodiscover error or nothing usable; 6 transport failure (connection, TLS, HTTP\n"
-	        "status, X-ResponseCode, malformed response); 7 authentication failed (HTTP 401).\n");
+	        "5 Autodiscover error or nothing usable; 6 transport failure (connection, TLS, "
+	        "HTTP\n"
+	        "status, X-ResponseCode, malformed response); 7 authentication failed (HTTP "
+	        "401).\n");
 }
 
 enum {

@@ -60,19 +60,19 @@ struct logon_opts {
 	bool verbose;          /* -v */
 };
 
-/* ---- logon-http.c ------------------------------------------------------------------------- */
+/* ---- logon-http.c ---------------------------------------------------------------------------- */
 
 #define LOGON_HTTP_BODY_MAX (1u << 20) /* response bytes kept; more is a transport failure */
 
 struct logon_http;
 
 struct logon_http_rsp {
-	long status;       /* HTTP status code, 0 when nothing was received */
-	bool has_rc;       /* an X-ResponseCode header came */
-	uint32_t rc;       /* its value */
-	bool rc_bad;       /* X-ResponseCode was not a decimal number */
-	bool set_context;  /* a Set-Cookie for MapiContext came */
-	bool set_sequence; /* ... for MapiSequence */
+	long status;                  /* HTTP status code, 0 when nothing was received */
+	bool has_rc;                  /* an X-ResponseCode header came */
+	uint32_t rc;                  /* its value */
+	bool rc_bad;                  /* X-ResponseCode was not a decimal number */
+	bool set_context;             /* a Set-Cookie for MapiContext came */
+	bool set_sequence;            /* ... for MapiSequence */
 	char location[LOGON_URL_MAX]; /* Location header ("" when absent or too long) */
 	char content_type[128];
 	uint8_t *body; /* owned by the handle, valid until the next request */
@@ -95,7 +95,7 @@ void logon_http_clear_cookies(struct logon_http *h);
 int logon_http_post(struct logon_http *h, const char *url, const char *const *headers,
                     const void *body, size_t len, struct logon_http_rsp *rsp_r);
 
-/* ---- logon-ad.c --------------------------------------------------------------------------- */
+/* ---- logon-ad.c ------------------------------------------------------------------------------ */
 
 enum logon_ad_kind {
 	LOGON_AD_SETTINGS,
@@ -109,16 +109,16 @@ struct logon_ad_result {
 	enum logon_ad_kind kind;
 	char display_name[LOGON_NAME_MAX];
 	char legacy_dn[LOGON_DN_MAX];
-	char smtp[LOGON_DN_MAX]; /* AutoDiscoverSMTPAddress */
-	char server[LOGON_NAME_MAX]; /* EXCH Protocol Server */
-	char server_dn[LOGON_DN_MAX]; /* EXCH Protocol ServerDN */
-	char mdb_dn[LOGON_DN_MAX];    /* EXCH Protocol MdbDN */
-	bool has_mapihttp;            /* a Protocol Type="mapiHttp" came */
+	char smtp[LOGON_DN_MAX];          /* AutoDiscoverSMTPAddress */
+	char server[LOGON_NAME_MAX];      /* EXCH Protocol Server */
+	char server_dn[LOGON_DN_MAX];     /* EXCH Protocol ServerDN */
+	char mdb_dn[LOGON_DN_MAX];        /* EXCH Protocol MdbDN */
+	bool has_mapihttp;                /* a Protocol Type="mapiHttp" came */
 	char internal_url[LOGON_URL_MAX]; /* its MailStore InternalUrl */
 	char external_url[LOGON_URL_MAX]; /* its MailStore ExternalUrl */
-	char redirect[LOGON_URL_MAX]; /* RedirectUrl or RedirectAddr */
-	unsigned error_code;          /* Error ErrorCode */
-	char error_msg[LOGON_NAME_MAX]; /* Error Message */
+	char redirect[LOGON_URL_MAX];     /* RedirectUrl or RedirectAddr */
+	unsigned error_code;              /* Error ErrorCode */
+	char error_msg[LOGON_NAME_MAX];   /* Error Message */
 };
 
 /* Writes the request body (protocol.md 7.3): EMailAddress when legacy_dn is NULL, else
@@ -139,7 +139,7 @@ const char *logon_ad_mailbox_url(const struct logon_ad_result *res, bool externa
 /* "redirectUrl" etc. */
 const char *logon_ad_kind_name(enum logon_ad_kind k);
 
-/* ---- logon-mapi.c ------------------------------------------------------------------------- */
+/* ---- logon-mapi.c ---------------------------------------------------------------------------- */
 
 enum logon_mapi_req {
 	LOGON_REQ_CONNECT,
@@ -149,8 +149,8 @@ enum logon_mapi_req {
 
 /* Outcome classes of one MAPI/HTTP response (protocol.md 5.7, layer by layer). */
 enum logon_mapi_class {
-	LOGON_MAPI_OK,          /* Connect, Execute with a successful RopLogon, Disconnect */
-	LOGON_MAPI_REFUSED,     /* Connect ErrorCode or RopLogon ReturnValue (ec) */
+	LOGON_MAPI_OK,           /* Connect, Execute with a successful RopLogon, Disconnect */
+	LOGON_MAPI_REFUSED,      /* Connect ErrorCode or RopLogon ReturnValue (ec) */
 	LOGON_MAPI_WRONG_SERVER, /* RopLogon ecWrongServer with a server DN */
 	LOGON_MAPI_CONTEXT_LOST, /* X-ResponseCode 10: reconnect */
 	LOGON_MAPI_AUTH,         /* HTTP 401 */
@@ -159,10 +159,10 @@ enum logon_mapi_class {
 
 struct logon_mapi_outcome {
 	enum logon_mapi_class cls;
-	uint32_t ec;                        /* REFUSED, WRONG_SERVER */
-	char display_name[LOGON_NAME_MAX];  /* Connect's DisplayName (UTF-8) */
-	struct mbx_logon_resp logon;        /* Execute: the decoded RopLogon response */
-	char msg[LOGON_MSG_MAX];            /* what went wrong, for TRANSPORT / AUTH */
+	uint32_t ec;                       /* REFUSED, WRONG_SERVER */
+	char display_name[LOGON_NAME_MAX]; /* Connect's DisplayName (UTF-8) */
+	struct mbx_logon_resp logon;       /* Execute: the decoded RopLogon response */
+	char msg[LOGON_MSG_MAX];           /* what went wrong, for TRANSPORT / AUTH */
 };
 
 /* Request bodies into buf: Connect (UserDn, code page 1252, LCID 1033), Execute (one extended
@@ -176,17 +176,17 @@ void logon_mapi_check(enum logon_mapi_req t, const struct logon_http_rsp *rsp,
                       struct logon_mapi_outcome *o_r);
 const char *logon_mapi_req_name(enum logon_mapi_req t);
 
-/* ---- logon-out.c -------------------------------------------------------------------------- */
+/* ---- logon-out.c ----------------------------------------------------------------------------- */
 
 /* One hop as printed and as put in the JSON "hops" array. */
 struct logon_hop {
-	unsigned n;           /* hop number (1..), 0 for a wait */
-	const char *kind;     /* "autodiscover", "connect", "logon", "disconnect", "wait" */
-	const char *url;      /* where (NULL for a wait) */
-	const char *subject;  /* the address or DN sent */
-	const char *result;   /* "settings", "redirectUrl", "ok", "ecWrongServer", "http", ... */
-	const char *detail;   /* the rest of the line after the result, may be NULL */
-	long http_status;     /* 0 if none */
+	unsigned n;          /* hop number (1..), 0 for a wait */
+	const char *kind;    /* "autodiscover", "connect", "logon", "disconnect", "wait" */
+	const char *url;     /* where (NULL for a wait) */
+	const char *subject; /* the address or DN sent */
+	const char *result;  /* "settings", "redirectUrl", "ok", "ecWrongServer", "http", ... */
+	const char *detail;  /* the rest of the line after the result, may be NULL */
+	long http_status;    /* 0 if none */
 	bool has_ec;
 	uint32_t ec;
 	const char *server_dn;       /* ecWrongServer's server */
@@ -227,14 +227,14 @@ void logon_out_fid(struct mbx_fid f, char *buf, size_t size);
 /* The exit status's short name ("logged on", "refused", ...). */
 const char *logon_out_status_name(int status);
 
-/* ---- logon-follow.c ----------------------------------------------------------------------- */
+/* ---- logon-follow.c -------------------------------------------------------------------------- */
 
 /* Runs the client: Autodiscover (or the given mailbox URL and DN), Connect, RopLogon,
  * Disconnect, following referrals as MS-OXMVMBX / MS-OXCSTOR 3.1.5.1 say. Prints as it goes.
  * Returns the exit status. */
 int logon_follow_run(const struct logon_opts *o, struct logon_http *http, struct logon_out *out);
 
-/* ---- mbxlogon.c --------------------------------------------------------------------------- */
+/* ---- mbxlogon.c ------------------------------------------------------------------------------ */
 
 /* "mbxlogon: <message>" on stderr. */
 void logon_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
