@@ -118,6 +118,26 @@ static void test_http_date(void **state)
 	assert_int_equal(mbx_mh_env_http_date((time_t)253402300799LL, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "Fri, 31 Dec 9999 23:59:59 GMT");
 	assert_int_equal(mbx_mh_env_http_date((time_t)253402300800LL, buf, sizeof(buf)), -1);
+	/* 0000-01-01 00:00:00 (proleptic Gregorian, a Saturday) is the first; a second before
+	 * it has a 5-character year and is refused. */
+	assert_int_equal(mbx_mh_env_http_date((time_t)-62167219200LL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "Sat, 01 Jan 0000 00:00:00 GMT");
+	assert_int_equal(mbx_mh_env_http_date((time_t)-62167219201LL, buf, sizeof(buf)), -1);
+	/* The last text is kept per second: other seconds in turn, and again, each get theirs. */
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(mbx_mh_env_http_date(T_1994, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
+		assert_int_equal(mbx_mh_env_http_date(T_1994, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
+		assert_int_equal(mbx_mh_env_http_date(T_1994 + 1, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:38 GMT");
+		assert_int_equal(mbx_mh_env_http_date((time_t)253402300800LL, buf, sizeof(buf)),
+		                 -1);
+		assert_int_equal(mbx_mh_env_http_date(T_1994 + 1, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "Sun, 06 Nov 1994 08:49:38 GMT");
+		assert_int_equal(mbx_mh_env_http_date(T_1994 + 86400 * 366, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, "Tue, 07 Nov 1995 08:49:37 GMT");
+	}
 	/* 29 characters need 30 bytes. */
 	assert_int_equal(mbx_mh_env_http_date(T_1994, buf, 29), -1);
 	assert_int_equal(mbx_mh_env_http_date(T_1994, buf, 30), 0);
