@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 
@@ -38,6 +39,59 @@ static uint64_t mh_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* v in decimal, NUL-terminated, at buf (room for 21 bytes); returns buf. snprintf costs ten
+ * times more, and every answer carries several numbers. */
+static char *mh_u64(char buf[21], uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* Appends the NUL-terminated s at *o in buf (size bytes), cutting it to fit with the NUL as
+ * snprintf would. */
+static void mh_cat(char *buf, size_t size, size_t *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*o + 1 >= size)
+		return;
+	if (n > size - 1 - *o)
+		n = size - 1 - *o;
+	memcpy(buf + *o, s, n);
+	*o += n;
+	buf[*o] = '\0';
+}
+
+/*
+ * Over TLS, bufferevent_openssl makes one TLS record and one write(2) of every chain of the
+ * output buffer, and evhttp leaves an answer in several chains (the headers, each chunk it
+ * moves in, the last chunk). An answer complete at once is put in one chain, so that it
+ * leaves in one record and one write. Nothing is written before the next turn of the event
+ * loop, so everything evhttp queued for the answer is still there. Plain HTTP needs nothing:
+ * bufferevent_socket sends all chains with one writev(2).
+ */
+static void mh_coalesce(struct mh_req *r, struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev;
+	struct evbuffer *out;
+
+	if (!r->tls || evcon == NULL)
+		return;
+	bev = evhttp_connection_get_bufferevent(evcon);
+	out = bev != NULL ? bufferevent_get_output(bev) : NULL;
+	if (out != NULL && evbuffer_get_length(out) > 0)
+		(void)evbuffer_pullup(out, -1);
 }
 
 const char *mbx_mh_request_esc(const char *s, char *buf, size_t size)
@@ -128,12 +182,20 @@ static void mh_peer_name(struct mh_req *r)
 	char *host = NULL;
 	ev_uint16_t port = 0;
 
-	snprintf(r->peer, sizeof(r->peer), "-");
+	char num[21];
+	size_t o = 0;
+
+	r->peer[0] = '-';
+	r->peer[1] = '\0';
 	if (evcon == NULL)
 		return;
 	evhttp_connection_get_peer(evcon, &host, &port);
-	if (host != NULL)
-		snprintf(r->peer, sizeof(r->peer), "%s:%u", host, (unsigned)port);
+	if (host == NULL)
+		return;
+	r->peer[0] = '\0';
+	mh_cat(r->peer, sizeof(r->peer), &o, host);
+	mh_cat(r->peer, sizeof(r->peer), &o, ":");
+	mh_cat(r->peer, sizeof(r->peer), &o, mh_u64(num, port));
 }
 
 struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct evhttp_request *http, bool tls)
@@ -186,8 +248,14 @@ static void mh_account(struct mh_req *r, uint32_t rc, const char *why)
 static void mh_headers(struct mh_req *r, uint32_t rc, bool diagnostic)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
-	char num[32], date[32];
+	char num[21], date[32];
+	time_t now = time(NULL);
 
+	/* The Date evhttp would add (RFC 9110 6.6.1), from the same formatter: it caches the
+	 * second's text that X-StartTime and the DONE block also use. First, because evhttp
+	 * looks for it by walking the headers. */
+	if (mbx_mh_env_http_date(now, date, sizeof(date)) == 0)
+		evhttp_add_header(h, "Date", date);
 	evhttp_add_header(h, "Content-Type",
 	                  diagnostic ? "text/plain; charset=us-ascii" : "application/mapi-http");
 	evhttp_add_header(h, "Cache-Control", "private");
@@ -197,14 +265,11 @@ static void mh_headers(struct mh_req *r, uint32_t rc, bool diagnostic)
 		evhttp_add_header(h, "X-RequestId", r->rid);
 	if (r->cinfo[0] != '\0')
 		evhttp_add_header(h, "X-ClientInfo", r->cinfo);
-	snprintf(num, sizeof(num), "%u", (unsigned)rc);
-	evhttp_add_header(h, "X-ResponseCode", num);
+	evhttp_add_header(h, "X-ResponseCode", mh_u64(num, rc));
 	evhttp_add_header(h, "X-ServerApplication", r->fe->server_app);
-	snprintf(num, sizeof(num), "%u", r->fe->lim.pending_period_ms);
-	evhttp_add_header(h, "X-PendingPeriod", num);
-	snprintf(num, sizeof(num), "%llu",
-	         (unsigned long long)r->fe->lim.context_idle_seconds * 1000u);
-	evhttp_add_header(h, "X-ExpirationInfo", num);
+	evhttp_add_header(h, "X-PendingPeriod", mh_u64(num, r->fe->lim.pending_period_ms));
+	evhttp_add_header(h, "X-ExpirationInfo",
+	                  mh_u64(num, (uint64_t)r->fe->lim.context_idle_seconds * 1000u));
 	if (mbx_mh_env_http_date(r->start, date, sizeof(date)) == 0)
 		evhttp_add_header(h, "X-StartTime", date);
 }
@@ -212,9 +277,15 @@ static void mh_headers(struct mh_req *r, uint32_t rc, bool diagnostic)
 void mbx_mh_request_set_cookie(struct mh_req *r, const char *name, const char *value)
 {
 	char buf[256];
+	size_t o = 0;
 
-	snprintf(buf, sizeof(buf), "%s=%s" MH_COOKIE_ATTRS "%s", name, value,
-	         r->tls ? "; Secure" : "");
+	buf[0] = '\0';
+	mh_cat(buf, sizeof(buf), &o, name);
+	mh_cat(buf, sizeof(buf), &o, "=");
+	mh_cat(buf, sizeof(buf), &o, value);
+	mh_cat(buf, sizeof(buf), &o, MH_COOKIE_ATTRS);
+	if (r->tls)
+		mh_cat(buf, sizeof(buf), &o, "; Secure");
 	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Set-Cookie", buf);
 }
 
@@ -242,6 +313,7 @@ void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *b
 {
 	uint8_t done[MBX_MH_ENV_DONE_MAX];
 	struct wr w;
+	struct evhttp_connection *evcon;
 	uint64_t ms = (mh_now_us() - r->t0_us) / 1000u;
 
 	mh_account(r, rc, why);
@@ -263,9 +335,11 @@ void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *b
 	} else {
 		mh_diag(r->chunk, rc, why);
 	}
+	evcon = evhttp_request_get_connection(r->http);
 	evhttp_send_reply_chunk(r->http, r->chunk);
 	evhttp_send_reply_end(r->http); /* frees the evhttp request, also when detached */
 	r->http = NULL;
+	mh_coalesce(r, evcon);
 	mh_req_free(r);
 }
 
@@ -273,6 +347,7 @@ void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *b
 void mbx_mh_request_fail_status(struct mh_req *r, int status, uint32_t rc, const char *why)
 {
 	struct evbuffer *b;
+	struct evhttp_connection *evcon;
 
 	if (r->started) {
 		mbx_mh_request_done_chunked(r, rc, NULL, 0, why);
@@ -297,10 +372,12 @@ void mbx_mh_request_fail_status(struct mh_req *r, int status, uint32_t rc, const
 	 * connection. */
 	if (b != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
 		mh_diag(b, rc, why);
+	evcon = evhttp_request_get_connection(r->http);
 	evhttp_send_reply(r->http, status, NULL, b);
 	if (b != NULL)
 		evbuffer_free(b);
 	r->http = NULL;
+	mh_coalesce(r, evcon);
 	mh_req_free(r);
 }
 
@@ -317,7 +394,8 @@ void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
 	struct wr w;
 	uint64_t ms = (mh_now_us() - r->t0_us) / 1000u;
 	size_t cap = len + sizeof(MBX_MH_META_PROCESSING) + MBX_MH_ENV_DONE_MAX;
-	char num[32];
+	char num[21];
+	struct evhttp_connection *evcon;
 
 	if (r->http == NULL) {
 		mh_account(r, MBX_MH_RC_SUCCESS, NULL);
@@ -343,13 +421,15 @@ void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
 	mh_account(r, MBX_MH_RC_SUCCESS, NULL);
 	mh_unhook(r);
 	mh_headers(r, MBX_MH_RC_SUCCESS, false);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)ms);
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "X-ElapsedTime", num);
+	evhttp_add_header(evhttp_request_get_output_headers(r->http), "X-ElapsedTime",
+	                  mh_u64(num, ms));
 	evbuffer_add(b, buf, w.len);
+	evcon = evhttp_request_get_connection(r->http);
 	evhttp_send_reply(r->http, 200, "OK", b);
 	evbuffer_free(b);
 	free(buf);
 	r->http = NULL;
+	mh_coalesce(r, evcon);
 	mh_req_free(r);
 }
 
