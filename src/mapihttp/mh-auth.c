@@ -242,6 +242,11 @@ struct auth_entry {
 
 struct mbx_mh_auth_cache {
 	uint8_t salt[32];
+	/* SHA-256 fetched once and one digest context used again for every key: an implicit
+	 * fetch and a new context per key cost more than the hash itself. The event loop's
+	 * thread is the only user. */
+	EVP_MD *sha256;
+	EVP_MD_CTX *md;
 	uint64_t ttl_ms;
 	size_t max_entries;
 	size_t count;
@@ -271,7 +276,12 @@ struct mbx_mh_auth_cache *mbx_mh_auth_cache_new(uint64_t ttl_ms, size_t max_entr
 	while (c->nbuckets < c->max_entries && c->nbuckets < (1u << 20))
 		c->nbuckets *= 2;
 	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-	if (c->buckets == NULL || RAND_bytes(c->salt, sizeof(c->salt)) != 1) {
+	c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	c->md = EVP_MD_CTX_new();
+	if (c->buckets == NULL || c->sha256 == NULL || c->md == NULL ||
+	    RAND_bytes(c->salt, sizeof(c->salt)) != 1) {
+		EVP_MD_CTX_free(c->md);
+		EVP_MD_free(c->sha256);
 		free(c->buckets);
 		free(c);
 		return NULL;
@@ -318,6 +328,8 @@ void mbx_mh_auth_cache_free(struct mbx_mh_auth_cache **cp)
 		return;
 	mbx_mh_auth_cache_clear(c);
 	OPENSSL_cleanse(c->salt, sizeof(c->salt));
+	EVP_MD_CTX_free(c->md); /* cleanses its state */
+	EVP_MD_free(c->sha256);
 	free(c->buckets);
 	free(c);
 	*cp = NULL;
@@ -326,18 +338,15 @@ void mbx_mh_auth_cache_free(struct mbx_mh_auth_cache **cp)
 int mbx_mh_auth_cache_key(const struct mbx_mh_auth_cache *c, const char *user, const char *pass,
                           uint8_t key_r[MBX_MH_AUTH_KEY_LEN])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_MD_CTX *md = c->md;
 	unsigned int n = 0;
 	int ok;
 
-	if (md == NULL)
-		return -1;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	ok = EVP_DigestInit_ex(md, c->sha256, NULL) == 1 &&
 	     EVP_DigestUpdate(md, c->salt, sizeof(c->salt)) == 1 &&
 	     EVP_DigestUpdate(md, user, strlen(user) + 1) == 1 && /* the NUL separates */
 	     EVP_DigestUpdate(md, pass, strlen(pass)) == 1 &&
 	     EVP_DigestFinal_ex(md, key_r, &n) == 1 && n == MBX_MH_AUTH_KEY_LEN;
-	EVP_MD_CTX_free(md);
 	return ok ? 0 : -1;
 }
 
