@@ -486,6 +486,16 @@ static void test_dn_equal(void **state)
 	        {"", "", true},
 	        {"  ", "", true},
 	        {"cn=A\\ ", "cn=A", false},
+	        /* the fast path (equal but for the case of ASCII letters) and what it leaves
+	         * to the full comparison */
+	        {"CN=SERVER1,CN=Servers,DC=contoso", "cn=server1,cn=servers,dc=CONTOSO", true},
+	        {"CN=SERVER1 , CN=Servers", "cn=server1,cn=servers", true},
+	        {"cn=server1,cn=servers", "cn=server1,cn=servers ", true},
+	        {"cn=A\\,B", "CN=a\\,b", true},
+	        {"cn=\xc3\x89", "cn=\xc3\xa9", false}, /* only ASCII letters are folded */
+	        {"cn=[", "cn={", false},               /* '[' + 0x20 is '{', not a letter */
+	        {"cn=A", "cn=A,", false},
+	        {"cn=Ab", "cn=A", false},
 	};
 
 	(void)state;
