@@ -213,20 +213,17 @@ static void lp_trace(const struct mbx_logon_pipeline_req *r,
 static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox *mbx)
 {
 	struct mbx_logon_pipeline *p = r->p;
-	struct mbx_logon_pipeline_result *res = calloc(1, sizeof(*res));
-	struct mbx_logon_pipeline_result fallback;
+	/* On the stack: the callback does not keep it (a heap block of this size, two 1 KB
+	 * texts, cost more to get than the whole decision). */
+	struct mbx_logon_pipeline_result result;
+	struct mbx_logon_pipeline_result *res = &result;
 	struct mbx_logon_input in;
 	const char *msg = r->mmsg, *msg_from = "mailbox lookup";
 	mbx_logon_pipeline_cb *cb = r->cb;
 	void *ctx = r->ctx;
 
 	lp_detach(r);
-	if (res == NULL) {
-		/* Out of memory (the result holds two 1 KB texts): answer with what fits on the
-		 * stack, without authorization, which is a refusal. */
-		memset(&fallback, 0, sizeof(fallback));
-		res = &fallback;
-	}
+	memset(res, 0, sizeof(*res));
 	memset(&in, 0, sizeof(in));
 	in.req = &r->req;
 	in.id = p->cfg.id;
@@ -253,11 +250,9 @@ static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox
 				/* NOT_FOUND: no token, so no SID and no groups. */
 				res->principal = r->pstatus == MBX_DIR_FOUND ? r->token : NULL;
 				mbx_principal_authz(res->principal, r->name, &ap);
-				if (res != &fallback) {
-					mbx_authz_check(mbx, &ap, &res->authz);
-					res->has_authz = true;
-					in.authz = &res->authz;
-				}
+				mbx_authz_check(mbx, &ap, &res->authz);
+				res->has_authz = true;
+				in.authz = &res->authz;
 				break;
 			}
 			case MBX_DIR_TEMPFAIL:
@@ -299,8 +294,6 @@ static void lp_finish(struct mbx_logon_pipeline_req *r, const struct mbx_mailbox
 	if (mbx_trace_on(MBX_TRACE_STORE))
 		lp_trace(r, res);
 	cb(ctx, res);
-	if (res != &fallback)
-		free(res);
 	lp_req_free(r);
 }
 
