@@ -394,6 +394,47 @@ static void test_string_invalid(void **state)
 	assert_int_equal(mbx_sid_from_str(NULL, &sid), -1);
 }
 
+/* The string form against snprintf, which the formatter replaced: every authority form and
+ * number width, revisions 0 and 255 (printed as they are), 0 to 15 sub-authorities, and a
+ * count past 15 (printed as 15). */
+static void test_to_str_forms(void **state)
+{
+	static const uint64_t auths[] = {
+	        0, 5, 9, 10, 4294967295ULL, 4294967296ULL, 0xFFFFFFFFFFFFULL, 0x123456789ABCULL};
+	static const uint32_t subs[] = {0, 1, 9, 10, 99, 100, 32, 544, 3623811015u, 4294967295u};
+	char s[MBX_SID_STRMAX], want[MBX_SID_STRMAX];
+
+	(void)state;
+	for (size_t a = 0; a < sizeof(auths) / sizeof(auths[0]); a++) {
+		for (unsigned count = 0; count <= MBX_SID_MAX_SUBAUTH + 1; count++) {
+			struct mbx_sid sid;
+			size_t o;
+
+			memset(&sid, 0, sizeof(sid));
+			sid.revision = (uint8_t)(count % 2 == 0 ? 1 : (count == 1 ? 0 : 255));
+			sid.count = (uint8_t)count;
+			sid.authority = auths[a];
+			for (unsigned i = 0; i < MBX_SID_MAX_SUBAUTH; i++)
+				sid.sub[i] = subs[(a + i) % (sizeof(subs) / sizeof(subs[0]))];
+			if (auths[a] < 0x100000000ULL)
+				o = (size_t)snprintf(want, sizeof(want), "S-%u-%llu",
+				                     (unsigned)sid.revision,
+				                     (unsigned long long)auths[a]);
+			else
+				o = (size_t)snprintf(want, sizeof(want), "S-%u-0x%012llx",
+				                     (unsigned)sid.revision,
+				                     (unsigned long long)auths[a]);
+			for (unsigned i = 0; i < count && i < MBX_SID_MAX_SUBAUTH; i++)
+				o += (size_t)snprintf(want + o, sizeof(want) - o, "-%lu",
+				                      (unsigned long)sid.sub[i]);
+			assert_string_equal(mbx_sid_to_str(&sid, s, sizeof(s)), want);
+			/* exactly the room it needs, and one byte less */
+			assert_string_equal(mbx_sid_to_str(&sid, s, o + 1), want);
+			assert_string_equal(mbx_sid_to_str(&sid, s, o), "");
+		}
+	}
+}
+
 static void test_to_str_buffer(void **state)
 {
 	char s[MBX_SID_STRMAX];
@@ -652,6 +693,7 @@ int main(void)
 	        cmocka_unit_test(test_string_forms),
 	        cmocka_unit_test(test_string_invalid),
 	        cmocka_unit_test(test_to_str_buffer),
+	        cmocka_unit_test(test_to_str_forms),
 	        cmocka_unit_test(test_round_trip_random),
 	        cmocka_unit_test(test_equal),
 	        cmocka_unit_test(test_wellknown_names),
