@@ -130,6 +130,9 @@ fi
 	echo "[servers]"
 	echo "SERVER1 = https://127.0.0.1:$P_TLS"
 	echo "SERVER2 = https://127.0.0.1:$P_DOWN"
+	echo "[forest.fabrikam]"
+	echo "domains = fabrikam.com"
+	echo "autodiscover_url = https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml"
 	echo "[log]"
 	echo "target = stderr"
 	echo "level = info"
@@ -188,7 +191,7 @@ if [ $rc -eq 0 ] &&
 	grep -qxF "profile: mailbox-url $MBX_URL" "$OUT" &&
 	grep -qxF "profile: legacy-dn $RECIP/cn=alice" "$OUT" &&
 	grep -qx "profile: display-name Alice Anders" "$OUT" &&
-	grep -qx "profile: server 127.0.0.1" "$OUT" &&
+	grep -qx "profile: server alice@contoso.com" "$OUT" &&
 	grep -qx "profile: mailbox-guid $ALICE_GUID" "$OUT" &&
 	grep -q '^result: logged on' "$OUT" && [ ! -s "$ERR" ]; then
 	pass "alice: exit 0, hops connect/logon/disconnect, MailboxGuid $ALICE_GUID, profile lines"
@@ -310,14 +313,22 @@ if grep -q '<Autodiscover' <<<"$ad_probe"; then
 fi
 
 # --- erin: ecUnknownUser, then Autodiscover about her LegacyDN -------------------------------------------
-direct erin --autodiscover-url "$AD_URL"
+# Fabrikam's Autodiscover (and the default URLs of fabrikam.com) lead to a closed port, so no
+# name is looked up and the follow ends in a quick transport failure.
+FABRIKAM_DOWN=(--connect-to "autodiscover.fabrikam.com:443:127.0.0.1:$P_DOWN"
+	--connect-to "fabrikam.com:443:127.0.0.1:$P_DOWN")
+FAB_AD=https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml
+direct erin --autodiscover-url "$AD_URL" "${FABRIKAM_DOWN[@]}"
 if grep -qxF "hop 2: logon $MBX_URL $RECIP/cn=erin -> ecUnknownUser (0x000003EB)" "$OUT" &&
 	grep -qF "hop 4: autodiscover $AD_URL $RECIP/cn=erin -> " "$OUT"; then
 	if [ -z "$HAVE_AD" ] && [ $rc -eq 6 ] &&
 		grep -qxF "hop 4: autodiscover $AD_URL $RECIP/cn=erin -> http 404" "$OUT"; then
 		pass "erin: ecUnknownUser, then Autodiscover for her LegacyDN (not served yet: 404, exit 6)"
-	elif [ -n "$HAVE_AD" ] && [ $rc -ne 0 ] && [ $rc -ne 2 ]; then
-		pass "erin: ecUnknownUser, then Autodiscover for her LegacyDN (exit $rc: $(tail -n 1 "$OUT"))"
+	elif [ -n "$HAVE_AD" ] && [ $rc -eq 6 ] &&
+		grep -qxF "hop 4: autodiscover $AD_URL $RECIP/cn=erin -> redirectUrl $FAB_AD" "$OUT" &&
+		grep -qF "hop 5: autodiscover $FAB_AD $RECIP/cn=erin -> failed " "$OUT" &&
+		grep -qF "mbxlogon: transport failure: Autodiscover at $FAB_AD: " "$ERR"; then
+		pass "erin: ecUnknownUser, Autodiscover for her LegacyDN -> redirectUrl to Fabrikam's, followed (down: exit 6)"
 	else
 		fail "erin: $(show)"
 	fi
@@ -336,8 +347,9 @@ else
 		grep -q "^hop 3: logon https://127.0.0.1:$P_TLS/mapi/emsmdb/.* -> ok$" "$OUT" &&
 		grep -qxF "profile: legacy-dn $RECIP/cn=alice" "$OUT" &&
 		grep -qxF "profile: autodiscover-url $AD_URL" "$OUT" &&
+		grep -qx "profile: server $ALICE_GUID@contoso.com" "$OUT" &&
 		grep -qx "profile: mailbox-guid $ALICE_GUID" "$OUT"; then
-		pass "alice from EMAIL: Autodiscover settings, logged on at their mailbox URL"
+		pass "alice from EMAIL: Autodiscover settings, logged on at their mailbox URL (server: its MailboxId)"
 	else
 		fail "alice from EMAIL: $(show)"
 	fi
@@ -365,6 +377,15 @@ else
 		pass "dave from EMAIL: led to SERVER2's URL, which is down: exit 6, said clearly"
 	else
 		fail "dave from EMAIL: $(show)"
+	fi
+	run ad-erin --ca-file "$CA" --autodiscover-url "$AD_URL" --password-file "$WORK/erin.pw" \
+		"${FABRIKAM_DOWN[@]}" erin@contoso.com
+	if [ $rc -eq 6 ] && grep -qxF "hop 1: autodiscover $AD_URL erin@contoso.com -> redirectUrl $FAB_AD" "$OUT" &&
+		grep -qF "hop 2: autodiscover $FAB_AD erin@contoso.com -> failed " "$OUT" &&
+		! grep -q '^hop [0-9]*: connect' "$OUT"; then
+		pass "erin from EMAIL: moved to Fabrikam, Autodiscover redirects at once (no logon tried)"
+	else
+		fail "erin from EMAIL: $(show)"
 	fi
 	run ad-nobody --ca-file "$CA" --autodiscover-url "$AD_URL" --password-file "$WORK/alice.pw" \
 		--user alice@contoso.com nobody@contoso.com

@@ -131,6 +131,59 @@ static void follow_dn_cn(const char *dn, char *dst, size_t size)
 	follow_copy(dst, size, p != NULL ? p : dn);
 }
 
+static int follow_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The MailboxId query value of a MAPI/HTTP URL ("...?MailboxId=<guid>@<domain>", protocol.md
+ * 5.1), %XX decoded, into dst; false if there is none. Outlook shows it as the server of a
+ * MAPI/HTTP profile. */
+static bool follow_mailbox_id(const char *url, char *dst, size_t size)
+{
+	const char *q = strchr(url, '?'), *p;
+	size_t n = 0;
+
+	for (p = q; p != NULL; p = strchr(p + 1, '&'))
+		if (strncasecmp(p + 1, "MailboxId=", 10) == 0)
+			break;
+	if (p == NULL || size == 0)
+		return false;
+	for (p += 11; *p != '\0' && *p != '&' && *p != '#' && n + 1 < size; p++) {
+		int hi = *p == '%' ? follow_hex(p[1]) : -1, lo = hi >= 0 ? follow_hex(p[2]) : -1;
+
+		if (lo >= 0 && hi * 16 + lo >= 0x20 && hi * 16 + lo < 0x7F) {
+			dst[n++] = (char)(hi * 16 + lo);
+			p += 2;
+		} else {
+			dst[n++] = *p;
+		}
+	}
+	dst[n] = '\0';
+	return n > 0;
+}
+
+/* The profile's server name: the EXCH Server of the settings (exch, may be NULL or ""), else
+ * the MailboxId of the mailbox URL, else the last cn of the server's legacyExchangeDN, else the
+ * mailbox URL's host. */
+static void follow_server_name(struct logon_profile *c, const char *exch)
+{
+	if (exch != NULL && exch[0] != '\0')
+		follow_copy(c->server, sizeof(c->server), exch);
+	else if (follow_mailbox_id(c->mailbox_url, c->server, sizeof(c->server)))
+		return;
+	else if (c->server_dn[0] != '\0')
+		follow_dn_cn(c->server_dn, c->server, sizeof(c->server));
+	else
+		follow_url_host(c->mailbox_url, c->server, sizeof(c->server));
+}
+
 static bool follow_is_http_url(const char *u)
 {
 	return strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0;
@@ -375,12 +428,7 @@ static void follow_apply(struct follow *f, const struct logon_ad_result *res, co
 	if (res->smtp[0] != '\0')
 		follow_copy(c->smtp, sizeof(c->smtp), res->smtp);
 	follow_copy(c->server_dn, sizeof(c->server_dn), res->server_dn);
-	if (res->server[0] != '\0')
-		follow_copy(c->server, sizeof(c->server), res->server);
-	else if (res->server_dn[0] != '\0')
-		follow_dn_cn(res->server_dn, c->server, sizeof(c->server));
-	else
-		follow_url_host(c->mailbox_url, c->server, sizeof(c->server));
+	follow_server_name(c, res->server);
 }
 
 /* ---- MAPI over HTTP -------------------------------------------------------------------------- */
@@ -610,8 +658,7 @@ static int follow_rediscover(struct follow *f, uint32_t ec, const char *server_d
 	if (server_dn != NULL && res.server_dn[0] == '\0') {
 		/* The server the redirect named is where the profile now points. */
 		follow_copy(f->cur.server_dn, sizeof(f->cur.server_dn), server_dn);
-		if (res.server[0] == '\0')
-			follow_dn_cn(server_dn, f->cur.server, sizeof(f->cur.server));
+		follow_server_name(&f->cur, res.server);
 	}
 	return 0;
 }
@@ -721,7 +768,7 @@ int logon_follow_run(const struct logon_opts *o, struct logon_http *http, struct
 		follow_copy(f->cur.legacy_dn, sizeof(f->cur.legacy_dn), o->legacy_dn);
 		follow_copy(f->cur.autodiscover_url, sizeof(f->cur.autodiscover_url),
 		            o->autodiscover_url);
-		follow_url_host(o->mailbox_url, f->cur.server, sizeof(f->cur.server));
+		follow_server_name(&f->cur, NULL);
 		rc = follow_loop(f);
 	} else {
 		struct logon_ad_result res;
