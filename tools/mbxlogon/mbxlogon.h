@@ -12,7 +12,9 @@
  *                   no entities, no DTD): pure
  *   logon-mapi.c    the MAPI/HTTP request bodies and the check of every response down to the
  *                   RopLogon ReturnValue, with the core's sans-I/O codecs: pure
- *   logon-follow.c  the client: hops, referrals, waits, loops, the final outcome
+ *   logon-follow.c  the client: sessions, ecWrongServer / ecUnknownUser / transit, hops, loops,
+ *                   the final outcome
+ *   logon-discover.c  the Autodiscover walk: candidate URLs, redirects, settings, server names
  *   logon-out.c     hop lines as they happen, the profile, --json
  */
 #ifndef MBXLOGON_H
@@ -227,12 +229,64 @@ void logon_out_fid(struct mbx_fid f, char *buf, size_t size);
 /* The exit status's short name ("logged on", "refused", ...). */
 const char *logon_out_status_name(int status);
 
-/* ---- logon-follow.c -------------------------------------------------------------------------- */
+/* ---- logon-follow.c ------------------------------------------------------------------------ */
+
+#define LOGON_VISITED_MAX 256u /* (kind, URL, subject) keys the loop check remembers */
+
+/* The state of one run, shared by logon-follow.c and logon-discover.c. */
+struct logon_follow {
+	const struct logon_opts *o;
+	struct logon_http *http;
+	struct logon_out *out;
+	unsigned hop;     /* hop lines so far */
+	unsigned counted; /* hops counted against --max-hops */
+	char client_info[MBX_GUID_STRLEN + 3];
+	unsigned request_no;
+	char *visited[LOGON_VISITED_MAX];
+	unsigned nvisited;
+	struct logon_profile cur; /* the settings in use, and the profile once logged on */
+	/* the end */
+	int status;
+	char result[64];
+	uint32_t ec;
+	bool has_ec;
+	char msg[LOGON_MSG_MAX];
+};
 
 /* Runs the client: Autodiscover (or the given mailbox URL and DN), Connect, RopLogon,
  * Disconnect, following referrals as MS-OXMVMBX / MS-OXCSTOR 3.1.5.1 say. Prints as it goes.
  * Returns the exit status. */
 int logon_follow_run(const struct logon_opts *o, struct logon_http *http, struct logon_out *out);
+/* Ends the run: the exit status, the result's short name, the final ec (NULL: none) and the
+ * message (printf format). Returns status. */
+int logon_follow_end(struct logon_follow *f, int status, const char *result, const uint32_t *ec,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Copies s (NULL: "") into dst, cut to size - 1 bytes; dst and s may overlap. */
+void logon_follow_copy(char *dst, size_t size, const char *s);
+/* Has the key (kind, url, subject) been seen (case-insensitively)? Records it if not; false
+ * also when the table is full (the hop limit ends such runs long before). */
+bool logon_follow_seen(struct logon_follow *f, const char *kind, const char *url,
+                       const char *subject);
+/* Numbers the next hop. A counted hop past --max-hops is refused: 0 is returned and the run
+ * ended with LOGON_EXIT_HOPS. */
+unsigned logon_follow_hop_no(struct logon_follow *f, bool counted);
+
+/* ---- logon-discover.c ---------------------------------------------------------------------- */
+
+/* Autodiscover for addr (an SMTP address, or a LegacyDN when by_dn) starting at url (NULL: the
+ * domain URLs of addr, or for a LegacyDN of the run's e-mail address), following redirects and
+ * trying the candidate URLs in turn. Returns 0 with the settings in *res and the URL that gave
+ * them in ad_url (LOGON_URL_MAX bytes); LOGON_EXIT_AUTODISCOVER for an error answer or nothing
+ * usable; or another exit status (transport, 401, hops, loop). The run is ended (f->msg set)
+ * whenever it does not return 0. */
+int logon_discover_run(struct logon_follow *f, bool by_dn, const char *addr, const char *url,
+                       struct logon_ad_result *res, char *ad_url);
+/* Makes the settings the current ones (f->cur). */
+void logon_discover_apply(struct logon_follow *f, const struct logon_ad_result *res,
+                          const char *ad_url);
+/* Names the profile's server: exch (the EXCH Server, may be NULL or ""), else the MailboxId of
+ * c->mailbox_url, else the last cn of c->server_dn, else the mailbox URL's host. */
+void logon_discover_server_name(struct logon_profile *c, const char *exch);
 
 /* ---- mbxlogon.c ------------------------------------------------------------------------------ */
 
