@@ -241,7 +241,9 @@ struct auth_entry {
 };
 
 struct mbx_mh_auth_cache {
-	uint8_t salt[32];
+	/* 128 random bits: plenty for keys that never leave the process, and short enough that
+	 * salt, name and password of usual lengths fit one SHA-256 block (55 bytes). */
+	uint8_t salt[16];
 	/* SHA-256 fetched once and one digest context used again for every key: an implicit
 	 * fetch and a new context per key cost more than the hash itself. The event loop's
 	 * thread is the only user. */
