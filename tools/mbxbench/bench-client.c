@@ -51,6 +51,15 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+double bench_thread_cpu(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static struct timeval client_tv(uint64_t ns)
 {
 	struct timeval tv = {.tv_sec = (time_t)(ns / 1000000000u),
@@ -270,6 +279,8 @@ struct client_run {
 	uint64_t t_warm, t0, t_end; /* t_end: end of the measured window (0 = by count) */
 	uint64_t issued_measured;   /* closed loop with --requests */
 	uint64_t last_done;
+	double server_cpu0, client_cpu0; /* at the start of the measured window */
+	bool cpu_started;
 	unsigned busy;
 	unsigned connect_pending;
 	char first_connect_fail[300];
@@ -905,10 +916,34 @@ static void client_start_disconnect(struct client_run *run)
 	client_advance(run);
 }
 
+/* The CPU readings at the start and at the end of the measured window. */
+static void client_cpu_mark(struct client_run *run, bool start)
+{
+	const struct bench_target *t = run->t;
+	double server = t->server_cpu != NULL ? t->server_cpu(t->server_cpu_arg) : -1;
+
+	if (start) {
+		run->server_cpu0 = server;
+		run->client_cpu0 = bench_thread_cpu();
+		run->cpu_started = true;
+		return;
+	}
+	if (!run->cpu_started)
+		return;
+	run->res->client_cpu_s = bench_thread_cpu() - run->client_cpu0;
+	if (t->server_cpu != NULL && run->server_cpu0 >= 0 && server >= run->server_cpu0) {
+		run->res->has_server_cpu = true;
+		run->res->server_cpu_s = server - run->server_cpu0;
+	}
+	run->cpu_started = false;
+}
+
 static void client_start_drain(struct client_run *run)
 {
 	if (run->phase != PH_WARMUP && run->phase != PH_MEASURE)
 		return;
+	if (run->phase == PH_MEASURE)
+		client_cpu_mark(run, false);
 	/* Closed loop by duration: the window is [t0, now]. */
 	if (run->phase == PH_MEASURE && !run->open_loop && run->load->requests == 0)
 		run->last_done = bench_now_ns();
@@ -924,6 +959,7 @@ static void client_start_measure(struct client_run *run)
 	if (run->phase != PH_WARMUP)
 		return;
 	run->phase = PH_MEASURE;
+	client_cpu_mark(run, true);
 	if (!run->open_loop) {
 		run->t0 = bench_now_ns();
 		if (run->load->requests == 0)

@@ -58,6 +58,14 @@ static void report_run_text(FILE *f, const struct bench_result *r, const char *w
 		        (unsigned long long)r->unfinished);
 	else if (r->unfinished > 0)
 		fprintf(f, "  unfinished:  %llu\n", (unsigned long long)r->unfinished);
+	if (r->has_server_cpu && r->ok > 0 && r->elapsed > 0)
+		fprintf(f, "  server CPU:  %.1f us per request (%.0f%% of one core)\n",
+		        r->server_cpu_s * 1e6 / (double)r->ok,
+		        100.0 * r->server_cpu_s / r->elapsed);
+	if (r->ok > 0 && r->elapsed > 0)
+		fprintf(f, "  client CPU:  %.1f us per request (%.0f%% of one core)\n",
+		        r->client_cpu_s * 1e6 / (double)r->ok,
+		        100.0 * r->client_cpu_s / r->elapsed);
 	fprintf(f, "  errors:      %llu\n", (unsigned long long)r->errors);
 	for (unsigned i = 0; i < r->nfails; i++)
 		fprintf(f, "  failure:     %s x%llu (first: %s)\n", r->fails[i].key,
@@ -96,6 +104,15 @@ void bench_report_text(FILE *f, const struct bench_report *rep)
 	if (report_has_ratio(rep))
 		fprintf(f, "ratio: %.3f (daemon requests/s / baseline requests/s)\n",
 		        rep->daemon->rps / rep->baseline->rps);
+	/* The servers' capacity, whatever else ran on the machine: CPU per request. */
+	if (rep->daemon != NULL && rep->baseline != NULL && rep->daemon->has_server_cpu &&
+	    rep->baseline->has_server_cpu && rep->daemon->ok > 0 && rep->baseline->ok > 0 &&
+	    rep->daemon->server_cpu_s > 0)
+		fprintf(f,
+		        "cpu ratio: %.3f (baseline server CPU per request / daemon server CPU per "
+		        "request)\n",
+		        (rep->baseline->server_cpu_s / (double)rep->baseline->ok) /
+		                (rep->daemon->server_cpu_s / (double)rep->daemon->ok));
 }
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
@@ -158,6 +175,11 @@ static void report_run_json(FILE *f, const struct bench_result *r, size_t body)
 	fprintf(f, "\n     ");
 	json_u(f, "response_body_bytes", r->rsp_bytes, true);
 	json_u(f, "response_wire_bytes", r->rsp_wire_bytes, true);
+	if (r->has_server_cpu)
+		json_d(f, "server_cpu_s", r->server_cpu_s, true);
+	else
+		fprintf(f, "\"server_cpu_s\": null, ");
+	json_d(f, "client_cpu_s", r->client_cpu_s, true);
 	if (body > 0)
 		json_u(f, "responder_body_bytes", body, true);
 	json_u(f, "backlog_max", r->backlog_max, true);

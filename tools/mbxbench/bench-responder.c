@@ -610,6 +610,18 @@ uint64_t bench_responder_requests(const struct bench_responder *r)
 	return __atomic_load_n(&r->requests, __ATOMIC_RELAXED);
 }
 
+double bench_responder_cpu(void *arg)
+{
+	const struct bench_responder *r = arg;
+	clockid_t cid;
+	struct timespec ts;
+
+	if (r == NULL || pthread_getcpuclockid(r->thread, &cid) != 0 ||
+	    clock_gettime(cid, &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void bench_responder_stop(struct bench_responder **rp)
 {
 	struct bench_responder *r = *rp;

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -51,6 +52,7 @@ struct bench_opts {
 	bool duration_set;
 	uint32_t baseline_ec;
 	unsigned baseline_close;
+	uint64_t server_pid; /* 0: not given */
 	struct bench_load load;
 };
 
@@ -77,6 +79,7 @@ enum {
 	OPT_LISTEN,
 	OPT_CERT_OUT,
 	OPT_CLIENT_APP,
+	OPT_SERVER_PID,
 	OPT_SELF_TEST,
 };
 
@@ -106,6 +109,7 @@ static const struct option bench_longopts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
         {"cert-out", required_argument, NULL, OPT_CERT_OUT},
         {"client-application", required_argument, NULL, OPT_CLIENT_APP},
+        {"server-pid", required_argument, NULL, OPT_SERVER_PID},
         {"self-test", no_argument, NULL, OPT_SELF_TEST},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -119,7 +123,7 @@ static void bench_usage(FILE *f)
 	        "                [-c N] [-d S | -n N] [--warmup S] [--rate R] [--timeout S]\n"
 	        "                [--insecure | --ca-file FILE] [--compress] [--xor] [--json]\n"
 	        "                [--allow-errors] [--baseline] [--user-dn DN]\n"
-	        "                [--client-application STR]\n"
+	        "                [--client-application STR] [--server-pid PID]\n"
 	        "       mbxbench --baseline [--baseline-tls] [--baseline-error EC]\n"
 	        "                [--baseline-close N] [load options]\n"
 	        "       mbxbench --serve [--listen ADDR:PORT] [--baseline-tls --cert-out FILE]\n"
@@ -137,7 +141,9 @@ static void bench_usage(FILE *f)
 	        "      --rate R         open loop: R requests/s on a timer, latency from the due "
 	        "time\n"
 	        "      --timeout S      per response (default %g)\n"
-	        "      --baseline       also measure an in-process evhttp responder; print the ratio\n"
+	        "      --baseline       also measure an in-process evhttp responder; print the "
+	        "ratio\n"
+	        "      --server-pid PID the daemon's process: report its CPU time per request\n"
 	        "See mbxbench(1).\n",
 	        BENCH_DEFAULT_CONCURRENCY, BENCH_DEFAULT_DURATION, BENCH_DEFAULT_WARMUP,
 	        BENCH_DEFAULT_TIMEOUT);
@@ -337,6 +343,10 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 				                         MBX_MH_CLIENTAPP_MAX);
 			o->client_app = optarg;
 			break;
+		case OPT_SERVER_PID:
+			if (bench_u64(optarg, 1, INT32_MAX, &o->server_pid) != 0)
+				return bench_usage_error("--server-pid wants a process id");
+			break;
 		case OPT_SELF_TEST:
 			o->self_test = true;
 			break;
@@ -375,6 +385,35 @@ static int bench_parse(int argc, char **argv, struct bench_opts *o)
 static void bench_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	event_base_loopbreak(arg);
+}
+
+/* A server_cpu probe: the CPU time of process *arg (user + system, all its threads) from
+ * /proc/PID/stat, in clock ticks (10 ms on Linux), or -1. */
+static double bench_pid_cpu(void *arg)
+{
+	const uint64_t *pid = arg;
+	char path[64], buf[1024];
+	const char *p;
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)*pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* pid (comm) state ppid ...: comm may hold spaces and parentheses; fields 14 and 15 are
+	 * utime and stime, the 12th and 13th after the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || hz <= 0 ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+	           &stime) != 2)
+		return -1;
+	return (double)(utime + stime) / (double)hz;
 }
 
 static int bench_serve(const struct bench_opts *o, const struct bench_mapi_bodies *b)
@@ -532,6 +571,10 @@ int main(int argc, char **argv)
 
 		l.user = o.user;
 		l.password = password;
+		if (o.server_pid != 0) {
+			daemon_t.server_cpu = bench_pid_cpu;
+			daemon_t.server_cpu_arg = &o.server_pid;
+		}
 		if (bench_client_run(base, &daemon_t, &l, &daemon_r) != 0)
 			failed = true;
 		have_daemon = true;
@@ -574,6 +617,8 @@ int main(int argc, char **argv)
 			}
 			base_t.ssl = bctx;
 		}
+		base_t.server_cpu = bench_responder_cpu;
+		base_t.server_cpu_arg = resp;
 		l.user = o.user != NULL ? o.user : BENCH_BASELINE_USER;
 		l.password = "mbxbench";
 		if (bench_client_run(base, &base_t, &l, &base_r) != 0)

@@ -191,6 +191,11 @@ struct bench_target {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	SSL_CTX *ssl; /* client context when tls, not owned */
+	/* The server's CPU time so far in seconds (user + system), or < 0 when it cannot be
+	 * read; NULL when not measured. Read at the start and at the end of the measured
+	 * window. */
+	double (*server_cpu)(void *arg);
+	void *server_cpu_arg;
 };
 
 /* Fills t from an http:// or https:// URL (resolving the host once, numerically if possible).
@@ -250,6 +255,12 @@ struct bench_result {
 	uint64_t fails_dropped; /* failures of kinds beyond the table */
 	bool aborted;           /* no session could Connect, or interrupted */
 	char abort_why[256];
+	/* CPU seconds over the measured window (from its start to the start of the drain): the
+	 * server's (has_server_cpu: the target has a probe and both readings worked) and the
+	 * client's event loop thread. */
+	bool has_server_cpu;
+	double server_cpu_s;
+	double client_cpu_s;
 };
 
 /* Runs the load against t on base (a fresh run: res is initialised here; free it with
@@ -288,6 +299,9 @@ size_t bench_responder_body_size(const struct bench_responder *r);
 size_t bench_responder_natural_size(const struct bench_responder *r);
 /* Requests answered so far (any type). */
 uint64_t bench_responder_requests(const struct bench_responder *r);
+/* The responder thread's CPU time so far, in seconds, or -1 (a server_cpu probe: arg is the
+ * responder). */
+double bench_responder_cpu(void *arg);
 /* Stops the thread and frees everything. NULL-safe, clears *r. */
 void bench_responder_stop(struct bench_responder **r);
 
@@ -313,5 +327,7 @@ int bench_selftest(void);
 /* ---- shared helpers (bench-client.c) ------------------------------------------------------ */
 
 uint64_t bench_now_ns(void);
+/* The calling thread's CPU time in seconds. */
+double bench_thread_cpu(void);
 
 #endif
