@@ -57,10 +57,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/test-scenarios.XXXXXX")
 
 BG_PIDS=
 cleanup() {
-	local status=$1 p n
-	for p in $BG_PIDS; do
-		kill "$p" 2>/dev/null
-	done
+	local status=$1 n
+	kill_tree $BG_PIDS
 	stop_daemons
 	if [ "$status" -ne 0 ] || [ "$nfail" -ne 0 ]; then
 		for n in $DAEMONS; do

@@ -133,6 +133,18 @@ ldap_admin() {
 	ldapmodify -x -H "$(slapd_uri "$1")" -D "$(slapd_rootdn "$1")" -w "$SLAPD_ROOTPW" "${@:2}"
 }
 
+# kill_tree PID...: ends those processes and everything they started (children first looked up
+# by parent id, so a background function's subshell does not leave its programs running).
+kill_tree() {
+	local p c
+	for p in "$@"; do
+		for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do
+			kill_tree "$c"
+		done
+		kill "$p" 2>/dev/null
+	done
+}
+
 # --- the daemons ----------------------------------------------------------------------------
 
 # write_conf SERVERn: the daemon's configuration file.

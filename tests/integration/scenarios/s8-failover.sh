@@ -12,9 +12,10 @@
 # JSON report gives the per-kind failure counts. The steps keep a fixed schedule from the start
 # of the load (sleep_until), whatever the probes in between cost.
 
-# metrics_sampler SERVERn FILE: appends "epoch ecNone ecNetworkError ecUnknownUser" lines.
+# metrics_sampler SERVERn FILE: appends "epoch ecNone ecNetworkError ecUnknownUser" lines until
+# killed; run it in the background (it execs python, so $! is the sampler itself).
 metrics_sampler() {
-	"$PY" - "${METRICS[$1]}" "$2" <<'PYEOF'
+	exec "$PY" - "${METRICS[$1]}" "$2" <<'PYEOF'
 import re, sys, time, urllib.request
 url = "http://127.0.0.1:%s/metrics" % sys.argv[1]
 pat = re.compile(r'^mbx_logons_total\{ec="([^"]+)"\} (\d+)', re.M)
@@ -39,7 +40,7 @@ plus() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
 # sleep_until EPOCH: sleeps until then (not at all if it has passed).
 sleep_until() {
 	local d
-	d=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", d > 0 ? d : 0 }')
+	d=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')
 	sleep "$d"
 }
 
@@ -136,7 +137,7 @@ scenario_8() {
 
 	wait "$bpid"
 	te=$(now)
-	kill "$spid" 2>/dev/null
+	kill_tree "$spid"
 	wait "$spid" 2>/dev/null
 	slapd_restart contoso2 >/dev/null 2>&1
 
