@@ -378,9 +378,9 @@ have_piece() {
 # mbxlogon_logged_on JSON SERVERn: mbxlogon's --json document (mbxlogon(1): "hops", "profile",
 # "result") says it ended logged on at that server: a profile (null unless logged on), result
 # exit_status 0, the profile's mailbox URL on that server's port, and its server DN (when
-# given) that server's legacyExchangeDN.
+# given) that server's legacyExchangeDN; with GUID, the profile's MailboxGuid is that.
 mbxlogon_logged_on() {
-	"$PY" - "$1" "${PORT[$2]}" "$(server_legacy "$2")" <<'PYEOF'
+	"$PY" - "$1" "${PORT[$2]}" "$(server_legacy "$2")" "${3:-}" <<'PYEOF'
 import json, sys
 try:
     d = json.loads(sys.argv[1])
@@ -393,6 +393,8 @@ if (":%s/" % sys.argv[2]) not in (p.get("mailbox_url") or ""):
     sys.exit(1)
 sdn = p.get("server_dn")
 if sdn and sdn.lower() != sys.argv[3].lower():
+    sys.exit(1)
+if sys.argv[4] and (p.get("mailbox_guid") or "").lower() != sys.argv[4].lower():
     sys.exit(1)
 PYEOF
 }

@@ -21,6 +21,21 @@ scenario_1() {
 	local A DN r1 r2 mark f ok
 	A=$(legacy_of alice)
 	DN=$(user_dn "Alice Anders")
+	# What a client profile keeps (mbxlogon --json: MailboxGuid, ReplGuid, the 13 folder ids).
+	local p1="" p2=""
+	if have_piece mbxlogon; then
+		mbxlogon_run --autodiscover-url "$(ad_url SERVER1)" --user alice@contoso.com \
+			--password-file "$(pwfile alice)" --json alice@contoso.com
+		if [ "$LOGON_RC" = 0 ] && mbxlogon_logged_on "$LOGON_OUT" SERVER1 \
+			9ac0e940-b846-59ab-b1b4-8781129997ed; then
+			p1=$(jget "$LOGON_OUT" profile.logon)
+			pass "1: mbxlogon: Autodiscover, Connect, RopLogon: logged on at SERVER1"
+		else
+			fail "1: mbxlogon for alice: exit $LOGON_RC: $LOGON_OUT $LOGON_ERR"
+		fi
+	else
+		fail "1: mbxlogon is not built ($MBXLOGON)"
+	fi
 	r1=$(logon SERVER1 alice@contoso.com alice "$A")
 	if expect_logon "$r1" 0x00000000 "1: alice on SERVER1 (DB01)" &&
 		[ "$(jget "$r1" kind)" = private ] &&
@@ -86,6 +101,19 @@ scenario_1() {
 		done
 		[ $ok = 1 ] && pass "1: MailboxGuid, ReplGuid $(jget "$r2" repl_guid), ReplId" \
 			"$(jget "$r2" replid) and root folder id $(jget "$r2" root_fid) unchanged by the move"
+	fi
+	if [ -n "$p1" ]; then
+		mbxlogon_run --autodiscover-url "$(ad_url SERVER1)" --user alice@contoso.com \
+			--password-file "$(pwfile alice)" --json alice@contoso.com
+		p2=$(jget "$LOGON_OUT" profile.logon)
+		if [ "$LOGON_RC" = 0 ] && [ -n "$(jget "$p1" folders)" ] &&
+			[ "$(jget "$p1" folders)" = "$(jget "$p2" folders)" ] &&
+			[ "$(jget "$p1" replguid)" = "$(jget "$p2" replguid)" ] &&
+			[ "$(jget "$p1" mailbox_guid)" = "$(jget "$p2" mailbox_guid)" ]; then
+			pass "1: mbxlogon after the move: the same MailboxGuid, ReplGuid and 13 folder ids"
+		else
+			fail "1: mbxlogon after the move: exit $LOGON_RC; before $p1; after $p2"
+		fi
 	fi
 	ctl SERVER1 --json mailbox show "$A"
 	if [ "$CTL_RC" -eq 0 ] && grep -q 'DB02' <<<"$CTL_OUT" &&

@@ -79,7 +79,8 @@ scenario_4() {
 	mbxlogon_run --mailbox-url "https://127.0.0.1:${PORT[SERVER1]}/mapi/emsmdb/" \
 		--legacy-dn "$K" --autodiscover-url "$(ad_url SERVER1)" --user kim \
 		--password-file "$(pwfile kim)" --json kim@contoso.com
-	if [ "$LOGON_RC" = 0 ] && mbxlogon_logged_on "$LOGON_OUT" SERVER3 &&
+	if [ "$LOGON_RC" = 0 ] &&
+		mbxlogon_logged_on "$LOGON_OUT" SERVER3 6d31d1cb-998c-5b29-9249-7e6a838381a9 &&
 		grep -q ecUnknownUser <<<"$LOGON_OUT" && grep -q redirectUrl <<<"$LOGON_OUT"; then
 		pass "4: mbxlogon with SERVER1 in its profile: ecUnknownUser, Autodiscover," \
 			"redirectUrl, logged on at SERVER3"
