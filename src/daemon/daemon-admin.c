@@ -162,7 +162,7 @@ int daemon_admin_start(struct daemon *d)
 	}
 	d->ctl = mbx_control_new(&cc, err, sizeof(err));
 	if (d->ctl == NULL) {
-		daemon_fail(d, "control socket %s: %s", cc.path, err);
+		daemon_fail(d, "%s", err); /* the message names the socket */
 		return -1;
 	}
 	return 0;
@@ -174,6 +174,18 @@ void daemon_admin_reconfigure(struct daemon *d)
 		mbx_admin_reconfigure(d->admin, &d->cfg);
 	if (d->ad != NULL)
 		mbx_autodiscover_reconfigure(d->ad, &d->cfg, &d->id);
+}
+
+void daemon_admin_stop(struct daemon *d)
+{
+	/* Running commands are answered "daemon stopping" now, while the loop still runs to send
+	 * the answers; new ones get the same (admin_request). */
+	mbx_admin_free(&d->admin);
+}
+
+size_t daemon_admin_clients(const struct daemon *d)
+{
+	return d->ctl != NULL ? mbx_control_clients(d->ctl) : 0;
 }
 
 void daemon_admin_free(struct daemon *d)

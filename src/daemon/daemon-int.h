@@ -81,6 +81,10 @@ void daemon_watch_transit(struct daemon *d);
 int daemon_admin_start(struct daemon *d);
 /* A reload changed d->cfg. */
 void daemon_admin_reconfigure(struct daemon *d);
+/* At the start of the drain: running commands are answered "daemon stopping". */
+void daemon_admin_stop(struct daemon *d);
+/* Control connections open (the drain waits for their answers to leave). */
+size_t daemon_admin_clients(const struct daemon *d);
 /* Answers running commands, closes the socket, cancels transit checks. */
 void daemon_admin_free(struct daemon *d);
 

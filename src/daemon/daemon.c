@@ -710,7 +710,7 @@ static void daemon_hup_cb(evutil_socket_t sig, short what, void *arg)
 static void daemon_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	size_t open = mbx_listen_connections(d->listen);
+	size_t open = mbx_listen_connections(d->listen) + daemon_admin_clients(d);
 	uint64_t ms = daemon_ms_since(&d->drain_start);
 
 	(void)fd;
@@ -743,6 +743,7 @@ static void daemon_stop_cb(evutil_socket_t sig, short what, void *arg)
 		(int)sig, (unsigned)MBX_DAEMON_DRAIN_MS);
 	mbx_listen_stop(d->listen);
 	mbx_frontend_drain(d->fe);
+	daemon_admin_stop(d);
 	clock_gettime(CLOCK_MONOTONIC, &d->drain_start);
 	d->ev_drain = event_new(d->base, -1, EV_PERSIST, daemon_drain_tick, d);
 	if (d->ev_drain == NULL || event_add(d->ev_drain, &tick) != 0)
