@@ -10,9 +10,10 @@
 #       Prints {"step": "logon", "http": 200, "rc": 0, "connect_ec": 0, "ec": 0,
 #       "ec_hex": "0x00000000", "kind": "private", "mailbox_guid": ..., "repl_guid": ...,
 #       "replid": ..., "root_fid": ..., "server": <ecWrongServer's ServerName>}.
-#   mapi.py hold ... --go FILE
+#   mapi.py hold ... --go FILE [--essdn2 DN]
 #       Connect and RopLogon as above, prints that step, then waits (at most 60 s) until FILE
-#       exists, sends one more Execute (RopLogon) on the same session context and prints
+#       exists, sends one more Execute (RopLogon of --essdn2, else --essdn again) on the same
+#       session context and prints
 #       {"step": "after", "rc": X-ResponseCode, ...}, then Connects anew and logs on again and
 #       prints {"step": "relogon", ...}.
 #   mapi.py autodiscover --port P --user U --password-file F (--email A | --legacy-dn DN)
@@ -151,7 +152,7 @@ def cmd_hold(a):
             out({"step": "after", "error": "no go file within 60 s"})
             return 1
         time.sleep(0.02)
-    out(logon_step(s, a.essdn, "after", a.admin))
+    out(logon_step(s, a.essdn2 or a.essdn, "after", a.admin))
     s.close()
     s2, r2 = connect_and_logon(a, "relogon")
     s2.close()
@@ -221,6 +222,7 @@ def main():
     p.add_argument("--user-dn")
     p.add_argument("--admin", action="store_true")
     p.add_argument("--go")
+    p.add_argument("--essdn2")
     p.add_argument("--email")
     p.add_argument("--legacy-dn")
     a = p.parse_args()

@@ -90,19 +90,38 @@ scenario_8() {
 	else
 		fail "8: no event 2102 DIR_FAILOVER after the provider's death"
 	fi
-	sleep_until "$(plus "$t0" 7)"
-
 	# --- both die --------------------------------------------------------------------------
+	# A session context made before: its RopLogon of a mailbox never looked up must get
+	# ecNetworkError once no directory answers.
+	local go=$WORK/s8.go hold=$WORK/s8.hold hpid
+	rm -f "$go"
+	(exec timeout 60 "$PY" "$SCEN_DIR/mapi.py" hold --port "${PORT[SERVER1]}" \
+		--user henry@child.contoso.com --password-file "$(pwfile henry)" --essdn "$H" \
+		--essdn2 "$(legacy_of carol)" --admin --go "$go" >"$hold" 2>&1) &
+	hpid=$!
+	BG_PIDS="$BG_PIDS $hpid"
+	wait_for "grep -q '\"step\": \"logon\"' '$hold'" 30
+	sleep_until "$(plus "$t0" 7)"
 	tb=$(now)
 	slapd_kill contoso2
 	sleep 1
+	touch "$go"
+	wait_for "grep -q '\"step\": \"after\"' '$hold'" 100
+	r=$(grep '"step": "after"' "$hold")
+	if [ "$(jget "$r" ec_hex)" = 0x80040115 ]; then
+		pass "8: both down: on a session made before, RopLogon of a mailbox never looked up" \
+			"(carol): ecNetworkError"
+	else
+		fail "8: both down: held session, RopLogon of carol: ${r:-$(cat "$hold")}"
+	fi
 	r=$(logon SERVER1 henry@child.contoso.com henry "$(legacy_of carol)" "$H")
 	if [ "$(jget "$r" ec_hex)" = 0x80040115 ] || [ "$(jget "$r" connect_ec_hex)" = 0x80040115 ]; then
-		pass "8: both down: a mailbox never looked up gets ecNetworkError" \
-			"($([ -n "$(jget "$r" ec_hex)" ] && echo RopLogon || echo Connect))"
+		pass "8: both down: a new Connect + RopLogon of carol: ecNetworkError at" \
+			"$([ -n "$(jget "$r" ec_hex)" ] && echo RopLogon || echo Connect)"
 	else
-		fail "8: both down: henry -> carol (never looked up): $r"
+		fail "8: both down: new session, henry -> carol: $r"
 	fi
+	wait "$hpid" 2>/dev/null
 	if wait_log SERVER1 "$m" 'event=2104 DIR_ALL_DOWN' 20; then
 		pass "8: event 2104 DIR_ALL_DOWN logged"
 	else
