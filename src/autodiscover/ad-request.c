@@ -20,7 +20,6 @@
  */
 #include "mbx/autodiscover.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +29,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "mbx/errbuf.h"
 #include "mbx/log.h"
 
 #define MBX_AD_DEPTH_MAX 16u /* nested elements; the request needs 3 */
@@ -42,19 +42,6 @@ struct ad_parse {
 	const char *refused; /* static: why a hook stopped the parser */
 	char xmlerr[160];    /* libxml2's first error */
 };
-
-static void ad_seterr(char *err, size_t errsize, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void ad_seterr(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 static void ad_refuse(struct ad_parse *p, const char *why)
 {
@@ -206,8 +193,9 @@ static int ad_walk(const xmlDoc *doc, struct mbx_ad_request *req, char *err, siz
 	bool seen_email = false, seen_dn = false, seen_schema = false;
 
 	if (root == NULL || !ad_is(root, "Autodiscover")) {
-		ad_seterr(err, errsize, "the root element is not Autodiscover in the namespace %s",
-		          MBX_AD_NS_REQUEST);
+		mbx_errbuf_set(err, errsize,
+		               "the root element is not Autodiscover in the namespace %s",
+		               MBX_AD_NS_REQUEST);
 		return MBX_AD_ERR_INVALID;
 	}
 	for (const xmlNode *c = root->children; c != NULL; c = c->next) {
@@ -216,15 +204,16 @@ static int ad_walk(const xmlDoc *doc, struct mbx_ad_request *req, char *err, siz
 		if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE)
 			continue;
 		if (!ad_is(c, "Request") || request != NULL) {
-			ad_seterr(err, errsize,
-			          "Autodiscover must hold exactly one Request element and nothing "
-			          "else");
+			mbx_errbuf_set(
+			        err, errsize,
+			        "Autodiscover must hold exactly one Request element and nothing "
+			        "else");
 			return MBX_AD_ERR_INVALID;
 		}
 		request = c;
 	}
 	if (request == NULL) {
-		ad_seterr(err, errsize, "no Request element");
+		mbx_errbuf_set(err, errsize, "no Request element");
 		return MBX_AD_ERR_INVALID;
 	}
 	for (const xmlNode *c = request->children; c != NULL; c = c->next) {
@@ -238,7 +227,7 @@ static int ad_walk(const xmlDoc *doc, struct mbx_ad_request *req, char *err, siz
 		if (c->type != XML_ELEMENT_NODE) {
 			if (c->type == XML_COMMENT_NODE || c->type == XML_PI_NODE)
 				continue;
-			ad_seterr(err, errsize, "Request holds text outside its elements");
+			mbx_errbuf_set(err, errsize, "Request holds text outside its elements");
 			return MBX_AD_ERR_INVALID;
 		}
 		if (ad_is(c, "EMailAddress")) {
@@ -254,29 +243,29 @@ static int ad_walk(const xmlDoc *doc, struct mbx_ad_request *req, char *err, siz
 			continue; /* an element we do not know: ignored */
 		}
 		if (*seen) {
-			ad_seterr(err, errsize, "%s appears twice", what);
+			mbx_errbuf_set(err, errsize, "%s appears twice", what);
 			return MBX_AD_ERR_INVALID;
 		}
 		*seen = true;
 		if (ad_text(c, out, size, &why) != 0) {
-			ad_seterr(err, errsize, "%s %s", what, why);
+			mbx_errbuf_set(err, errsize, "%s %s", what, why);
 			return MBX_AD_ERR_INVALID;
 		}
 	}
 	if (req->email[0] == '\0' && req->legacy_dn[0] == '\0') {
-		ad_seterr(err, errsize, "no EMailAddress or LegacyDN");
+		mbx_errbuf_set(err, errsize, "no EMailAddress or LegacyDN");
 		return MBX_AD_ERR_INVALID;
 	}
 	if (!seen_schema || req->schema[0] == '\0') {
-		ad_seterr(err, errsize, "no AcceptableResponseSchema");
+		mbx_errbuf_set(err, errsize, "no AcceptableResponseSchema");
 		return MBX_AD_ERR_INVALID;
 	}
 	if (strcmp(req->schema, MBX_AD_NS_OUTLOOK) != 0) {
 		char esc[128];
 
-		ad_seterr(err, errsize, "AcceptableResponseSchema \"%s\" is not %s",
-		          mbx_log_escape(req->schema, strlen(req->schema), esc, sizeof(esc)),
-		          MBX_AD_NS_OUTLOOK);
+		mbx_errbuf_set(err, errsize, "AcceptableResponseSchema \"%s\" is not %s",
+		               mbx_log_escape(req->schema, strlen(req->schema), esc, sizeof(esc)),
+		               MBX_AD_NS_OUTLOOK);
 		return MBX_AD_ERR_SCHEMA;
 	}
 	return 0;
@@ -292,21 +281,21 @@ int mbx_ad_request_parse(const char *body, size_t len, struct mbx_ad_request *re
 	int rc;
 
 	memset(req_r, 0, sizeof(*req_r));
-	ad_seterr(err, errsize, "%s", "");
+	mbx_errbuf_set(err, errsize, "%s", "");
 	if (body == NULL || len == 0) {
-		ad_seterr(err, errsize, "empty body");
+		mbx_errbuf_set(err, errsize, "empty body");
 		return MBX_AD_ERR_INVALID;
 	}
 	if (len > MBX_AD_BODY_MAX) {
-		ad_seterr(err, errsize, "body of %zu bytes is over the limit of %u bytes", len,
-		          MBX_AD_BODY_MAX);
+		mbx_errbuf_set(err, errsize, "body of %zu bytes is over the limit of %u bytes", len,
+		               MBX_AD_BODY_MAX);
 		return MBX_AD_ERR_INVALID;
 	}
 	memset(&p, 0, sizeof(p));
 	xmlInitParser();
 	p.ctxt = xmlNewParserCtxt();
 	if (p.ctxt == NULL) {
-		ad_seterr(err, errsize, "out of memory");
+		mbx_errbuf_set(err, errsize, "out of memory");
 		return MBX_AD_ERR_INVALID;
 	}
 	p.ctxt->_private = &p;
@@ -333,13 +322,14 @@ int mbx_ad_request_parse(const char *body, size_t len, struct mbx_ad_request *re
 	xmlSetStructuredErrorFunc(saved_ctx, saved_fn);
 	if (p.refused != NULL || doc == NULL || !p.ctxt->wellFormed) {
 		if (p.refused != NULL)
-			ad_seterr(err, errsize, "%s", p.refused);
+			mbx_errbuf_set(err, errsize, "%s", p.refused);
 		else
-			ad_seterr(err, errsize, "malformed XML: %s",
-			          p.xmlerr[0] != '\0' ? p.xmlerr : "not well-formed");
+			mbx_errbuf_set(err, errsize, "malformed XML: %s",
+			               p.xmlerr[0] != '\0' ? p.xmlerr : "not well-formed");
 		rc = MBX_AD_ERR_INVALID;
 	} else if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		ad_seterr(err, errsize, "a DOCTYPE is not allowed"); /* not reached: the hook */
+		mbx_errbuf_set(err, errsize,
+		               "a DOCTYPE is not allowed"); /* not reached: the hook */
 		rc = MBX_AD_ERR_INVALID;
 	} else {
 		rc = ad_walk(doc, req_r, err, errsize);

@@ -6,27 +6,12 @@
  */
 #include "mbx/control.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
+#include "mbx/errbuf.h"
 #include "mbx/log.h"
 
 #define PROTO_MAGIC_LEN (sizeof(MBX_CONTROL_MAGIC) - 1)
-
-static void proto_err(char *err, size_t errsize, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void proto_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
 
 /* An argchar of the grammar: 0x20..0x7E and 0x80..0xFF. */
 static bool proto_argchar(unsigned char b)
@@ -57,11 +42,11 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 	req_r->argv[0] = NULL;
 	if (lf == NULL) {
 		if (len >= MBX_CONTROL_REQ_MAX)
-			proto_err(err, errsize, "no LF within %d bytes", MBX_CONTROL_REQ_MAX);
+			mbx_errbuf_set(err, errsize, "no LF within %d bytes", MBX_CONTROL_REQ_MAX);
 		else if (len == 0)
-			proto_err(err, errsize, "empty request");
+			mbx_errbuf_set(err, errsize, "empty request");
 		else
-			proto_err(err, errsize, "request of %zu bytes ends without LF", len);
+			mbx_errbuf_set(err, errsize, "request of %zu bytes ends without LF", len);
 		return -1;
 	}
 	n = (size_t)(lf - p);
@@ -75,15 +60,16 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 			if (flen != PROTO_MAGIC_LEN || memcmp(f, MBX_CONTROL_MAGIC, flen) != 0) {
 				char esc[64];
 
-				proto_err(err, errsize, "unknown protocol \"%s\"",
-				          mbx_log_escape((const char *)f, flen, esc, sizeof(esc)));
+				mbx_errbuf_set(
+				        err, errsize, "unknown protocol \"%s\"",
+				        mbx_log_escape((const char *)f, flen, esc, sizeof(esc)));
 				return -1;
 			}
 		} else if (field == 1) {
 			if (flen == 4 && memcmp(f, "json", 4) == 0) {
 				req_r->json = true;
 			} else if (flen != 4 || memcmp(f, "text", 4) != 0) {
-				proto_err(err, errsize, "format must be text or json");
+				mbx_errbuf_set(err, errsize, "format must be text or json");
 				return -1;
 			}
 		} else {
@@ -91,22 +77,22 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 			long bad;
 
 			if (req_r->argc == MBX_CONTROL_ARGS_MAX) {
-				proto_err(err, errsize, "more than %d arguments",
-				          MBX_CONTROL_ARGS_MAX);
+				mbx_errbuf_set(err, errsize, "more than %d arguments",
+				               MBX_CONTROL_ARGS_MAX);
 				req_r->argc = 0;
 				req_r->argv[0] = NULL;
 				return -1;
 			}
 			if (flen == 0) {
-				proto_err(err, errsize, "empty argument %d", argno);
+				mbx_errbuf_set(err, errsize, "empty argument %d", argno);
 				req_r->argc = 0;
 				req_r->argv[0] = NULL;
 				return -1;
 			}
 			bad = proto_bad_byte(f, flen);
 			if (bad >= 0) {
-				proto_err(err, errsize, "byte 0x%02X in argument %d", f[bad],
-				          argno);
+				mbx_errbuf_set(err, errsize, "byte 0x%02X in argument %d", f[bad],
+				               argno);
 				req_r->argc = 0;
 				req_r->argv[0] = NULL;
 				return -1;
@@ -123,11 +109,11 @@ int mbx_control_request_parse(const char *line, size_t len, struct mbx_control_r
 	}
 	req_r->argv[req_r->argc] = NULL;
 	if (field == 0) {
-		proto_err(err, errsize, "format must be text or json");
+		mbx_errbuf_set(err, errsize, "format must be text or json");
 		return -1;
 	}
 	if (req_r->argc == 0) {
-		proto_err(err, errsize, "no command");
+		mbx_errbuf_set(err, errsize, "no command");
 		return -1;
 	}
 	return 0;
@@ -140,11 +126,11 @@ int mbx_control_request_format(bool json, int argc, const char *const *argv, cha
 	size_t off;
 
 	if (argc < 1) {
-		proto_err(err, errsize, "no command");
+		mbx_errbuf_set(err, errsize, "no command");
 		return -1;
 	}
 	if (argc > MBX_CONTROL_ARGS_MAX) {
-		proto_err(err, errsize, "more than %d arguments", MBX_CONTROL_ARGS_MAX);
+		mbx_errbuf_set(err, errsize, "more than %d arguments", MBX_CONTROL_ARGS_MAX);
 		return -1;
 	}
 	for (int i = 0; i < argc; i++) {
@@ -152,14 +138,14 @@ int mbx_control_request_format(bool json, int argc, const char *const *argv, cha
 		long bad;
 
 		if (argv[i] == NULL || argv[i][0] == '\0') {
-			proto_err(err, errsize, "empty argument %d", i + 1);
+			mbx_errbuf_set(err, errsize, "empty argument %d", i + 1);
 			return -1;
 		}
 		alen = strlen(argv[i]);
 		bad = proto_bad_byte((const unsigned char *)argv[i], alen);
 		if (bad >= 0) {
-			proto_err(err, errsize, "byte 0x%02X in argument %d",
-			          (unsigned char)argv[i][bad], i + 1);
+			mbx_errbuf_set(err, errsize, "byte 0x%02X in argument %d",
+			               (unsigned char)argv[i][bad], i + 1);
 			return -1;
 		}
 		if (alen > MBX_CONTROL_REQ_MAX) {
@@ -169,11 +155,11 @@ int mbx_control_request_format(bool json, int argc, const char *const *argv, cha
 		total += 1 + alen;
 	}
 	if (total > MBX_CONTROL_REQ_MAX) {
-		proto_err(err, errsize, "request longer than %d bytes", MBX_CONTROL_REQ_MAX);
+		mbx_errbuf_set(err, errsize, "request longer than %d bytes", MBX_CONTROL_REQ_MAX);
 		return -1;
 	}
 	if (size <= total) {
-		proto_err(err, errsize, "no room for a request of %zu bytes", total);
+		mbx_errbuf_set(err, errsize, "no room for a request of %zu bytes", total);
 		return -1;
 	}
 	memcpy(out, MBX_CONTROL_MAGIC "\t", PROTO_MAGIC_LEN + 1);

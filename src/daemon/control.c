@@ -37,6 +37,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "mbx/errbuf.h"
 #include "mbx/json.h"
 #include "mbx/log.h"
 
@@ -75,73 +76,59 @@ struct mbx_control {
 	size_t nconns;
 };
 
-static void ctl_err(char *err, size_t errsize, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void ctl_err(char *err, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errsize == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errsize, fmt, ap);
-	va_end(ap);
-}
-
 /* --- who may talk to us ---------------------------------------------------------------------- */
 
-/* Calls getgrgid_r / getpwuid_r with a buffer grown on ERANGE. Returns the buffer (free it)
- * with *found_r set, or NULL on failure. */
-static char *ctl_getgr(gid_t gid, struct group *gr, bool *found_r)
+/* One NSS lookup (getgrgid_r, getpwuid_r, getgrnam_r) into ent with the caller's buffer:
+ * returns the lookup's error number, *found_r whether there is such an entry. */
+typedef int ctl_nss_fn(const void *key, void *ent, char *buf, size_t size, bool *found_r);
+
+static int ctl_nss_grgid(const void *key, void *ent, char *buf, size_t size, bool *found_r)
 {
-	size_t size = 1024;
+	struct group *res = NULL;
+	int rc = getgrgid_r(*(const gid_t *)key, ent, buf, size, &res);
 
-	for (;;) {
-		struct group *res = NULL;
-		char *buf = malloc(size);
-		int rc;
-
-		if (buf == NULL)
-			return NULL;
-		rc = getgrgid_r(gid, gr, buf, size, &res);
-		if (rc == ERANGE && size < CTL_NSS_BUF_MAX) {
-			free(buf);
-			size *= 2;
-			continue;
-		}
-		if (rc != 0) {
-			free(buf);
-			return NULL;
-		}
-		*found_r = res != NULL;
-		return buf;
-	}
+	*found_r = res != NULL;
+	return rc;
 }
 
-static char *ctl_getpw(uid_t uid, struct passwd *pw, bool *found_r)
+static int ctl_nss_grnam(const void *key, void *ent, char *buf, size_t size, bool *found_r)
 {
-	size_t size = 1024;
+	struct group *res = NULL;
+	int rc = getgrnam_r(key, ent, buf, size, &res);
 
-	for (;;) {
-		struct passwd *res = NULL;
+	*found_r = res != NULL;
+	return rc;
+}
+
+static int ctl_nss_pwuid(const void *key, void *ent, char *buf, size_t size, bool *found_r)
+{
+	struct passwd *res = NULL;
+	int rc = getpwuid_r(*(const uid_t *)key, ent, buf, size, &res);
+
+	*found_r = res != NULL;
+	return rc;
+}
+
+/* Runs fn with a buffer grown on ERANGE (up to CTL_NSS_BUF_MAX). Returns the buffer that ent
+ * points into (free it) with *found_r set, or NULL with the error number in *rc_r. */
+static char *ctl_nss(ctl_nss_fn *fn, const void *key, void *ent, bool *found_r, int *rc_r)
+{
+	for (size_t size = 1024;; size *= 2) {
 		char *buf = malloc(size);
 		int rc;
 
-		if (buf == NULL)
-			return NULL;
-		rc = getpwuid_r(uid, pw, buf, size, &res);
-		if (rc == ERANGE && size < CTL_NSS_BUF_MAX) {
-			free(buf);
-			size *= 2;
-			continue;
-		}
-		if (rc != 0) {
-			free(buf);
+		if (buf == NULL) {
+			*rc_r = ENOMEM;
 			return NULL;
 		}
-		*found_r = res != NULL;
-		return buf;
+		rc = fn(key, ent, buf, size, found_r);
+		if (rc == 0)
+			return buf;
+		free(buf);
+		if (rc != ERANGE || size >= CTL_NSS_BUF_MAX) {
+			*rc_r = rc;
+			return NULL;
+		}
 	}
 }
 
@@ -151,6 +138,7 @@ bool mbx_control_peer_allowed(uid_t uid, gid_t gid, uid_t allowed_uid, gid_t soc
 	struct passwd pw;
 	char *grbuf, *pwbuf;
 	bool found = false, member = false;
+	int rc;
 
 	if (uid == 0)
 		return true;
@@ -160,12 +148,12 @@ bool mbx_control_peer_allowed(uid_t uid, gid_t gid, uid_t allowed_uid, gid_t soc
 		return false;
 	if (gid == sock_gid)
 		return true;
-	grbuf = ctl_getgr(sock_gid, &gr, &found);
+	grbuf = ctl_nss(ctl_nss_grgid, &sock_gid, &gr, &found, &rc);
 	if (grbuf == NULL || !found || gr.gr_mem == NULL || gr.gr_mem[0] == NULL) {
 		free(grbuf);
 		return false;
 	}
-	pwbuf = ctl_getpw(uid, &pw, &found);
+	pwbuf = ctl_nss(ctl_nss_pwuid, &uid, &pw, &found, &rc);
 	if (pwbuf != NULL && found && pw.pw_name != NULL)
 		for (char **m = gr.gr_mem; *m != NULL && !member; m++)
 			member = strcmp(*m, pw.pw_name) == 0;
@@ -478,11 +466,11 @@ static int ctl_clear_path(const char *path, char *err, size_t errsize)
 	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT)
 			return 0;
-		ctl_err(err, errsize, "control socket %s: %s", path, strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		ctl_err(err, errsize, "control socket %s: exists and is not a socket", path);
+		mbx_errbuf_set(err, errsize, "control socket %s: exists and is not a socket", path);
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
@@ -490,26 +478,29 @@ static int ctl_clear_path(const char *path, char *err, size_t errsize)
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		ctl_err(err, errsize, "control socket: socket(): %s", strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket: socket(): %s", strerror(errno));
 		return -1;
 	}
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	e = errno;
 	close(fd);
 	if (rc == 0 || e == EAGAIN || e == EINPROGRESS) {
-		ctl_err(err, errsize,
+		mbx_errbuf_set(
+		        err, errsize,
 		        "control socket %s: another daemon is listening on it (stop it first)",
 		        path);
 		return -1;
 	}
 	if (e != ECONNREFUSED) {
-		ctl_err(err, errsize, "control socket %s: cannot tell whether it is in use: %s",
-		        path, strerror(e));
+		mbx_errbuf_set(err, errsize,
+		               "control socket %s: cannot tell whether it is in use: %s", path,
+		               strerror(e));
 		return -1;
 	}
 	if (unlink(path) != 0 && errno != ENOENT) {
-		ctl_err(err, errsize, "control socket %s: cannot remove the stale socket: %s", path,
-		        strerror(errno));
+		mbx_errbuf_set(err, errsize,
+		               "control socket %s: cannot remove the stale socket: %s", path,
+		               strerror(errno));
 		return -1;
 	}
 	mbx_log(MBX_LOG_NOTICE, "control: removed the stale socket %s", path);
@@ -518,33 +509,20 @@ static int ctl_clear_path(const char *path, char *err, size_t errsize)
 
 static int ctl_group(const char *name, gid_t *gid_r, char *err, size_t errsize)
 {
-	size_t size = 1024;
+	struct group gr;
+	bool found = false;
+	int rc = 0;
+	char *buf = ctl_nss(ctl_nss_grnam, name, &gr, &found, &rc);
 
-	for (;;) {
-		struct group gr, *res = NULL;
-		char *buf = malloc(size);
-		int rc;
-
-		if (buf == NULL) {
-			ctl_err(err, errsize, "out of memory");
-			return -1;
-		}
-		rc = getgrnam_r(name, &gr, buf, size, &res);
-		if (rc == ERANGE && size < CTL_NSS_BUF_MAX) {
-			free(buf);
-			size *= 2;
-			continue;
-		}
-		if (rc != 0 || res == NULL) {
-			ctl_err(err, errsize, "control_socket_group %s: %s", name,
-			        rc != 0 ? strerror(rc) : "no such group");
-			free(buf);
-			return -1;
-		}
-		*gid_r = gr.gr_gid;
+	if (buf == NULL || !found) {
+		mbx_errbuf_set(err, errsize, "control_socket_group %s: %s", name,
+		               buf == NULL ? strerror(rc) : "no such group");
 		free(buf);
-		return 0;
+		return -1;
 	}
+	*gid_r = gr.gr_gid;
+	free(buf);
+	return 0;
 }
 
 struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *err, size_t errsize)
@@ -557,13 +535,13 @@ struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *
 	int fd;
 
 	if (cfg->base == NULL || cfg->path == NULL || cfg->handler == NULL) {
-		ctl_err(err, errsize, "control socket: incomplete configuration");
+		mbx_errbuf_set(err, errsize, "control socket: incomplete configuration");
 		return NULL;
 	}
 	plen = strlen(cfg->path);
 	if (plen == 0 || plen >= sizeof(sun.sun_path)) {
-		ctl_err(err, errsize, "control socket %s: the path must be 1..%zu bytes", cfg->path,
-		        sizeof(sun.sun_path) - 1);
+		mbx_errbuf_set(err, errsize, "control socket %s: the path must be 1..%zu bytes",
+		               cfg->path, sizeof(sun.sun_path) - 1);
 		return NULL;
 	}
 	if (cfg->group != NULL && ctl_group(cfg->group, &gid, err, errsize) != 0)
@@ -572,7 +550,7 @@ struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		ctl_err(err, errsize, "out of memory");
+		mbx_errbuf_set(err, errsize, "out of memory");
 		return NULL;
 	}
 	c->base = cfg->base;
@@ -585,43 +563,45 @@ struct mbx_control *mbx_control_new(const struct mbx_control_config *cfg, char *
 	memcpy(sun.sun_path, cfg->path, plen + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		ctl_err(err, errsize, "control socket: socket(): %s", strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket: socket(): %s", strerror(errno));
 		free(c);
 		return NULL;
 	}
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		ctl_err(err, errsize, "control socket %s: bind: %s", cfg->path, strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket %s: bind: %s", cfg->path,
+		               strerror(errno));
 		goto fail_close;
 	}
 	/* mode and owner before listen(): nobody can connect in between */
 	if (chmod(cfg->path, cfg->mode & 07777) != 0) {
-		ctl_err(err, errsize, "control socket %s: chmod %04o: %s", cfg->path, cfg->mode,
-		        strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket %s: chmod %04o: %s", cfg->path,
+		               cfg->mode, strerror(errno));
 		goto fail_unlink;
 	}
 	if ((cfg->owner_uid != (uid_t)-1 || gid != (gid_t)-1) &&
 	    chown(cfg->path, cfg->owner_uid, gid) != 0) {
-		ctl_err(err, errsize, "control socket %s: chown %ld:%ld: %s", cfg->path,
-		        cfg->owner_uid == (uid_t)-1 ? -1L : (long)cfg->owner_uid,
-		        gid == (gid_t)-1 ? -1L : (long)gid, strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket %s: chown %ld:%ld: %s", cfg->path,
+		               cfg->owner_uid == (uid_t)-1 ? -1L : (long)cfg->owner_uid,
+		               gid == (gid_t)-1 ? -1L : (long)gid, strerror(errno));
 		goto fail_unlink;
 	}
 	if (lstat(cfg->path, &st) != 0) {
-		ctl_err(err, errsize, "control socket %s: %s", cfg->path, strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket %s: %s", cfg->path, strerror(errno));
 		goto fail_unlink;
 	}
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
 	c->sock_gid = st.st_gid;
 	if (listen(fd, CTL_BACKLOG) != 0) {
-		ctl_err(err, errsize, "control socket %s: listen: %s", cfg->path, strerror(errno));
+		mbx_errbuf_set(err, errsize, "control socket %s: listen: %s", cfg->path,
+		               strerror(errno));
 		goto fail_unlink;
 	}
 	c->lev = evconnlistener_new(c->base, ctl_accept_cb, c,
 	                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (c->lev == NULL) {
-		ctl_err(err, errsize, "control socket %s: cannot watch it on the event loop",
-		        cfg->path);
+		mbx_errbuf_set(err, errsize, "control socket %s: cannot watch it on the event loop",
+		               cfg->path);
 		goto fail_unlink;
 	}
 	evconnlistener_set_error_cb(c->lev, ctl_accept_error_cb);
