@@ -193,6 +193,20 @@ static void follow_disconnect(struct logon_follow *f)
 	follow_mapi_hop(f, logon_follow_hop_no(f, false), "disconnect", false, &o);
 }
 
+/* The end of a session whose Connect or Execute failed for good: the authentication, the
+ * transport, or a context lost again after one reconnection. Returns the exit status. */
+static int follow_session_failed(struct logon_follow *f, const struct logon_mapi_outcome *lo)
+{
+	if (lo->cls == LOGON_MAPI_AUTH)
+		return logon_follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL,
+		                        "%s at %s", lo->msg, f->cur.mailbox_url);
+	if (lo->cls == LOGON_MAPI_CONTEXT_LOST)
+		return logon_follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s",
+		                        lo->msg);
+	return logon_follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s at %s",
+	                        lo->msg, f->cur.mailbox_url);
+}
+
 /*
  * Connect + RopLogon (+ Disconnect) at the current settings. Returns 0 with *lo the RopLogon (or
  * Connect) outcome: OK, REFUSED, WRONG_SERVER; or an exit status with f ended (transport, 401,
@@ -223,14 +237,10 @@ again:
 			reconnected = in_place = true;
 			goto again;
 		}
-		return logon_follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s",
-		                        lo->msg);
+		return follow_session_failed(f, lo);
 	case LOGON_MAPI_AUTH:
-		return logon_follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL,
-		                        "%s at %s", lo->msg, f->cur.mailbox_url);
 	case LOGON_MAPI_TRANSPORT:
-		return logon_follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL,
-		                        "%s at %s", lo->msg, f->cur.mailbox_url);
+		return follow_session_failed(f, lo);
 	}
 
 	if ((n = logon_follow_hop_no(f, !in_place)) == 0)
@@ -251,16 +261,12 @@ again:
 			reconnected = in_place = true;
 			goto again;
 		}
-		return logon_follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s",
-		                        lo->msg);
+		break;
 	case LOGON_MAPI_AUTH:
-		return logon_follow_end(f, LOGON_EXIT_AUTH, "authentication failed", NULL,
-		                        "%s at %s", lo->msg, f->cur.mailbox_url);
 	case LOGON_MAPI_TRANSPORT:
 		break;
 	}
-	return logon_follow_end(f, LOGON_EXIT_TRANSPORT, "transport failure", NULL, "%s at %s",
-	                        lo->msg, f->cur.mailbox_url);
+	return follow_session_failed(f, lo);
 }
 
 /* ---- the run --------------------------------------------------------------------------------- */

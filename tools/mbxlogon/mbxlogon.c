@@ -19,16 +19,24 @@
 
 bool logon_verbose;
 
+/* "mbxlogon: message" on standard error, after what standard output holds. */
+static void logon_vmsg(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+static void logon_vmsg(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("mbxlogon: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void logon_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("mbxlogon: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	logon_vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void logon_trace(const char *fmt, ...)
@@ -37,12 +45,9 @@ void logon_trace(const char *fmt, ...)
 
 	if (!logon_verbose)
 		return;
-	fflush(stdout);
-	fputs("mbxlogon: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	logon_vmsg(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void logon_usage(FILE *f)
