@@ -55,11 +55,13 @@ static void transit_checked(void *arg, const struct mbx_mt_result *res)
 	if (res->status == MBX_DIR_FOUND && res->mbx != NULL && d->fe != NULL &&
 	    mbx_mailbox_classify(res->mbx, res->status, &d->id, &why) == MBX_MAILBOX_IN_TRANSIT) {
 		unsigned n = mbx_frontend_drop_mailbox(d->fe, c->legacy_dn);
+		char esc[512];
 
 		mbx_log(MBX_LOG_NOTICE,
 		        "move: mailbox %s entered transit (directory change): %u session "
 		        "context%s destroyed",
-		        c->legacy_dn, n, n == 1 ? "" : "s");
+		        mbx_log_escape(c->legacy_dn, strlen(c->legacy_dn), esc, sizeof(esc)), n,
+		        n == 1 ? "" : "s");
 	}
 	free(c);
 }
@@ -77,7 +79,10 @@ static void transit_changed(void *arg, const char *dn, const char *legacy_dn)
 	len = strlen(legacy_dn);
 	c = calloc(1, sizeof(*c) + len + 1);
 	if (c == NULL) {
-		mbx_log(MBX_LOG_ERROR, "move: out of memory checking %s for a move", legacy_dn);
+		char esc[512];
+
+		mbx_log(MBX_LOG_ERROR, "move: out of memory checking %s for a move",
+		        mbx_log_escape(legacy_dn, len, esc, sizeof(esc)));
 		return;
 	}
 	memcpy(c->legacy_dn, legacy_dn, len + 1);
