@@ -57,7 +57,9 @@
  *       MBX_SD_RIGHT_EXTERNAL_ACCOUNT, seed 000) appended to the DACL of
  *       msExchMailboxSecurityDescriptor (created empty when absent; no ACE added when one
  *       already grants SELF both), one atomic modification. Refused (exit 1) when a master
- *       account SID is set already, or for a contact or group.
+ *       account SID is set already, for a contact or group, and when an ACE allows another
+ *       account the associated external account right (seed 000: only one account at a time
+ *       may hold it; the message names its SID: remove it first).
  *   report disabled-without-master-sid
  *       The disabled accounts without msExchMasterAccountSid (seed 000's ldifde query), as
  *       ldifde prints them with "-l nothing": for each, "dn: DN", "changetype: add", an empty

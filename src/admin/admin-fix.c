@@ -7,7 +7,9 @@
  * MBX_SD_RIGHT_FULL_ACCESS | MBX_SD_RIGHT_EXTERNAL_ACCOUNT appended to the DACL of
  * msExchMailboxSecurityDescriptor (an empty descriptor is created when there is none;
  * docs/secdesc.md). An existing master account SID is never overwritten: it may be a linked
- * mailbox's real owner.
+ * mailbox's real owner. Seed 000: "Only one account at a time can have the Associated External
+ * Account permission": when another account holds it, the command refuses (exit 1, naming its
+ * SID) and the administrator removes it first.
  *
  * Text output: "key: value" lines. JSON keys (stable): legacyExchangeDN, dn, action
  * ("associate-self"), masterAccountSid ("S-1-5-10"), aceAdded (false when the descriptor
@@ -71,11 +73,28 @@ static bool admin_self_granted(const struct mbx_secdesc *sd)
 	return false;
 }
 
+/* The first plain ACE that allows another account than SELF the associated external account
+ * right, or NULL. */
+static const struct mbx_ace *admin_other_external(const struct mbx_secdesc *sd)
+{
+	for (unsigned i = 0; i < sd->dacl.nace; i++) {
+		const struct mbx_ace *ace = &sd->aces[i];
+
+		if (ace->type == MBX_SD_ACE_ACCESS_ALLOWED &&
+		    (ace->flags & MBX_SD_ACE_INHERIT_ONLY) == 0 &&
+		    (ace->mask & MBX_SD_RIGHT_EXTERNAL_ACCOUNT) != 0 &&
+		    !mbx_sid_equal(&ace->sid, &mbx_sid_self))
+			return ace;
+	}
+	return NULL;
+}
+
 /* Builds the new descriptor into c->bin; returns its size, or 0 with the command answered. */
 static size_t admin_self_secdesc(struct admin_cmd *c)
 {
 	const struct mbx_mailbox *m = c->mbx;
 	struct mbx_secdesc *sd = malloc(sizeof(*sd));
+	const struct mbx_ace *other;
 	struct mbx_ace ace;
 	struct wr w;
 	size_t n;
@@ -95,6 +114,19 @@ static size_t admin_self_secdesc(struct admin_cmd *c)
 		mbx_secdesc_init(sd);
 	}
 	c->ace_added = false;
+	other = admin_other_external(sd);
+	if (other != NULL) {
+		/* seed 000: only one account at a time may hold it; the administrator removes it */
+		char sid[MBX_SID_STRMAX];
+
+		admin_fail(c, MBX_CTL_FAILED,
+		           "%s holds the associated external account right on the mailbox of %s "
+		           "(only one account may); remove it first",
+		           mbx_sid_to_str(&other->sid, sid, sizeof(sid)),
+		           m->legacy_dn != NULL ? m->legacy_dn : m->dn);
+		free(sd);
+		return 0;
+	}
 	if (!admin_self_granted(sd)) {
 		mbx_secdesc_ace_set(&ace, MBX_SD_ACE_ACCESS_ALLOWED, 0, SELF_RIGHTS, &mbx_sid_self);
 		if (mbx_secdesc_dacl_add(sd, &ace) != 0) {

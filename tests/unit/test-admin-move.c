@@ -595,6 +595,58 @@ static void test_associate_self_keeps_acl(void **state)
 	free(sd);
 }
 
+/* seed 000: "Only one account at a time can have the Associated External Account permission";
+ * one held by another account must be removed first: associate-self refuses and changes
+ * nothing. */
+static void test_associate_self_other_external(void **state)
+{
+	struct afx *fx = *state;
+	const char *room1_dn = "cn=Conference Room 1,cn=Users,dc=contoso,dc=com";
+	struct mbx_secdesc *sd = calloc(1, sizeof(*sd));
+	struct mbx_ace ace;
+	struct mbx_sid alice;
+	uint8_t buf[256];
+	struct wr w;
+	struct mbx_dir_value val;
+	struct mbx_dir_mod mods[2];
+	char *body, *e;
+
+	assert_non_null(sd);
+	mbx_secdesc_init(sd);
+	assert_int_equal(mbx_sid_from_str(DOM "-1101", &alice), 0);
+	mbx_secdesc_ace_set(&ace, MBX_SD_ACE_ACCESS_ALLOWED, 0,
+	                    MBX_SD_RIGHT_FULL_ACCESS | MBX_SD_RIGHT_EXTERNAL_ACCOUNT, &alice);
+	assert_int_equal(mbx_secdesc_dacl_add(sd, &ace), 0);
+	wr_init(&w, buf, sizeof(buf));
+	assert_int_equal(mbx_secdesc_encode(&w, sd), 0);
+	val.data = buf;
+	val.len = w.len;
+	memset(mods, 0, sizeof(mods));
+	mods[0].op = MBX_DIR_MOD_DELETE;
+	mods[0].attr = "msExchMasterAccountSid";
+	mods[1].op = MBX_DIR_MOD_REPLACE;
+	mods[1].attr = "msExchMailboxSecurityDescriptor";
+	mods[1].vals = &val;
+	mods[1].nvals = 1;
+	dir_modify(fx, room1_dn, mods, 2);
+	assert_int_equal(afx_run(fx, &body, "mailbox", "associate-self", RCPT("room1")),
+	                 MBX_CTL_FAILED);
+	assert_null(strchr(body, '\n'));
+	assert_non_null(strstr(body, DOM "-1101"));
+	assert_non_null(strstr(body, "associated external account"));
+	assert_non_null(strstr(body, "remove it first"));
+	free(body);
+	/* nothing written */
+	e = afx_entry(fx, room1_dn);
+	assert_false(afx_has_line(e, "msExchMasterAccountSid:: AQEAAAAAAAUKAAAA"));
+	free(e);
+	mbx_secdesc_init(sd);
+	assert_true(mailbox_secdesc(fx, RCPT("room1"), sd));
+	assert_int_equal(sd->dacl.nace, 1);
+	assert_true(mbx_sid_equal(&sd->aces[0].sid, &alice));
+	free(sd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +660,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_refusals, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_associate_self, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_associate_self_keeps_acl, afx_setup,
+	                                        afx_teardown),
+	        cmocka_unit_test_setup_teardown(test_associate_self_other_external, afx_setup,
 	                                        afx_teardown),
 	};
 
