@@ -70,6 +70,36 @@ const char *mbx_mh_ctx_gone_name(enum mbx_mh_ctx_gone why)
 
 /* ---- cookie values ------------------------------------------------------------------------ */
 
+/*
+ * Random bytes from a pool refilled 1 KB at a time: one RAND_bytes call costs ~6,000
+ * instructions and a getpid(2) (OpenSSL's fork check) whatever its size, and every Execute draws
+ * a new sequence cookie. Bytes are cleansed as they are handed out, so the pool never holds
+ * bytes that were already used; per thread, since the DRBG's fork safety does not cover a pool
+ * inherited across fork(), which the daemon does not do after start-up (-f or daemon(3) first).
+ */
+static _Thread_local struct {
+	uint8_t b[1024];
+	size_t left; /* unused bytes, at the end of b */
+} ctx_pool;
+
+static int ctx_random_bytes(uint8_t *out, size_t n)
+{
+	if (n > sizeof(ctx_pool.b))
+		return RAND_bytes(out, (int)n) == 1 ? 0 : -1;
+	if (ctx_pool.left < n) {
+		if (RAND_bytes(ctx_pool.b, (int)sizeof(ctx_pool.b)) != 1) {
+			OPENSSL_cleanse(ctx_pool.b, sizeof(ctx_pool.b));
+			ctx_pool.left = 0;
+			return -1;
+		}
+		ctx_pool.left = sizeof(ctx_pool.b);
+	}
+	memcpy(out, ctx_pool.b + sizeof(ctx_pool.b) - ctx_pool.left, n);
+	OPENSSL_cleanse(ctx_pool.b + sizeof(ctx_pool.b) - ctx_pool.left, n);
+	ctx_pool.left -= n;
+	return 0;
+}
+
 int mbx_mh_ctx_random_value(char *out, size_t size, size_t nbytes)
 {
 	static const char b64url[] =
@@ -83,7 +113,7 @@ int mbx_mh_ctx_random_value(char *out, size_t size, size_t nbytes)
 		out[0] = '\0';
 	if (nbytes == 0 || nbytes > sizeof(raw) || size < need)
 		return -1;
-	if (RAND_bytes(raw, (int)nbytes) != 1)
+	if (ctx_random_bytes(raw, nbytes) != 0)
 		return -1;
 	for (size_t i = 0; i < nbytes; i++) {
 		acc = (acc << 8) | raw[i];

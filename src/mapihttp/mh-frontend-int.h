@@ -291,6 +291,18 @@ size_t mbx_mh_authn_cached(const struct mbx_mh_authn *a);
 
 /* ---- one request and its answer (mh-request.c) ------------------------------------------- */
 
+/* The request headers the front end reads, found in one pass over them (the first of each
+ * name, as evhttp_find_header would; every Cookie header). Point into the evhttp request:
+ * valid while r->http is. */
+#define MH_MAX_COOKIE_HEADERS 8u
+struct mh_hdrs {
+	const char *request_type, *request_id, *client_info, *client_app, *content_type;
+	const char *authorization;
+	const char *cookies[MH_MAX_COOKIE_HEADERS];
+	size_t ncookies;
+	bool too_many_cookies;
+};
+
 /* A request in progress, on struct mbx_frontend's list from its arrival until its answer. */
 struct mh_req {
 	struct mbx_frontend *fe;
@@ -306,6 +318,7 @@ struct mh_req {
 	time_t start;
 	const uint8_t *body;
 	size_t body_len;
+	struct mh_hdrs h;
 	struct mbx_mh_principal *who;
 	struct mbx_mh_authn_req *auth;
 	/* chunked answer */

