@@ -29,13 +29,16 @@
  *       its current one or has no msExchOwningServer. Every refusal of a move step (start,
  *       complete, abort) logs event 1009 with the message. No such database: exit 3.
  *       Otherwise one atomic modification of the user entry:
- *       msExchMailboxMoveStatus 2 (InProgress), msExchMailboxMoveFlags 0x2 IntraOrg (0x1
- *       CrossOrg for a --cross-forest completion is decided later, at complete), Source = the
- *       current homeMDB, Target = the database's DN. Event 1006 logged (display name, source and
+ *       msExchMailboxMoveStatus 2 (InProgress), msExchMailboxMoveFlags 0x2 IntraOrg, Source =
+ *       the current homeMDB, Target = the database's DN. Event 1006 logged (display name, source and
  *       destination databases' and the mailbox's legacyExchangeDNs, as Exchange's 1006). Then
  *       every session context holding a logon on it is destroyed (mbx_frontend_drop_mailbox)
  *       and the table entry invalidated, so a new logon gets ecMailboxInTransit. Prints what
  *       it did and the number of sessions dropped.
+ *   move start MAILBOX --cross-forest
+ *       The same for a move out of the forest (its target database is in the other forest):
+ *       the same refusals but the database ones; status 2, flags 0x1 (CrossOrg), Source = the
+ *       current homeMDB, no Target. Only `move complete --cross-forest` or `move abort` end it.
  *   move complete MAILBOX
  *       Needs a move in progress (status InProgress 2 or CompletionInProgress 4; otherwise
  *       refused, exit 1). homeMDB = the target, msExchHomeServerName = the target

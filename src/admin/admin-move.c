@@ -19,6 +19,7 @@
  *   warning                     complete --cross-forest: text when the domain is in no
  *                               configured forest, else null
  *   moveStatus, moveFlags       the values written (0 after abort)
+ *   crossForest                 start: bool (--cross-forest: flags 0x1, no target database)
  *   sessionsDropped             start: session contexts destroyed (mbx_frontend_drop_mailbox)
  */
 #include "admin-int.h"
@@ -240,7 +241,8 @@ static void admin_start_applied(struct admin_cmd *c)
 {
 	const struct mbx_mailbox *m = c->mbx;
 	const char *source = m->home_mdb_legacy_dn != NULL ? m->home_mdb_legacy_dn : m->home_mdb_dn;
-	const char *target = admin_db_legacy(c->db);
+	bool cross = c->db == NULL; /* --cross-forest: no database of this forest */
+	const char *target = cross ? "(another forest)" : admin_db_legacy(c->db);
 	char buf[64];
 
 	admin_move_event(c, MBX_EV_MOVE_STARTED, "Started to move", source, target);
@@ -253,10 +255,16 @@ static void admin_start_applied(struct admin_cmd *c)
 	admin_field_str(c, "sourceDatabase", "source database", source);
 	admin_field_str(c, "targetDatabase", "target database", target);
 	admin_field_str(c, "sourceMDB", "source DN", m->home_mdb_dn);
-	admin_field_str(c, "targetMDB", "target DN", c->db->dn);
+	admin_field_str(c, "targetMDB", "target DN", cross ? NULL : c->db->dn);
+	admin_field_bool(c, "crossForest", "cross-forest", cross);
 	admin_field_uint(c, "moveStatus", "move status", MBX_MOVE_IN_PROGRESS,
 	                 admin_status_text(MBX_MOVE_IN_PROGRESS, buf, sizeof(buf)));
-	admin_field_uint(c, "moveFlags", "move flags", MOVE_FLAG_INTRA_ORG, "0x2 (IntraOrg)");
+	if (cross)
+		admin_field_uint(c, "moveFlags", "move flags", MOVE_FLAG_CROSS_ORG,
+		                 "0x1 (CrossOrg)");
+	else
+		admin_field_uint(c, "moveFlags", "move flags", MOVE_FLAG_INTRA_ORG,
+		                 "0x2 (IntraOrg)");
 	admin_field_uint(c, "sessionsDropped", "sessions dropped", c->dropped, NULL);
 	admin_ok(c);
 }
@@ -313,14 +321,25 @@ static void admin_start_have_mailbox(struct admin_cmd *c)
 		                  name, admin_status_text(m->move_status, buf, sizeof(buf)));
 		return;
 	}
+	if (c->argc == 4) { /* --cross-forest: the target is in another forest */
+		admin_mod_str(c, ATTR_STATUS, "2");
+		admin_mod_str(c, ATTR_FLAGS, "1");
+		admin_mod_str(c, ATTR_SOURCE, m->home_mdb_dn);
+		admin_mod_str(c, ATTR_TARGET, NULL);
+		admin_modify(c, m->dn, admin_start_applied);
+		return;
+	}
 	admin_db_resolve(c, c->argv[4], admin_start_have_db);
 }
 
 void admin_move_start(struct admin_cmd *c)
 {
-	if (!admin_is_mailbox_arg(c->argv[2]) || strcmp(c->argv[3], "--to") != 0 ||
-	    c->argv[4][0] == '\0') {
-		admin_usage(c, "move start MAILBOX --to DATABASE");
+	bool cross = c->argc == 4 && strcmp(c->argv[3], "--cross-forest") == 0;
+
+	if (!admin_is_mailbox_arg(c->argv[2]) ||
+	    (!cross && (c->argc != 5 || strcmp(c->argv[3], "--to") != 0 ||
+	                c->argv[4][0] == '\0'))) {
+		admin_usage(c, "move start MAILBOX --to DATABASE | --cross-forest");
 		return;
 	}
 	c->mbx_arg = c->argv[2];

@@ -237,6 +237,60 @@ static void test_same_server(void **state)
 	assert_show(fx, ALICE, "database", DB_LEG("DB02"));
 }
 
+/* move start --cross-forest: the move recorded with flags CrossOrg and no target database;
+ * only a --cross-forest completion or an abort ends it. */
+static void test_cross_forest_start(void **state)
+{
+	struct afx *fx = *state;
+	char *e, *body, v[512];
+
+	assert_int_equal(afx_run(fx, &body, "move", "start", ALICE, "--cross-forest"),
+	                 MBX_CTL_OK);
+	assert_string_equal(afx_value(body, "cross-forest", v, sizeof(v)), "yes");
+	assert_string_equal(afx_value(body, "move flags", v, sizeof(v)), "0x1 (CrossOrg)");
+	assert_string_equal(afx_value(body, "move status", v, sizeof(v)), "2 (InProgress)");
+	free(body);
+	e = afx_entry(fx, ALICE_DN);
+	assert_true(afx_has_line(e, MOVE_STATUS ": 2"));
+	assert_true(afx_has_line(e, MOVE_FLAGS ": 1"));
+	assert_true(afx_has_attr(e, "msExchMailboxMoveSourceMDBLink"));
+	assert_false(afx_has_attr(e, "msExchMailboxMoveTargetMDBLink"));
+	assert_true(afx_has_attr(e, "homeMDB"));
+	free(e);
+	assert_non_null(afx_line(fx, "event=1006 "));
+	assert_show(fx, ALICE, "state", "in transit");
+	/* a plain completion has no database to go to */
+	assert_int_equal(afx_run(fx, &body, "move", "complete", ALICE), MBX_CTL_FAILED);
+	assert_non_null(strstr(body, "names no target database"));
+	free(body);
+	/* wrong forms */
+	assert_int_equal(afx_run(fx, NULL, "move", "start", ALICE, "--cross"), MBX_CTL_USAGE);
+	assert_int_equal(afx_run(fx, NULL, "move", "start", ALICE, "--cross-forest", "x"),
+	                 MBX_CTL_USAGE);
+	/* a second start is refused, an abort ends it */
+	assert_int_equal(afx_run(fx, NULL, "move", "start", ALICE, "--cross-forest"),
+	                 MBX_CTL_FAILED);
+	assert_int_equal(afx_run(fx, NULL, "move", "abort", ALICE), MBX_CTL_OK);
+	e = afx_entry(fx, ALICE_DN);
+	assert_false(afx_has_attr(e, "msExchMailboxMoveStatus"));
+	assert_false(afx_has_attr(e, "msExchMailboxMoveFlags"));
+	assert_false(afx_has_attr(e, "msExchMailboxMoveSourceMDBLink"));
+	free(e);
+	assert_show(fx, ALICE, "state", "normal");
+	/* start again and complete out of the forest */
+	assert_int_equal(afx_run(fx, NULL, "move", "start", ALICE, "--cross-forest"),
+	                 MBX_CTL_OK);
+	assert_int_equal(afx_run(fx, NULL, "move", "complete", ALICE, "--cross-forest",
+	                         "SMTP:alice@fabrikam.com"),
+	                 MBX_CTL_OK);
+	e = afx_entry(fx, ALICE_DN);
+	assert_false(afx_has_attr(e, "homeMDB"));
+	assert_true(afx_has_line(e, "targetAddress: SMTP:alice@fabrikam.com"));
+	assert_true(afx_has_line(e, MOVE_STATUS ": 10"));
+	free(e);
+	assert_show(fx, ALICE, "state", "moved, other forest");
+}
+
 static void test_cross_forest(void **state)
 {
 	struct afx *fx = *state;
@@ -655,6 +709,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_start_abort, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_same_server, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_cross_forest, afx_setup, afx_teardown),
+	        cmocka_unit_test_setup_teardown(test_cross_forest_start, afx_setup, afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_refuse_disabled_no_master, afx_setup,
 	                                        afx_teardown),
 	        cmocka_unit_test_setup_teardown(test_refusals, afx_setup, afx_teardown),

@@ -31,7 +31,8 @@ static const struct {
 } ctl_commands[] = {
         {"mailbox", "show MAILBOX", "directory facts, state, what a logon gets"},
         {"mailbox", "associate-self MAILBOX", "fix a disabled account without master SID"},
-        {"move", "start MAILBOX --to DATABASE", "start a move (new logons: in transit)"},
+        {"move", "start MAILBOX --to DATABASE | --cross-forest",
+         "start a move (new logons: in transit)"},
         {"move", "complete MAILBOX [--cross-forest SMTP:user@domain]", "finish a move"},
         {"move", "abort MAILBOX", "undo a move not completed"},
         {"report", "disabled-without-master-sid", "disabled accounts without master SID"},

@@ -24,11 +24,19 @@ scenario_4() {
 		fail "4: ldapadd of fabrikam-kim.ldif: $(cat "$WORK/s4.ldapadd")"
 	fi
 
-	# The target database of a cross-forest move is in the other forest: `move start` records
-	# another local database (the mailbox is in transit from here on, as for any move) and
-	# `move complete --cross-forest` decides where it went (include/mbx/admin.h).
-	ctl SERVER1 move start "$K" --to DB02
+	# The target database of a cross-forest move is in the other forest: `move start
+	# --cross-forest` records the move with flags 0x1 (CrossOrg) and no target database (the
+	# mailbox is in transit from here on, as for any move), and `move complete --cross-forest`
+	# says where it went (include/mbx/admin.h).
+	ctl SERVER1 move start "$K" --cross-forest
 	local rc1=$CTL_RC
+	if [ "$rc1" -eq 0 ] && [ "$(ldap_attr contoso "$DN" msExchMailboxMoveFlags)" = 1 ] &&
+		[ "$(ldap_attr contoso "$DN" msExchMailboxMoveStatus)" = 2 ] &&
+		[ -z "$(ldap_attr contoso "$DN" msExchMailboxMoveTargetMDBLink)" ]; then
+		pass "4: move start --cross-forest: status 2, flags 0x1 (CrossOrg), no target database"
+	else
+		fail "4: move start --cross-forest: exit $rc1 $CTL_ERR"
+	fi
 	ctl SERVER1 move complete "$K" --cross-forest SMTP:kim@fabrikam.com
 	if [ "$rc1" -eq 0 ] && [ "$CTL_RC" -eq 0 ] &&
 		[ -z "$(ldap_attr contoso "$DN" homeMDB)" ] &&
