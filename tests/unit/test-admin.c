@@ -247,7 +247,8 @@ static void test_usage(void **state)
 		free(body);
 		assert_int_equal(afx_run(fx, &body, "move", "start", "alice@contoso.com"),
 		                 MBX_CTL_USAGE);
-		assert_string_equal(body, "usage: mbxctl move start MAILBOX --to DATABASE");
+		assert_string_equal(body,
+		                    "usage: mbxctl move start MAILBOX --to DATABASE | --cross-forest");
 		free(body);
 		assert_int_equal(afx_run(fx, &body, "move"), MBX_CTL_USAGE);
 		assert_string_equal(body, "usage: mbxctl move start|complete|abort ...");
