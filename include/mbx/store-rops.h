@@ -7,12 +7,14 @@
  *      server (protocol.md 2.6);
  *   2. the server objects of a session (Logon and Folder objects), as the handlers see them;
  *      the handle table bookkeeping is src/store/session.c's;
- *   3. the store ROP handlers (src/store/store-rops.c) for struct mbx_rop_handler: RopLogon
- *      (writes what the logon pipeline decided), RopRelease, RopGetReceiveFolder,
- *      RopGetStoreState, RopGetOwningServers, RopLongTermIdFromId, RopIdFromLongTermId
- *      (MS-OXCSTOR), RopOpenFolder (MS-OXCFOLD), RopGetPropertiesSpecific (MS-OXCPRPT).
+ *   3. the store ROP handlers (src/store/store-rops.c, with a file per spec family:
+ *      store-rops-oxcstor.c, store-rops-oxcfold.c, store-rops-oxcprpt.c) for struct
+ *      mbx_rop_handler: RopLogon (writes what the logon pipeline decided), RopRelease,
+ *      RopGetReceiveFolder, RopGetStoreState, RopGetOwningServers, RopLongTermIdFromId,
+ *      RopIdFromLongTermId (MS-OXCSTOR), RopOpenFolder (MS-OXCFOLD), RopGetPropertiesSpecific
+ *      (MS-OXCPRPT).
  *
- * Parts 2 and 3 are the contract between session.c and store-rops.c, not an API for the
+ * Parts 2 and 3 are the contract between session.c and store-rops*.c, not an API for the
  * front end. Nothing here does I/O or includes event2/.
  */
 #ifndef MBX_STORE_ROPS_H
@@ -193,7 +195,7 @@ time_t mbx_session_now(const struct mbx_session *s);
 const struct mbx_server_identity *mbx_session_identity(const struct mbx_session *s);
 const char *mbx_session_principal_legacy_dn(const struct mbx_session *s);
 
-/* --- 3. the handlers (store-rops.c) ------------------------------------------------------- */
+/* --- 3. the handlers (store-rops*.c) ------------------------------------------------------ */
 
 /* The handler of rop_id, or NULL for a ROP the store does not implement (the executor answers
  * ecNotSupported). resp_max of the entries is a bound for any request; the session narrows it
