@@ -16,7 +16,8 @@
  *      within MaxRopOut)
  * The answer comes through the callback, exactly once, from the event loop (never re-entrantly).
  *
- * Decisions of src/store/session.c (its opening comment has the reasons):
+ * Decisions of src/store/session.c and session-exec.c (their opening comments have the
+ * reasons):
  *   - the request RopBuffer must be exactly one extended buffer with Last (we never advertise
  *     packing); more buffers, trailing bytes, a bad header, LZ77 stream or ROP buffer layout
  *     (RopSize, handle table), a reserved or response-only RopId: error_code ecRpcFormat, and

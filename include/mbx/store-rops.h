@@ -14,7 +14,7 @@
  *      RopIdFromLongTermId (MS-OXCSTOR), RopOpenFolder (MS-OXCFOLD), RopGetPropertiesSpecific
  *      (MS-OXCPRPT).
  *
- * Parts 2 and 3 are the contract between session.c and store-rops*.c, not an API for the
+ * Parts 2 and 3 are the contract between session*.c and store-rops*.c, not an API for the
  * front end. Nothing here does I/O or includes event2/.
  */
 #ifndef MBX_STORE_ROPS_H
@@ -157,7 +157,7 @@ struct mbx_store_obj {
 struct mbx_session;
 struct mbx_session_exec;
 
-/* What the resolve step decided for one RopLogon of the list (session.c). */
+/* What the resolve step decided for one RopLogon of the list (session-exec.c). */
 struct mbx_session_logon_answer {
 	size_t off;               /* absolute offset of the request in the payload */
 	bool malformed;           /* the request did not decode: answer ecRpcFormat */
@@ -167,7 +167,8 @@ struct mbx_session_logon_answer {
 	struct mbx_mailbox *mbx; /* the snapshot (owned copy), for a private success */
 };
 
-/* For the handlers (implemented in session.c). ctx of every handler is the exec. */
+/* For the handlers (implemented in session.c and session-exec.c). ctx of every handler is the
+ * exec. */
 struct mbx_session *mbx_session_exec_session(struct mbx_session_exec *e);
 /* The answer for the RopLogon at absolute offset off, or NULL. */
 const struct mbx_session_logon_answer *mbx_session_exec_answer(struct mbx_session_exec *e,
