@@ -14,33 +14,28 @@
  * (t_warmup + k / rate); an idle session takes the oldest due request, and its latency runs
  * from the time it was due, so a slow server cannot hide its queueing (no coordinated
  * omission). Every response is validated (bench-mapi.c); failures are counted per kind.
+ *
+ * This file has the session contexts and the phases of a run; bench-client-conn.c their
+ * connections, bench-client-sched.c the open loop's schedule, bench-target.c the targets
+ * (bench-client-int.h is what they share).
  */
-#include "mbxbench.h"
+#include "bench-client-int.h"
 
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <openssl/err.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
 #include "mbx/types.h"
 
-#define BENCH_BACKOFF_MS 100        /* before a failed Connect is retried */
-#define BENCH_QUEUE_MAX (1u << 20)  /* open loop: due requests waiting for an idle session */
+#define BENCH_BACKOFF_MS 100 /* before a failed Connect is retried */
 #define BENCH_REQ_HDR_MAX 4096
 
 uint64_t bench_now_ns(void)
@@ -58,139 +53,6 @@ double bench_thread_cpu(void)
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return 0;
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct timeval client_tv(uint64_t ns)
-{
-	struct timeval tv = {.tv_sec = (time_t)(ns / 1000000000u),
-	                     .tv_usec = (suseconds_t)(ns % 1000000000u / 1000u)};
-	return tv;
-}
-
-static uint64_t client_secs_ns(double s)
-{
-	if (!(s > 0))
-		return 0;
-	if (s > 1e9)
-		s = 1e9;
-	return (uint64_t)(s * 1e9);
-}
-
-/* ---- targets and TLS ----------------------------------------------------------------------- */
-
-int bench_target_parse(struct bench_target *t, const char *name, const char *url, char *err,
-                       size_t errsize)
-{
-	struct evhttp_uri *u;
-	const char *scheme, *host, *path, *query;
-	int port;
-	char portstr[8];
-	struct addrinfo hints, *ai = NULL;
-	bool v6;
-	int rc = -1, gai;
-
-	memset(t, 0, sizeof(*t));
-	t->name = name;
-	if (strlen(url) >= sizeof(t->url)) {
-		snprintf(err, errsize, "the URL is too long");
-		return -1;
-	}
-	snprintf(t->url, sizeof(t->url), "%s", url);
-	u = evhttp_uri_parse_with_flags(url, 0);
-	if (u == NULL) {
-		snprintf(err, errsize, "cannot parse the URL %s", url);
-		return -1;
-	}
-	scheme = evhttp_uri_get_scheme(u);
-	host = evhttp_uri_get_host(u);
-	path = evhttp_uri_get_path(u);
-	query = evhttp_uri_get_query(u);
-	port = evhttp_uri_get_port(u);
-	if (scheme == NULL || (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-		snprintf(err, errsize, "the URL must start with http:// or https://");
-		goto out;
-	}
-	t->tls = strcasecmp(scheme, "https") == 0;
-	if (host == NULL || host[0] == '\0' || strlen(host) >= sizeof(t->host)) {
-		snprintf(err, errsize, "the URL has no host");
-		goto out;
-	}
-	snprintf(t->host, sizeof(t->host), "%s", host);
-	if (port < 0)
-		port = t->tls ? 443 : 80;
-	if (port == 0 || port > 65535) {
-		snprintf(err, errsize, "bad port in the URL");
-		goto out;
-	}
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	v6 = strchr(host, ':') != NULL;
-	if (port == (t->tls ? 443 : 80))
-		snprintf(t->hostport, sizeof(t->hostport), v6 ? "[%s]" : "%s", host);
-	else
-		snprintf(t->hostport, sizeof(t->hostport), v6 ? "[%s]:%s" : "%s:%s", host, portstr);
-	if (path == NULL || path[0] == '\0')
-		path = "/mapi/emsmdb/";
-	if ((size_t)snprintf(t->path, sizeof(t->path), "%s%s%s", path, query != NULL ? "?" : "",
-	                     query != NULL ? query : "") >= sizeof(t->path)) {
-		snprintf(err, errsize, "the URL path is too long");
-		goto out;
-	}
-	for (const char *p = t->path; *p != '\0'; p++) {
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7F) {
-			snprintf(err, errsize, "the URL path holds a blank or a non-ASCII byte");
-			goto out;
-		}
-	}
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	gai = getaddrinfo(host, portstr, &hints, &ai);
-	if (gai != 0 || ai == NULL) {
-		snprintf(err, errsize, "cannot resolve %s: %s", host, gai_strerror(gai));
-		goto out;
-	}
-	if (ai->ai_addrlen > sizeof(t->addr)) {
-		snprintf(err, errsize, "address of %s too long", host);
-		goto out;
-	}
-	memcpy(&t->addr, ai->ai_addr, ai->ai_addrlen);
-	t->addrlen = (socklen_t)ai->ai_addrlen;
-	rc = 0;
-out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	evhttp_uri_free(u);
-	return rc;
-}
-
-SSL_CTX *bench_tls_client_ctx(bool insecure, const char *ca_file, char *err, size_t errsize)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (ctx == NULL) {
-		snprintf(err, errsize, "SSL_CTX_new failed");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (insecure) {
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-		return ctx;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
-			snprintf(err, errsize, "cannot load CA file %s: %s", ca_file,
-			         ERR_reason_error_string(ERR_peek_last_error()));
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errsize, "cannot load the system CA store");
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
 }
 
 /* ---- results ------------------------------------------------------------------------------- */
@@ -220,229 +82,19 @@ void bench_result_deinit(struct bench_result *res)
 	bench_hist_deinit(&res->hist);
 }
 
-/* ---- the run ------------------------------------------------------------------------------- */
-
-enum client_phase {
-	PH_CONNECT,
-	PH_WARMUP,
-	PH_MEASURE,
-	PH_DRAIN,
-	PH_DISCONNECT,
-	PH_END,
-};
-
-enum sess_state {
-	SESS_IDLE,
-	SESS_BUSY,
-	SESS_WAIT, /* backing off after a failed Connect */
-};
-
-struct client_run;
-
-struct client_sess {
-	struct client_run *run;
-	unsigned id;
-	struct bufferevent *bev;
-	bool ever_opened;
-	bool conn_up; /* TCP connected (and TLS handshake done) on the current connection */
-	bool tcp_only; /* TLS connection waiting for its TCP connect: bev is the socket */
-	struct evbuffer *pending; /* request bytes written meanwhile */
-	enum sess_state state;
-	enum bench_reqtype req;
-	bool has_context;
-	bool ever_connected;
-	bool first_connect_done;
-	char context[BENCH_COOKIE_MAX];
-	char sequence[BENCH_COOKIE_MAX];
-	char guid[MBX_GUID_STRLEN + 3];
-	uint64_t counter;
-	uint64_t origin_ns; /* when the request was sent (closed loop) or due (open loop) */
-	bool measured;
-	struct bench_http_rsp rsp;
-	struct event *backoff;
-};
-
-struct client_due {
-	uint64_t ns;
-	bool measured;
-};
-
-struct client_run {
-	struct event_base *base;
-	const struct bench_target *t;
-	const struct bench_load *load;
-	struct bench_result *res;
-	struct client_sess *sess;
-	unsigned nsess;
-	enum client_phase phase;
-	bool open_loop;
-	uint64_t t_warm, t0, t_end; /* t_end: end of the measured window (0 = by count) */
-	uint64_t issued_measured;   /* closed loop with --requests */
-	uint64_t last_done;
-	double server_cpu0, client_cpu0; /* at the start of the measured window */
-	bool cpu_started;
-	unsigned busy;
-	unsigned connect_pending;
-	char first_connect_fail[300];
-	struct event *phase_timer;
-	struct event *sched_timer;
-	struct event *sigint;
-	bool interrupted;
-	/* open loop */
-	uint64_t interval_ns_x1000; /* ns per request, times 1000 for sub-ns precision */
-	uint64_t sched_k;           /* requests scheduled so far (index of the next one) */
-	uint64_t sched_measured;
-	bool sched_done;
-	struct client_due *q;
-	size_t q_cap, q_head, q_len;
-	struct client_sess **idle;
-	unsigned nidle;
-	/* constant request parts */
-	char headers[1024];
-};
-
 static void client_advance(struct client_run *run);
 static void client_sess_next(struct client_sess *s);
 static void client_backoff(struct client_sess *s);
 static void client_first_connect_done(struct client_run *run, struct client_sess *s);
 
-static void client_close(struct client_sess *s)
-{
-	if (s->bev != NULL) {
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
-	s->tcp_only = false;
-	if (s->pending != NULL)
-		evbuffer_drain(s->pending, evbuffer_get_length(s->pending));
-}
-
-/* Queues request bytes: on the connection, or, while a TLS connection still waits for its TCP
- * connect, until TLS is set up on it. */
-static void client_write(struct client_sess *s, const void *data, size_t len)
-{
-	if (!s->tcp_only) {
-		bufferevent_write(s->bev, data, len);
-		return;
-	}
-	if (s->pending == NULL)
-		s->pending = evbuffer_new();
-	if (s->pending != NULL)
-		evbuffer_add(s->pending, data, len);
-}
-
-static void client_fail(struct client_run *run, const char *key, const char *detail)
+void client_fail(struct client_run *run, const char *key, const char *detail)
 {
 	bench_result_fail(run->res, key, detail);
 }
 
-static const char *client_ssl_error(struct bufferevent *bev, char *buf, size_t size)
-{
-	unsigned long e;
-
-	buf[0] = '\0';
-	if (bev != NULL && (e = bufferevent_get_openssl_error(bev)) != 0)
-		ERR_error_string_n(e, buf, size);
-	else if ((e = ERR_get_error()) != 0)
-		ERR_error_string_n(e, buf, size);
-	return buf;
-}
-
-static void client_read_cb(struct bufferevent *bev, void *arg);
-static void client_event_cb(struct bufferevent *bev, short what, void *arg);
-
-/* TLS goes on top of a connected socket bufferevent (a filter), not on the socket itself:
- * bufferevent_openssl on a socket reads each TLS record with two read(2) calls (header, then
- * body), and a response comes as several records; the filter reads whole socket buffers. */
-static void client_tcp_event_cb(struct bufferevent *tcp, short what, void *arg)
-{
-	struct client_sess *s = arg;
-	struct client_run *run = s->run;
-	const struct bench_target *t = run->t;
-	struct timeval tv = client_tv(client_secs_ns(run->load->timeout));
-	struct bufferevent *bev;
-	struct in6_addr a6;
-	struct in_addr a4;
-	SSL *ssl;
-
-	if (!(what & BEV_EVENT_CONNECTED)) {
-		client_event_cb(tcp, what, arg);
-		return;
-	}
-	ssl = SSL_new(t->ssl);
-	if (ssl == NULL) {
-		client_event_cb(tcp, BEV_EVENT_ERROR, arg);
-		return;
-	}
-	if (inet_pton(AF_INET, t->host, &a4) == 1 || inet_pton(AF_INET6, t->host, &a6) == 1) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), t->host);
-	} else {
-		SSL_set_tlsext_host_name(ssl, t->host);
-		SSL_set1_host(ssl, t->host);
-	}
-	/* The filter owns the socket's callbacks and timeouts from now on. */
-	bufferevent_set_timeouts(tcp, NULL, NULL);
-	bev = bufferevent_openssl_filter_new(run->base, tcp, ssl, BUFFEREVENT_SSL_CONNECTING,
-	                                     BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		client_event_cb(tcp, BEV_EVENT_ERROR, arg);
-		return;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	s->bev = bev;
-	s->tcp_only = false;
-	bufferevent_setcb(bev, client_read_cb, NULL, client_event_cb, s);
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	if (s->pending != NULL && evbuffer_get_length(s->pending) > 0)
-		bufferevent_write_buffer(bev, s->pending);
-}
-
-static int client_open(struct client_sess *s)
-{
-	struct client_run *run = s->run;
-	const struct bench_target *t = run->t;
-	struct bufferevent *bev;
-	struct timeval tv = client_tv(client_secs_ns(run->load->timeout));
-	int one = 1, fd;
-	char buf[256];
-
-	bev = bufferevent_socket_new(run->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		client_fail(run, "io:setup", "bufferevent_socket_new failed");
-		return -1;
-	}
-	if (t->tls)
-		bufferevent_setcb(bev, NULL, NULL, client_tcp_event_cb, s);
-	else
-		bufferevent_setcb(bev, client_read_cb, NULL, client_event_cb, s);
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(bev, (const struct sockaddr *)&t->addr, (int)t->addrlen) !=
-	    0) {
-		snprintf(buf, sizeof(buf), "connect to %.200s: %s", t->hostport, strerror(errno));
-		bufferevent_free(bev);
-		client_fail(run, "io:connect", buf);
-		return -1;
-	}
-	fd = (int)bufferevent_getfd(bev);
-	if (fd >= 0)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->bev = bev;
-	s->tcp_only = t->tls;
-	s->conn_up = false;
-	run->res->conn_opened++;
-	if (s->ever_opened)
-		run->res->conn_reopened++;
-	s->ever_opened = true;
-	return 0;
-}
-
 /* Sends one request; on a local failure (cannot open a connection) the request counts as
  * failed at once and the session backs off. */
-static void client_send(struct client_sess *s, enum bench_reqtype type, uint64_t origin,
-                        bool measured)
+void client_send(struct client_sess *s, enum bench_reqtype type, uint64_t origin, bool measured)
 {
 	struct client_run *run = s->run;
 	const struct bench_mapi_bodies *b = run->load->bodies;
@@ -472,8 +124,9 @@ static void client_send(struct client_sess *s, enum bench_reqtype type, uint64_t
 	s->state = SESS_BUSY;
 	run->busy++;
 	bench_http_rsp_reset(&s->rsp);
-	if (s->bev == NULL && client_open(s) != 0) {
-		/* Counted by client_open: the request failed at once; try again a little later. */
+	if (s->bev == NULL && client_conn_open(s) != 0) {
+		/* Counted by client_conn_open: the request failed at once; try again a little
+		 * later. */
 		s->state = SESS_IDLE;
 		run->busy--;
 		if (type == BENCH_REQ_EXECUTE && measured)
@@ -504,7 +157,7 @@ static void client_send(struct client_sess *s, enum bench_reqtype type, uint64_t
 	if (k < 0 || n >= sizeof(req)) {
 		/* Cannot happen: the cookies and the path are bounded well below this. */
 		client_fail(run, "io:setup", "request headers too long");
-		client_close(s);
+		client_conn_close(s);
 		s->state = SESS_IDLE;
 		run->busy--;
 		s->has_context = false;
@@ -514,114 +167,10 @@ static void client_send(struct client_sess *s, enum bench_reqtype type, uint64_t
 	/* One buffer, so that TLS sends one record. */
 	if (blen <= sizeof(req) - n) {
 		memcpy(req + n, body, blen);
-		client_write(s, req, n + blen);
+		client_conn_write(s, req, n + blen);
 	} else {
-		client_write(s, req, n);
-		client_write(s, body, blen);
-	}
-}
-
-/* ---- open loop: due requests --------------------------------------------------------------- */
-
-static int client_q_push(struct client_run *run, uint64_t ns, bool measured)
-{
-	if (run->q_len == run->q_cap) {
-		size_t ncap = run->q_cap == 0 ? 1024 : run->q_cap * 2;
-		struct client_due *nq;
-
-		if (run->q_cap >= BENCH_QUEUE_MAX)
-			return -1;
-		nq = malloc(ncap * sizeof(*nq));
-		if (nq == NULL)
-			return -1;
-		for (size_t i = 0; i < run->q_len; i++)
-			nq[i] = run->q[(run->q_head + i) % run->q_cap];
-		free(run->q);
-		run->q = nq;
-		run->q_cap = ncap;
-		run->q_head = 0;
-	}
-	run->q[(run->q_head + run->q_len) % run->q_cap] = (struct client_due){ns, measured};
-	run->q_len++;
-	if (run->q_len > run->res->backlog_max)
-		run->res->backlog_max = run->q_len;
-	return 0;
-}
-
-static struct client_due client_q_pop(struct client_run *run)
-{
-	struct client_due d = run->q[run->q_head];
-
-	run->q_head = (run->q_head + 1) % run->q_cap;
-	run->q_len--;
-	return d;
-}
-
-static uint64_t client_sched_time(const struct client_run *run, uint64_t k)
-{
-	/* t_warm + k * interval, with the interval kept in thousandths of a nanosecond. */
-	return run->t_warm + (uint64_t)((unsigned __int128)k * run->interval_ns_x1000 / 1000u);
-}
-
-static void client_start_measure(struct client_run *run);
-static void client_start_drain(struct client_run *run);
-
-static void client_dispatch_due(struct client_run *run)
-{
-	while (run->q_len > 0 && run->nidle > 0) {
-		struct client_sess *s = run->idle[--run->nidle];
-		struct client_due d = client_q_pop(run);
-
-		client_send(s, BENCH_REQ_EXECUTE, d.ns, d.measured);
-	}
-}
-
-static void client_sched_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct client_run *run = arg;
-	uint64_t now = bench_now_ns(), next;
-
-	while (!run->sched_done) {
-		uint64_t ts = client_sched_time(run, run->sched_k);
-		bool measured;
-
-		if (ts > now)
-			break;
-		if (ts >= run->t0 && run->phase == PH_WARMUP)
-			client_start_measure(run);
-		measured = ts >= run->t0;
-		if (measured && run->load->requests > 0 && run->sched_measured >= run->load->requests)
-			measured = false;
-		if (measured && run->t_end != 0 && ts >= run->t_end)
-			measured = false;
-		if (ts >= run->t0 && !measured) {
-			/* The measured window is full: nothing more is scheduled. */
-			run->sched_done = true;
-			break;
-		}
-		run->sched_k++;
-		if (measured)
-			run->sched_measured++;
-		if (client_q_push(run, ts, measured) != 0) {
-			run->res->unsent++;
-			if (measured)
-				run->res->failed++;
-			client_fail(run, "load:backlog-full",
-			            "more than 1048576 requests were due and no session was free: the "
-			            "rate is far above what the server answers");
-		}
-	}
-	client_dispatch_due(run);
-	if (run->sched_done) {
-		if (run->phase == PH_WARMUP || run->phase == PH_MEASURE)
-			client_start_drain(run);
-		return;
-	}
-	next = client_sched_time(run, run->sched_k);
-	{
-		struct timeval tv = client_tv(next > now ? next - now : 0);
-
-		evtimer_add(run->sched_timer, &tv);
+		client_conn_write(s, req, n);
+		client_conn_write(s, body, blen);
 	}
 }
 
@@ -667,7 +216,7 @@ static void client_sess_next(struct client_sess *s)
 	}
 	if (run->open_loop) {
 		if (run->q_len > 0) {
-			struct client_due d = client_q_pop(run);
+			struct client_due d = client_sched_q_pop(run);
 
 			client_send(s, BENCH_REQ_EXECUTE, d.ns, d.measured);
 		} else {
@@ -774,7 +323,7 @@ static void client_finish(struct client_sess *s, bool ok, const struct bench_ver
 	client_advance(run);
 }
 
-static void client_complete(struct client_sess *s)
+void client_complete(struct client_sess *s)
 {
 	struct bench_verdict v;
 	bool ok = bench_mapi_check(s->req, &s->rsp, &v) == 0;
@@ -787,95 +336,21 @@ static void client_complete(struct client_sess *s)
 	if (s->rsp.has_context)
 		memcpy(s->context, s->rsp.context, sizeof(s->context));
 	if (s->rsp.close) {
-		client_close(s);
+		client_conn_close(s);
 		s->run->res->conn_closed_by_server++;
 	}
 	client_finish(s, ok, &v);
 }
 
-static void client_io_fail(struct client_sess *s, const char *key, const char *detail)
+void client_io_fail(struct client_sess *s, const char *key, const char *detail)
 {
 	struct bench_verdict v;
 
 	memset(&v, 0, sizeof(v));
 	snprintf(v.key, sizeof(v.key), "%s", key);
 	snprintf(v.detail, sizeof(v.detail), "%s: %s", bench_reqtype_name(s->req), detail);
-	client_close(s);
+	client_conn_close(s);
 	client_finish(s, false, &v);
-}
-
-static void client_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct client_sess *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	int rc;
-
-	if (s->state != SESS_BUSY) {
-		client_fail(s->run, "proto:unsolicited", "bytes from the server with no request");
-		client_close(s);
-		return;
-	}
-	rc = bench_http_rsp_feed(&s->rsp, in);
-	if (rc == BENCH_HTTP_MORE)
-		return;
-	if (rc == BENCH_HTTP_BAD) {
-		client_io_fail(s, "proto:http", s->rsp.err);
-		return;
-	}
-	if (evbuffer_get_length(in) > 0) {
-		/* Bytes after the response: we never pipeline, so they are not ours. */
-		s->rsp.close = true;
-	}
-	client_complete(s);
-}
-
-static void client_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct client_sess *s = arg;
-	struct client_run *run = s->run;
-	char buf[256], ssl[200];
-	int err = errno;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		s->conn_up = true;
-		return;
-	}
-	if (s->state != SESS_BUSY) {
-		if (what & BEV_EVENT_TIMEOUT) {
-			/* Idle: the read timeout only matters while a request waits. */
-			bufferevent_enable(bev, EV_READ | EV_WRITE);
-			return;
-		}
-		if (what & BEV_EVENT_EOF)
-			run->res->conn_closed_by_server++;
-		client_close(s);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		snprintf(buf, sizeof(buf), "no answer within %.3g s", run->load->timeout);
-		client_io_fail(s, "io:timeout", buf);
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		if (bench_http_rsp_feed(&s->rsp, bufferevent_get_input(bev)) == BENCH_HTTP_DONE_RC ||
-		    bench_http_rsp_eof(&s->rsp) == BENCH_HTTP_DONE_RC) {
-			s->rsp.close = true;
-			client_complete(s);
-			return;
-		}
-		run->res->conn_closed_by_server++;
-		client_io_fail(s, "io:closed", s->rsp.err);
-		return;
-	}
-	client_ssl_error(bev, ssl, sizeof(ssl));
-	if (ssl[0] != '\0') {
-		snprintf(buf, sizeof(buf), "TLS with %.120s: %.120s", run->t->hostport, ssl);
-		client_io_fail(s, s->conn_up ? "tls:error" : "tls:handshake", buf);
-	} else {
-		snprintf(buf, sizeof(buf), "%s %.120s: %.80s", s->conn_up ? "connection to" : "connect to",
-		         run->t->hostport, err != 0 ? strerror(err) : "connection error");
-		client_io_fail(s, s->conn_up ? "io:error" : "io:connect", buf);
-	}
 }
 
 /* ---- phases ---------------------------------------------------------------------------------- */
@@ -938,7 +413,7 @@ static void client_cpu_mark(struct client_run *run, bool start)
 	run->cpu_started = false;
 }
 
-static void client_start_drain(struct client_run *run)
+void client_start_drain(struct client_run *run)
 {
 	if (run->phase != PH_WARMUP && run->phase != PH_MEASURE)
 		return;
@@ -954,7 +429,7 @@ static void client_start_drain(struct client_run *run)
 	client_advance(run);
 }
 
-static void client_start_measure(struct client_run *run)
+void client_start_measure(struct client_run *run)
 {
 	if (run->phase != PH_WARMUP)
 		return;
@@ -1061,7 +536,7 @@ static void client_phase_cb(evutil_socket_t fd, short what, void *arg)
 			if (s->state == SESS_BUSY) {
 				if (run->phase == PH_DRAIN)
 					run->res->unfinished++;
-				client_close(s);
+				client_conn_close(s);
 				s->state = SESS_IDLE;
 				run->busy--;
 			}
@@ -1213,7 +688,7 @@ out:
 		event_free(run.sched_timer);
 	if (run.sess != NULL) {
 		for (unsigned i = 0; i < run.nsess; i++) {
-			client_close(&run.sess[i]);
+			client_conn_close(&run.sess[i]);
 			if (run.sess[i].pending != NULL)
 				evbuffer_free(run.sess[i].pending);
 			if (run.sess[i].backoff != NULL)

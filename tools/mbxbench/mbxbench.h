@@ -8,8 +8,11 @@
  *                     Content-Length bodies, the Set-Cookie values of the session context)
  *   bench-mapi.c      the request bodies (Connect, Execute of RopLogon + RopRelease, Disconnect)
  *                     and the validation of every response, with the core's sans-I/O codecs
+ *   bench-target.c    the targets (URL -> address, Host, path) and the client TLS context
  *   bench-client.c    the libevent client: N session contexts on keep-alive connections
- *                     (plain or bufferevent_openssl), closed loop or an open-loop request rate
+ *                     (plain or bufferevent_openssl), closed loop or an open-loop request rate;
+ *                     its connections are bench-client-conn.c, the open loop's schedule
+ *                     bench-client-sched.c (bench-client-int.h)
  *   bench-responder.c the in-process baseline: an evhttp responder in its own thread that
  *                     answers like a MAPI/HTTP server with canned bodies of the real size
  *   bench-report.c    text and JSON output
@@ -179,7 +182,7 @@ const char *bench_reqtype_name(enum bench_reqtype t);
  * has none) with a one-entry handle table. Returns 0 or -1 (v says what). */
 int bench_mapi_check(enum bench_reqtype t, struct bench_http_rsp *rsp, struct bench_verdict *v);
 
-/* ---- bench-client.c ----------------------------------------------------------------------- */
+/* ---- bench-target.c, bench-client.c ------------------------------------------------------ */
 
 struct bench_target {
 	const char *name;  /* "daemon", "baseline" */
