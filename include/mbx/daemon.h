@@ -1,5 +1,6 @@
 /*
- * daemon.h: mbxstored itself (src/daemon/daemon.c, tls.c, listen.c; main() is src/daemon/main.c).
+ * daemon.h: mbxstored itself (src/daemon/daemon.c with daemon-process.c and daemon-reload.c,
+ * tls.c, listen.c; main() is src/daemon/main.c).
  * The manual mbxstored(8) is the contract for options, signals, files and log events.
  *
  * Start-up order (mbx_daemon_run): load the configuration, open the log, daemonize (unless
@@ -31,7 +32,7 @@ struct mbx_metrics;
 
 #define MBX_DAEMON_DRAIN_MS 5000 /* longest wait for open connections at stop */
 
-/* --- the daemon (src/daemon/daemon.c) ------------------------------------------------------- */
+/* --- the daemon (src/daemon/daemon*.c) ------------------------------------------------------ */
 
 struct mbx_daemon_options {
 	const char *config_path; /* NULL: MBX_CONFIG_DEFAULT_PATH */

@@ -1,7 +1,8 @@
 /*
  * daemon-int.h: what the parts of mbxstored's daemon share (src/daemon/daemon.c owns the life
- * cycle; daemon-admin.c the control socket, the admin commands and the reaction to mailboxes
- * entering transit elsewhere).
+ * cycle; daemon-process.c the Unix process side: detaching, the pid file, the privilege drop,
+ * systemd readiness; daemon-reload.c the reload on SIGHUP; daemon-admin.c the control socket,
+ * the admin commands and the reaction to mailboxes entering transit elsewhere).
  */
 #ifndef MBX_DAEMON_INT_H
 #define MBX_DAEMON_INT_H
@@ -28,6 +29,8 @@ struct mbx_autodiscover;
 struct mbx_admin;
 struct mbx_control;
 struct daemon_transit_check;
+
+#define DAEMON_ERR_MAX 8192 /* a configuration's error list, a start-up failure */
 
 struct daemon {
 	struct mbx_config cfg;
@@ -67,9 +70,24 @@ struct daemon {
 };
 
 
-/* daemon.c: SIGHUP's work, also run by `mbxctl reload`. Returns 0 when the configuration file
- * was applied (and the directory read again), -1 with the reason in err otherwise. */
+/* daemon-reload.c: SIGHUP's work, also run by `mbxctl reload`. Returns 0 when the configuration
+ * file was applied (and the directory read again), -1 with the reason in err otherwise. */
 int daemon_reload(struct daemon *d, char *err, size_t errsize);
+
+/* daemon-process.c */
+/* Looks up [server] user (if set) for the privilege drop. Returns 0, or -1 with a message on
+ * stderr. */
+int daemon_process_resolve_user(struct daemon *d);
+/* Daemonizes (see daemon-process.c). Returns 0 in the daemon, -1 with a message on stderr; the
+ * original process exits with the daemon's start-up status. */
+int daemon_process_detach(struct daemon *d);
+/* Writes [server] pid_file, if set. Returns 0, or -1 after daemon_fail(). */
+int daemon_process_write_pid(struct daemon *d);
+/* Switches to [server] user, if set, for good. Returns 0, or -1 after daemon_fail(). */
+int daemon_process_drop_privileges(struct daemon *d);
+/* Sends msg ("READY=1", "RELOADING=1", "STOPPING=1") to systemd, if NOTIFY_SOCKET names a
+ * socket. */
+void daemon_process_notify(const char *msg);
 
 /* daemon-admin.c */
 /* Registers the reaction to directory changes (before the mailbox table is made, which chains
