@@ -1,9 +1,11 @@
 /*
  * principal.c: the authenticated principal's token and the owners of its SIDs, for
  * authorization (design.md "The mailbox-state table and the logon decision", protocol.md 8.6,
- * seed 002 / KB 870585 for well-known SIDs). The contract is in include/mbx/principal.h.
+ * seed 002 / KB 870585 for well-known SIDs). The contract is in include/mbx/principal.h; this
+ * file holds the tokens and the fetch (principal-int.h), principal-cache.c the resolver's
+ * requests and its cache.
  *
- * A request walks the group graph breadth-first, one level at a time: every lookup of level k
+ * A fetch walks the group graph breadth-first, one level at a time: every lookup of level k
  * (MBX_DIR_BY_MEMBER of the DNs found at level k - 1) ends before level k + 1 starts, so a
  * group is always recorded at its nearest level and the depth bound means the same thing
  * whatever order the directory answers in. DNs already seen are skipped (cycles). After the
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "mbx/mailbox.h"
+#include "store/principal-int.h"
 
 enum pr_phase {
 	PR_SELF,   /* reading the principal's entry */
@@ -41,16 +44,16 @@ struct pr_found {
 
 struct pr_op {
 	struct pr_op *next; /* in req->ops */
-	struct mbx_principal_req *req;
+	struct pr_fetch *req;
 	struct mbx_dir_req *dreq;
 	size_t index; /* frontier index (groups) or owners index */
 };
 
-struct mbx_principal_req {
-	struct mbx_principal_req *prev, *next; /* in r->reqs */
+struct pr_fetch {
+	struct pr_fetch *prev, *next; /* in r->fetches */
 	struct mbx_principal_resolver *r;
 	enum pr_phase phase;
-	mbx_principal_cb *cb;
+	pr_fetch_done_fn *done;
 	mbx_principal_owners_cb *owners_cb;
 	void *ctx;
 	struct mbx_principal *p;
@@ -72,12 +75,6 @@ struct mbx_principal_req {
 	/* PR_SINGLE */
 	struct mbx_principal_owners single;
 	void *defer;
-};
-
-struct mbx_principal_resolver {
-	struct mbx_dir *dir;
-	struct mbx_principal_config cfg;
-	struct mbx_principal_req *reqs;
 };
 
 /* --- results ------------------------------------------------------------------------------ */
@@ -109,6 +106,16 @@ void mbx_principal_free(struct mbx_principal **pp)
 	free(p->resolved);
 	free(p);
 	*pp = NULL;
+}
+
+/* Points resolved[i] at owners[i] (mbx_authz_check's view of the owners). */
+void pr_link_resolved(struct mbx_principal *p)
+{
+	for (size_t i = 0; i < p->nowners && i < p->nresolved; i++) {
+		p->resolved[i].sid = p->owners[i].sid;
+		p->resolved[i].dns = (const char *const *)p->owners[i].dns;
+		p->resolved[i].ndns = p->owners[i].ndns;
+	}
 }
 
 void mbx_principal_authz(const struct mbx_principal *p, const char *name,
@@ -146,7 +153,7 @@ static bool pr_push(char ***v, size_t *n, size_t *cap, char *s)
 /* An objectSid value: binary (MS-DTYP 2.4.2.2, what AD stores) or the "S-1-..." string form of
  * hand-written directories (a binary SID starts with revision byte 1, never 'S'). Returns 1,
  * 0 when absent, -1 when it does not decode or has several values. */
-static int pr_entry_sid(const struct mbx_dir_entry *e, struct mbx_sid *sid_r)
+int pr_entry_sid(const struct mbx_dir_entry *e, struct mbx_sid *sid_r)
 {
 	const struct mbx_dir_attr *a = mbx_dir_entry_attr(e, "objectSid");
 	const struct mbx_dir_value *v;
@@ -165,7 +172,7 @@ static int pr_entry_sid(const struct mbx_dir_entry *e, struct mbx_sid *sid_r)
 	return mbx_sid_from_bytes(v->data, v->len, sid_r) == 0 ? 1 : -1;
 }
 
-static bool pr_seen(const struct mbx_principal_req *q, const char *dn)
+static bool pr_seen(const struct pr_fetch *q, const char *dn)
 {
 	for (size_t i = 0; i < q->nseen; i++) {
 		if (mbx_mailbox_dn_equal(q->seen[i], dn))
@@ -205,20 +212,20 @@ static int pr_wellknown(struct mbx_principal_owners *o)
 
 /* --- request life ------------------------------------------------------------------------- */
 
-static void pr_req_unlink(struct mbx_principal_req *q)
+static void pr_req_unlink(struct pr_fetch *q)
 {
 	struct mbx_principal_resolver *r = q->r;
 
 	if (q->prev != NULL)
 		q->prev->next = q->next;
-	else if (r->reqs == q)
-		r->reqs = q->next;
+	else if (r->fetches == q)
+		r->fetches = q->next;
 	if (q->next != NULL)
 		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
 }
 
-static void pr_cancel_ops(struct mbx_principal_req *q)
+static void pr_cancel_ops(struct pr_fetch *q)
 {
 	while (q->ops != NULL) {
 		struct pr_op *op = q->ops;
@@ -231,7 +238,7 @@ static void pr_cancel_ops(struct mbx_principal_req *q)
 	q->inflight = 0;
 }
 
-static void pr_found_free(struct mbx_principal_req *q)
+static void pr_found_free(struct pr_fetch *q)
 {
 	for (size_t i = 0; q->found != NULL && i < q->nfrontier; i++) {
 		for (size_t j = 0; j < q->found[i].n; j++)
@@ -242,7 +249,7 @@ static void pr_found_free(struct mbx_principal_req *q)
 	q->found = NULL;
 }
 
-static void pr_req_free(struct mbx_principal_req *q)
+static void pr_req_free(struct pr_fetch *q)
 {
 	pr_cancel_ops(q);
 	pr_req_unlink(q);
@@ -258,25 +265,24 @@ static void pr_req_free(struct mbx_principal_req *q)
 	free(q);
 }
 
-static struct mbx_principal_req *pr_req_new(struct mbx_principal_resolver *r, enum pr_phase ph,
-                                            void *ctx)
+static struct pr_fetch *pr_req_new(struct mbx_principal_resolver *r, enum pr_phase ph, void *ctx)
 {
-	struct mbx_principal_req *q = calloc(1, sizeof(*q));
+	struct pr_fetch *q = calloc(1, sizeof(*q));
 
 	if (q == NULL)
 		return NULL;
 	q->r = r;
 	q->phase = ph;
 	q->ctx = ctx;
-	q->next = r->reqs;
-	if (r->reqs != NULL)
-		r->reqs->prev = q;
-	r->reqs = q;
+	q->next = r->fetches;
+	if (r->fetches != NULL)
+		r->fetches->prev = q;
+	r->fetches = q;
 	return q;
 }
 
 /* Ends the request: one callback, then the request is gone. Runs from the event loop. */
-static void pr_finish(struct mbx_principal_req *q, enum mbx_dir_status status, const char *message)
+static void pr_finish(struct pr_fetch *q, enum mbx_dir_status status, const char *message)
 {
 	pr_cancel_ops(q);
 	pr_req_unlink(q);
@@ -292,7 +298,7 @@ static void pr_finish(struct mbx_principal_req *q, enum mbx_dir_status status, c
 			p = q->p;
 			q->p = NULL;
 		}
-		q->cb(q->ctx, status, p, message);
+		q->done(q->ctx, status, p, message);
 	}
 	pr_req_free(q);
 }
@@ -301,8 +307,8 @@ static void pr_finish(struct mbx_principal_req *q, enum mbx_dir_status status, c
 
 static void pr_op_cb(void *ctx, const struct mbx_dir_result *res);
 
-static int pr_start(struct mbx_principal_req *q, enum mbx_dir_key kind, const void *key,
-                    size_t keylen, size_t index)
+static int pr_start(struct pr_fetch *q, enum mbx_dir_key kind, const void *key, size_t keylen,
+                    size_t index)
 {
 	struct pr_op *op = calloc(1, sizeof(*op));
 
@@ -315,6 +321,7 @@ static int pr_start(struct mbx_principal_req *q, enum mbx_dir_key kind, const vo
 		free(op);
 		return -1;
 	}
+	q->r->st.lookups++;
 	op->next = q->ops;
 	q->ops = op;
 	q->inflight++;
@@ -322,7 +329,7 @@ static int pr_start(struct mbx_principal_req *q, enum mbx_dir_key kind, const vo
 }
 
 /* Starts what may start now. -1 when a lookup could not be started. */
-static int pr_pump(struct mbx_principal_req *q)
+static int pr_pump(struct pr_fetch *q)
 {
 	unsigned max = pr_max_inflight(q->r);
 
@@ -355,7 +362,7 @@ static int pr_pump(struct mbx_principal_req *q)
 }
 
 /* The token is complete: who holds each of its SIDs. */
-static int pr_owners_begin(struct mbx_principal_req *q)
+static int pr_owners_begin(struct pr_fetch *q)
 {
 	struct mbx_principal *p = q->p;
 	size_t n = p->ngroups + (p->has_sid ? 1 : 0);
@@ -377,20 +384,14 @@ static int pr_owners_begin(struct mbx_principal_req *q)
 	return pr_pump(q);
 }
 
-static void pr_done(struct mbx_principal_req *q)
+static void pr_done(struct pr_fetch *q)
 {
-	struct mbx_principal *p = q->p;
-
-	for (size_t i = 0; i < p->nowners; i++) {
-		p->resolved[i].sid = p->owners[i].sid;
-		p->resolved[i].dns = (const char *const *)p->owners[i].dns;
-		p->resolved[i].ndns = p->owners[i].ndns;
-	}
+	pr_link_resolved(q->p);
 	pr_finish(q, MBX_DIR_FOUND, NULL);
 }
 
 /* Starts the member lookups of a new level (frontier set, found empty). */
-static int pr_level_begin(struct mbx_principal_req *q)
+static int pr_level_begin(struct pr_fetch *q)
 {
 	q->cursor = 0;
 	q->found = calloc(q->nfrontier != 0 ? q->nfrontier : 1, sizeof(*q->found));
@@ -401,7 +402,7 @@ static int pr_level_begin(struct mbx_principal_req *q)
 
 /* Merges what the lookups of this level found into the token, in frontier order; the new
  * groups become the next frontier. */
-static int pr_level_merge(struct mbx_principal_req *q, char ***up_r, size_t *nup_r, size_t *capup_r,
+static int pr_level_merge(struct pr_fetch *q, char ***up_r, size_t *nup_r, size_t *capup_r,
                           char *msg, size_t msgsize)
 {
 	struct mbx_principal *p = q->p;
@@ -457,7 +458,7 @@ oom:
 }
 
 /* A level of groups ended: the next one, or the owners. */
-static void pr_level_done(struct mbx_principal_req *q)
+static void pr_level_done(struct pr_fetch *q)
 {
 	char **up = NULL, msg[320];
 	size_t nup = 0, capup = 0;
@@ -489,8 +490,8 @@ static void pr_level_done(struct mbx_principal_req *q)
 }
 
 /* Keeps what one member lookup found (for frontier[index]). */
-static int pr_groups_found(struct mbx_principal_req *q, size_t index,
-                           const struct mbx_dir_result *res, char *msg, size_t msgsize)
+static int pr_groups_found(struct pr_fetch *q, size_t index, const struct mbx_dir_result *res,
+                           char *msg, size_t msgsize)
 {
 	struct pr_found *f = &q->found[index];
 
@@ -524,7 +525,7 @@ oom:
 static void pr_op_cb(void *ctx, const struct mbx_dir_result *res)
 {
 	struct pr_op *op = ctx, **pp;
-	struct mbx_principal_req *q = op->req;
+	struct pr_fetch *q = op->req;
 	size_t index = op->index;
 	char msg[320];
 
@@ -625,44 +626,16 @@ static void pr_op_cb(void *ctx, const struct mbx_dir_result *res)
 		pr_done(q);
 }
 
-/* --- public ------------------------------------------------------------------------------- */
+/* --- entry points (principal-int.h) ------------------------------------------------------ */
 
-struct mbx_principal_resolver *mbx_principal_resolver_new(struct mbx_dir *d,
-                                                          const struct mbx_principal_config *cfg)
+static struct pr_fetch *pr_token_new(struct mbx_principal_resolver *r, pr_fetch_done_fn *done,
+                                     void *ctx)
 {
-	struct mbx_principal_resolver *r;
-
-	if (d == NULL || cfg == NULL || cfg->defer.ops == NULL)
-		return NULL;
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return NULL;
-	r->dir = d;
-	r->cfg = *cfg;
-	return r;
-}
-
-void mbx_principal_resolver_free(struct mbx_principal_resolver **rp)
-{
-	struct mbx_principal_resolver *r;
-
-	if (rp == NULL || *rp == NULL)
-		return;
-	r = *rp;
-	while (r->reqs != NULL)
-		pr_req_free(r->reqs);
-	free(r);
-	*rp = NULL;
-}
-
-static struct mbx_principal_req *pr_lookup_new(struct mbx_principal_resolver *r,
-                                               mbx_principal_cb *cb, void *ctx)
-{
-	struct mbx_principal_req *q = pr_req_new(r, PR_SELF, ctx);
+	struct pr_fetch *q = pr_req_new(r, PR_SELF, ctx);
 
 	if (q == NULL)
 		return NULL;
-	q->cb = cb;
+	q->done = done;
 	q->p = calloc(1, sizeof(*q->p));
 	if (q->p == NULL) {
 		pr_req_free(q);
@@ -671,14 +644,11 @@ static struct mbx_principal_req *pr_lookup_new(struct mbx_principal_resolver *r,
 	return q;
 }
 
-struct mbx_principal_req *mbx_principal_lookup(struct mbx_principal_resolver *r, const char *dn,
-                                               mbx_principal_cb *cb, void *ctx)
+struct pr_fetch *pr_fetch_dn(struct mbx_principal_resolver *r, const char *dn,
+                             pr_fetch_done_fn *done, void *ctx)
 {
-	struct mbx_principal_req *q;
+	struct pr_fetch *q = pr_token_new(r, done, ctx);
 
-	if (r == NULL || dn == NULL || dn[0] == '\0' || cb == NULL)
-		return NULL;
-	q = pr_lookup_new(r, cb, ctx);
 	if (q == NULL)
 		return NULL;
 	if (pr_start(q, MBX_DIR_BY_DN, dn, strlen(dn), 0) < 0) {
@@ -688,17 +658,13 @@ struct mbx_principal_req *mbx_principal_lookup(struct mbx_principal_resolver *r,
 	return q;
 }
 
-struct mbx_principal_req *mbx_principal_lookup_entry(struct mbx_principal_resolver *r,
-                                                     const struct mbx_dir_entry *e,
-                                                     mbx_principal_cb *cb, void *ctx)
+struct pr_fetch *pr_fetch_entry(struct mbx_principal_resolver *r, const struct mbx_dir_entry *e,
+                                pr_fetch_done_fn *done, void *ctx)
 {
-	struct mbx_principal_req *q;
+	struct pr_fetch *q = pr_token_new(r, done, ctx);
 	char *dn;
 	int rc;
 
-	if (r == NULL || e == NULL || e->dn == NULL || e->dn[0] == '\0' || cb == NULL)
-		return NULL;
-	q = pr_lookup_new(r, cb, ctx);
 	if (q == NULL)
 		return NULL;
 	rc = pr_entry_sid(e, &q->p->sid);
@@ -721,21 +687,74 @@ struct mbx_principal_req *mbx_principal_lookup_entry(struct mbx_principal_resolv
 	return q;
 }
 
+int pr_fetch_restart(struct pr_fetch *q, const char *dn)
+{
+	pr_cancel_ops(q);
+	for (size_t i = 0; i < q->nfrontier; i++)
+		free(q->frontier[i]);
+	free(q->frontier);
+	pr_found_free(q);
+	free(q->seen);
+	q->frontier = q->seen = NULL;
+	q->nfrontier = q->capfrontier = q->nseen = q->capseen = 0;
+	q->capgroup_dns = 0;
+	q->cursor = 0;
+	q->level = 0;
+	q->phase = PR_SELF;
+	mbx_principal_free(&q->p);
+	q->p = calloc(1, sizeof(*q->p));
+	if (q->p == NULL)
+		return -1;
+	return pr_start(q, MBX_DIR_BY_DN, dn, strlen(dn), 0);
+}
+
+static bool pr_owners_name(const struct mbx_principal_owners *o, const char *dn)
+{
+	for (size_t i = 0; !o->wellknown && i < o->ndns; i++) {
+		if (mbx_mailbox_dn_equal(o->dns[i], dn))
+			return true;
+	}
+	return false;
+}
+
+bool pr_fetch_has_read(const struct pr_fetch *q, const char *dn)
+{
+	if (q->p != NULL && q->p->dn != NULL && mbx_mailbox_dn_equal(q->p->dn, dn))
+		return true;
+	if (pr_seen(q, dn))
+		return true;
+	for (size_t i = 0; q->found != NULL && i < q->nfrontier; i++) {
+		for (size_t j = 0; j < q->found[i].n; j++) {
+			if (q->found[i].g[j].dn != NULL &&
+			    mbx_mailbox_dn_equal(q->found[i].g[j].dn, dn))
+				return true;
+		}
+	}
+	for (size_t i = 0; q->p != NULL && i < q->p->nowners; i++) {
+		if (pr_owners_name(&q->p->owners[i], dn))
+			return true;
+	}
+	return false;
+}
+
+void pr_fetch_free(struct pr_fetch *q)
+{
+	if (q != NULL)
+		pr_req_free(q);
+}
+
 static void pr_single_defer_cb(void *arg)
 {
 	pr_finish(arg, MBX_DIR_FOUND, NULL);
 }
 
-struct mbx_principal_req *mbx_principal_sid_owners(struct mbx_principal_resolver *r,
-                                                   const struct mbx_sid *sid,
-                                                   mbx_principal_owners_cb *cb, void *ctx)
+struct pr_fetch *pr_fetch_owners(struct mbx_principal_resolver *r, const struct mbx_sid *sid,
+                                 mbx_principal_owners_cb *cb, void *ctx)
 {
-	struct mbx_principal_req *q;
+	struct pr_fetch *q;
 	uint8_t key[MBX_SID_MAX_BYTES];
 	struct wr w;
 
-	if (r == NULL || sid == NULL || cb == NULL)
-		return NULL;
 	wr_init(&w, key, sizeof(key));
 	wr_sid(&w, sid);
 	if (!wr_ok(&w))
@@ -761,10 +780,4 @@ struct mbx_principal_req *mbx_principal_sid_owners(struct mbx_principal_resolver
 fail:
 	pr_req_free(q);
 	return NULL;
-}
-
-void mbx_principal_cancel(struct mbx_principal_req *q)
-{
-	if (q != NULL)
-		pr_req_free(q);
 }
