@@ -348,17 +348,18 @@ static void config_ini_attribute(struct config_state *st, const char *name, cons
 		}
 	}
 	if (value[0] == '\0') {
-		config_error(st, st->line, "%s: needs a value", name);
+		config_error(st, st->line, "[attributes] %s: needs a value", name);
 		return;
 	}
 	if (mbx_config_check_attr_name(value, why, sizeof(why)) < 0) {
-		config_error(st, st->line, "%s: \"%s\" is %s", name,
+		config_error(st, st->line, "[attributes] %s: \"%s\" is %s", name,
 		             config_quote(value, q, sizeof(q)), why);
 		return;
 	}
 	for (size_t i = 0; i < cfg->nattrs; i++) {
 		if (strcasecmp(cfg->attrs[i].server, value) == 0) {
-			config_error(st, st->line, "%s: \"%s\" already stands for %s (line %u)",
+			config_error(st, st->line,
+			             "[attributes] %s: \"%s\" already stands for %s (line %u)",
 			             name, value, cfg->attrs[i].canonical, st->attr_lines[i]);
 			return;
 		}
@@ -394,12 +395,12 @@ static void config_ini_server(struct config_state *st, const char *name, const c
 		}
 	}
 	if (len == 0) {
-		config_error(st, st->line, "%s: needs a value", name);
+		config_error(st, st->line, "[servers] %s: needs a value", name);
 		return;
 	}
 	if (len > 1023 || config_types_has_control(value, false) ||
 	    mbx_config_check_url(value, why, sizeof(why)) < 0) {
-		config_error(st, st->line, "%s: \"%s\": %s", name,
+		config_error(st, st->line, "[servers] %s: \"%s\": %s", name,
 		             config_quote(value, q, sizeof(q)),
 		             len > 1023 ? "value too long (at most 1023 bytes)"
 		             : config_types_has_control(value, false)

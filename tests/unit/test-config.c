@@ -952,7 +952,7 @@ static void test_duplicates(void **state)
 	expect_errors(REQ_SERVER "[attributes]\nmail = x-mail\nMAIL = y-mail\n",
 	              "t.conf:7: duplicate key \"MAIL\" (first set at line 6)");
 	expect_errors(REQ_SERVER "[attributes]\nmail = x-mail\nmailNickname = X-MAIL\n",
-	              "t.conf:7: mailNickname: \"X-MAIL\" already stands for mail (line 6)");
+	              "t.conf:7: [attributes] mailNickname: \"X-MAIL\" already stands for mail (line 6)");
 }
 
 /* A file with one error of each kind: all are listed, in order, with their lines. */
@@ -1003,7 +1003,7 @@ static void test_all_errors(void **state)
 	              "t.conf:20: section header without a closing ]\n"
 	              "t.conf:22: [servers] \"SERVER_2\": a server name is 1 to 63 letters, digits "
 	              "and inner hyphens\n"
-	              "t.conf:23: SERVER3: \"ftp://a.b\": not an https:// URL\n"
+	              "t.conf:23: [servers] SERVER3: \"ftp://a.b\": not an https:// URL\n"
 	              "t.conf:25: domains: \"fabrikam.com\" is listed twice\n"
 	              "t.conf:27: trace: unknown value \"sql\" (one of: rop, http, ldap, store)");
 }
