@@ -587,8 +587,9 @@ const struct mbx_config_key mbx_config_keys[] = {
                 .min = 0,
                 .max = 86400,
                 .unit = "seconds",
-                .help = "A mailbox's directory facts younger than this are used without asking the "
-                        "directory again. 0: every logon asks.",
+                .help = "A mailbox's directory facts, and a user's token (SIDs and groups), younger "
+                        "than this are used without asking the directory again. A group a user "
+                        "was just added to counts after this long. 0: every logon asks.",
         },
         {
                 .section = "cache",
@@ -611,10 +612,10 @@ const struct mbx_config_key mbx_config_keys[] = {
                 .min = 0,
                 .max = 604800,
                 .unit = "seconds",
-                .help = "While the directory cannot be reached, facts up to this old are still "
-                        "used; "
-                        "a mailbox with nothing that recent gets ecNetworkError. 0: never serve "
-                        "stale facts.",
+                .help = "While the directory cannot be reached, facts and tokens up to this old "
+                        "are still used; a mailbox with nothing that recent gets ecNetworkError, "
+                        "a user with no token that recent cannot Connect. 0: never serve stale "
+                        "facts.",
         },
         {
                 .section = "cache",
@@ -624,7 +625,8 @@ const struct mbx_config_key mbx_config_keys[] = {
                 .def = "100000",
                 .min = 0,
                 .max = 10000000,
-                .help = "Mailboxes kept; the least recently used are dropped first. 0: no bound.",
+                .help = "Mailboxes kept, and users' tokens kept (each bound separately); the least "
+                        "recently used are dropped first. 0: no bound.",
         },
 
         /* [forest.NAME] */
@@ -736,8 +738,9 @@ const struct mbx_config_section mbx_config_sections[] = {
          "canonical name.",
          config_attributes_sample},
         {"cache", MBX_CONFIG_SECTION_KEYS,
-         "The mailbox table: what the directory said about each mailbox, kept between logons. "
-         "Changes the daemon sees (its own moves, LDAP Content Sync) drop entries at once.",
+         "The mailbox table (what the directory said about each mailbox) and the users' tokens "
+         "(their SIDs and groups), kept between logons. Changes the daemon sees (its own moves, "
+         "LDAP Content Sync) drop entries at once.",
          NULL},
         {"servers", MBX_CONFIG_SECTION_SERVERS,
          "The mailbox servers of this forest, this one included: each line is NAME = base URL, "

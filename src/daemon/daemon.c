@@ -189,6 +189,11 @@ static int daemon_store(struct daemon *d)
 
 	memset(&pc, 0, sizeof(pc));
 	pc.group_depth = d->cfg.directory.group_depth;
+	/* Tokens cached like the mailboxes, and served stale while no directory server answers
+	 * (a new Connect of a user seen recently still works during an outage). */
+	pc.ttl_ms = (uint64_t)d->cfg.cache.ttl_seconds * 1000;
+	pc.stale_max_ms = (uint64_t)d->cfg.cache.stale_max_seconds * 1000;
+	pc.max_entries = d->cfg.cache.max_entries;
 	mbx_dir_defer_init(&pc.defer, d->base);
 	d->resolver = mbx_principal_resolver_new(d->dir, &pc);
 

@@ -121,6 +121,20 @@ scenario_8() {
 	else
 		fail "8: both down: new session, henry -> carol: $r"
 	fi
+	# henry's token and mailbox were read before the outage: a new session of his still works
+	# (the principal resolver and the mailbox table serve what they read, stale).
+	r=$(logon SERVER1 henry@child.contoso.com henry "$H" "$H")
+	if [ "$(jget "$r" ec_hex)" = 0x00000000 ]; then
+		pass "8: both down: a new Connect + RopLogon of henry's own mailbox: success (cached" \
+			"token and mailbox)"
+	else
+		fail "8: both down: new session, henry -> henry: $r"
+	fi
+	if grep -q 'serving the cached token' "$(dlog SERVER1)"; then
+		pass "8: the stale token was logged"
+	else
+		fail "8: no log line about serving a cached token"
+	fi
 	wait "$hpid" 2>/dev/null
 	if wait_log SERVER1 "$m" 'event=2104 DIR_ALL_DOWN' 20; then
 		pass "8: event 2104 DIR_ALL_DOWN logged"
