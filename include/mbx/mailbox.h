@@ -166,6 +166,11 @@ void mbx_mailbox_free(struct mbx_mailbox **mbx);
  * the separators ',', '+' and '=' and at both ends ignored, backslash escapes kept as they are
  * (so "\," never separates). NULL equals nothing. */
 bool mbx_mailbox_dn_equal(const char *a, const char *b);
+/* The normal form mbx_mailbox_dn_equal() compares (lower case, spaces dropped at both ends and
+ * around unescaped separators, an escape kept with the character it escapes), malloc'ed,
+ * after prefix when that is not '\0': two DNs are equal exactly when their keys are, so the
+ * key can index a hash table. NULL when dn is NULL or out of memory. */
+char *mbx_mailbox_dn_key(const char *dn, char prefix);
 
 /* The domain of targetAddress ("SMTP:erin@fabrikam.com" -> "fabrikam.com", into buf), or NULL
  * when there is none, the address type is not SMTP, or it does not fit size. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -98,6 +99,30 @@ bool mbx_mailbox_dn_equal(const char *a, const char *b)
 		if (ca == 0)
 			return true;
 	}
+}
+
+char *mbx_mailbox_dn_key(const char *dn, char prefix)
+{
+	size_t i = 0, k = 0;
+	bool ps = true;
+	char *p;
+	int c;
+
+	if (dn == NULL)
+		return NULL;
+	/* The normal form is never longer than the DN; the prefix takes one byte more. */
+	p = malloc(strlen(dn) + 2);
+	if (p == NULL)
+		return NULL;
+	if (prefix != '\0')
+		p[k++] = prefix;
+	while ((c = dn_next(dn, &i, &ps)) != 0) {
+		if (c & 0x100)
+			p[k++] = '\\';
+		p[k++] = (char)(c & 0xff);
+	}
+	p[k] = '\0';
+	return p;
 }
 
 const char *mbx_mailbox_target_domain(const struct mbx_mailbox *mbx, char *buf, size_t size)

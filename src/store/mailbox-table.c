@@ -86,55 +86,10 @@ static char *mt_lower_dup(char prefix, const char *s)
 	return p;
 }
 
-static bool mt_dn_sep(char c)
-{
-	return c == ',' || c == '+' || c == '=' || c == ';';
-}
-
-/*
- * 'D' + a DN normalised the way mbx_mailbox_dn_equal() compares: lower-cased, spaces dropped
- * at both ends and around unescaped separators, a backslash kept with the character it escapes
- * (so "\," never becomes a separator).
- */
+/* 'D' + the DN's normal form (mbx_mailbox_dn_key): the key of a directory object's entries. */
 static char *mt_dn_key(const char *s)
 {
-	size_t n = strlen(s), k = 0, i = 0;
-	bool prev_sep = true;
-	char *p = malloc(n + 2);
-
-	if (p == NULL)
-		return NULL;
-	p[k++] = 'D';
-	while (s[i] != '\0') {
-		char c = s[i];
-
-		if (c == ' ') {
-			size_t j = i;
-
-			while (s[j] == ' ')
-				j++;
-			if (prev_sep || s[j] == '\0' || mt_dn_sep(s[j])) {
-				i = j;
-				continue;
-			}
-			p[k++] = ' ';
-			i++;
-			prev_sep = false;
-			continue;
-		}
-		if (c == '\\' && s[i + 1] != '\0') {
-			p[k++] = '\\';
-			p[k++] = mt_lower(s[i + 1]);
-			i += 2;
-			prev_sep = false;
-			continue;
-		}
-		p[k++] = mt_lower(c);
-		prev_sep = mt_dn_sep(c);
-		i++;
-	}
-	p[k] = '\0';
-	return p;
+	return mbx_mailbox_dn_key(s, 'D');
 }
 
 struct mt_snap *mt_snap_ref(struct mt_snap *s)

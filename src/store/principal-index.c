@@ -15,16 +15,6 @@
 
 /* --- DN keys ------------------------------------------------------------------------------ */
 
-static char pc_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool pc_dn_sep(char c)
-{
-	return c == ',' || c == '+' || c == '=' || c == ';';
-}
-
 uint64_t pc_hash(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -36,46 +26,10 @@ uint64_t pc_hash(const char *s)
 	return h;
 }
 
-/* A DN normalised the way mbx_mailbox_dn_equal() compares: lower-cased, spaces dropped at both
- * ends and around unescaped separators, a backslash kept with the character it escapes. */
+/* The DN's normal form, as mbx_mailbox_dn_equal() compares (mbx_mailbox_dn_key). */
 char *pc_dn_key(const char *s)
 {
-	size_t n = strlen(s), k = 0, i = 0;
-	bool prev_sep = true;
-	char *p = malloc(n + 1);
-
-	if (p == NULL)
-		return NULL;
-	while (s[i] != '\0') {
-		char c = s[i];
-
-		if (c == ' ') {
-			size_t j = i;
-
-			while (s[j] == ' ')
-				j++;
-			if (prev_sep || s[j] == '\0' || pc_dn_sep(s[j])) {
-				i = j;
-				continue;
-			}
-			p[k++] = ' ';
-			i++;
-			prev_sep = false;
-			continue;
-		}
-		if (c == '\\' && s[i + 1] != '\0') {
-			p[k++] = '\\';
-			p[k++] = pc_lower(s[i + 1]);
-			i += 2;
-			prev_sep = false;
-			continue;
-		}
-		p[k++] = pc_lower(c);
-		prev_sep = pc_dn_sep(c);
-		i++;
-	}
-	p[k] = '\0';
-	return p;
+	return mbx_mailbox_dn_key(s, '\0');
 }
 
 /* --- the hash tables ---------------------------------------------------------------------- */

@@ -503,6 +503,26 @@ static void test_dn_equal(void **state)
 		if (mbx_mailbox_dn_equal(rows[i].a, rows[i].b) != rows[i].eq ||
 		    mbx_mailbox_dn_equal(rows[i].b, rows[i].a) != rows[i].eq)
 			fail_msg("row %zu: \"%s\" vs \"%s\"", i, rows[i].a, rows[i].b);
+		/* the key of mbx_mailbox_dn_key: equal keys exactly for equal DNs */
+		char *ka = mbx_mailbox_dn_key(rows[i].a, 'D'), *kb = mbx_mailbox_dn_key(rows[i].b, 'D');
+
+		assert_non_null(ka);
+		assert_non_null(kb);
+		assert_int_equal(ka[0], 'D');
+		if ((strcmp(ka, kb) == 0) != rows[i].eq)
+			fail_msg("row %zu: keys \"%s\" and \"%s\"", i, ka, kb);
+		free(ka);
+		free(kb);
+	}
+	{
+		char *k = mbx_mailbox_dn_key(" CN=Alice Anders , DC=Contoso ", '\0');
+
+		assert_string_equal(k, "cn=alice anders,dc=contoso");
+		free(k);
+		k = mbx_mailbox_dn_key("cn=A\\,B\\", '\0'); /* an escape, and a lone final backslash */
+		assert_string_equal(k, "cn=a\\,b\\");
+		free(k);
+		assert_null(mbx_mailbox_dn_key(NULL, 'D'));
 	}
 	assert_false(mbx_mailbox_dn_equal(NULL, "cn=A"));
 	assert_false(mbx_mailbox_dn_equal("cn=A", NULL));
