@@ -331,9 +331,13 @@ static void mh_autodiscover(struct mh_req *r)
 
 	r->autodiscover = true;
 	if (evhttp_request_get_command(r->http) != EVHTTP_REQ_POST) {
+		/* No body in the answer to HEAD (RFC 9110 9.3.2): evhttp would send it without a
+		 * Content-Length, read by the client as the start of the next answer. */
+		bool head = evhttp_request_get_command(r->http) == EVHTTP_REQ_HEAD;
+
 		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Allow", "POST");
 		mbx_mh_request_reply_plain(r, 405, "text/plain; charset=us-ascii", not_post,
-		                           sizeof(not_post) - 1);
+		                           head ? 0 : sizeof(not_post) - 1);
 		return;
 	}
 	if (len > MBX_AD_BODY_MAX) {
