@@ -64,7 +64,6 @@ struct mh_listener {
 
 /* ---- routing, authentication, headers -------------------------------------------------------- */
 
-/* Collects the values of every Cookie header; -1 if there are too many. */
 /* One pass over the request headers (evhttp_find_header walks them all for each name: nine
  * walks a request). */
 static void mh_scan_headers(struct mh_req *r)
