@@ -322,7 +322,8 @@ struct mh_req {
 	struct mbx_mh_principal *who;
 	struct mbx_mh_authn_req *auth;
 	/* chunked answer */
-	bool started;
+	bool started; /* the answer is chunked: failures from now on go in its DONE block */
+	bool sent;    /* its headers and PROCESSING went to evhttp (evhttp_send_reply_start) */
 	struct evbuffer *chunk;
 	struct event *pending_ev;
 	struct event *deadline_ev;
@@ -367,7 +368,9 @@ void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *b
 /* The client went away while its request was held: cancels the work. */
 void mbx_mh_request_abandon(struct mh_req *r);
 /* Starts the chunked answer: headers (X-ResponseCode 0: failures from now on are in the DONE
- * block) and PROCESSING, then PENDING every X-PendingPeriod. Returns 0, or -1 with r freed. */
+ * block) and PROCESSING, then PENDING every X-PendingPeriod. The headers and PROCESSING wait
+ * up to 50 ms for the result, so that an answer ready by then leaves whole (the same bytes).
+ * Returns 0, or -1 with r freed. */
 int mbx_mh_request_start_chunked(struct mh_req *r);
 
 /* ---- the request types of /mapi/emsmdb/ (mh-emsmdb.c) ------------------------------------ */

@@ -22,6 +22,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 
 #include "mbx/log.h"
 #include "mbx/metrics.h"
@@ -312,6 +313,59 @@ static void mh_diag(struct evbuffer *b, uint32_t rc, const char *why)
 	                    why != NULL ? why : mbx_mh_rc_text(rc));
 }
 
+/* How long a chunked answer may wait for its result before its headers and PROCESSING are
+ * sent on their own. */
+#define MH_GRACE_MS 50u
+
+/* The chunked answer's headers and its PROCESSING chunk, handed to evhttp. */
+static void mh_send_start(struct mh_req *r)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	evhttp_send_reply_start(r->http, 200, "OK");
+	r->sent = true;
+	if (b == NULL)
+		return; /* the DONE chunk still ends a well-formed answer */
+	evbuffer_add(b, MBX_MH_META_PROCESSING, strlen(MBX_MH_META_PROCESSING));
+	evhttp_send_reply_chunk(r->http, b);
+	evbuffer_free(b);
+}
+
+/*
+ * An answer whose result is ready before anything was sent leaves whole: the same bytes evhttp
+ * would write for evhttp_send_reply_start, the PROCESSING chunk, the DONE chunk (r->chunk) and
+ * the last-chunk marker ("%x\r\n" size lines, RFC 9112 7.1), framed here and handed to
+ * evhttp_send_reply with Transfer-Encoding: chunked set, so that evhttp adds no Content-Length.
+ * This spares evhttp's chunk machinery (two chunk writes and the end of the reply, about a
+ * tenth of an Execute's instructions). HTTP/1.0 has no chunked encoding: false there, and the
+ * caller goes the usual way (evhttp then sends the body unframed and closes the connection).
+ */
+static bool mh_send_whole(struct mh_req *r)
+{
+	struct evbuffer *b;
+	size_t n = evbuffer_get_length(r->chunk);
+	char line[24];
+	int k;
+
+	if (r->http->major != 1 || r->http->minor < 1)
+		return false;
+	b = evbuffer_new();
+	if (b == NULL)
+		return false;
+	k = snprintf(line, sizeof(line), "%zx\r\n", strlen(MBX_MH_META_PROCESSING));
+	evbuffer_add(b, line, (size_t)k);
+	evbuffer_add(b, MBX_MH_META_PROCESSING "\r\n", strlen(MBX_MH_META_PROCESSING) + 2);
+	k = snprintf(line, sizeof(line), "%zx\r\n", n);
+	evbuffer_add(b, line, (size_t)k);
+	evbuffer_add_buffer(b, r->chunk);
+	evbuffer_add(b, "\r\n0\r\n\r\n", 7);
+	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Transfer-Encoding",
+	                  "chunked");
+	evhttp_send_reply(r->http, 200, "OK", b);
+	evbuffer_free(b);
+	return true;
+}
+
 /* Ends a chunked answer: the DONE block with rc, then body (binary) or, for a failure, the
  * diagnostic line. Frees r. */
 void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *body, size_t len,
@@ -342,6 +396,14 @@ void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *b
 		mh_diag(r->chunk, rc, why);
 	}
 	evcon = evhttp_request_get_connection(r->http);
+	if (!r->sent && mh_send_whole(r)) {
+		r->http = NULL;
+		mh_coalesce(r, evcon);
+		mh_req_free(r);
+		return;
+	}
+	if (!r->sent)
+		mh_send_start(r);
 	evhttp_send_reply_chunk(r->http, r->chunk);
 	evhttp_send_reply_end(r->http); /* frees the evhttp request, also when detached */
 	r->http = NULL;
@@ -481,7 +543,7 @@ void mbx_mh_request_abandon(struct mh_req *r)
 	                    mh_now_us() - r->t0_us);
 	mh_unhook(r);
 	if (r->http != NULL) {
-		if (r->started)
+		if (r->sent)
 			evhttp_send_reply_end(r->http); /* detached: frees it */
 		else
 			evhttp_send_reply(r->http, 500, NULL, NULL);
@@ -490,9 +552,17 @@ void mbx_mh_request_abandon(struct mh_req *r)
 	mh_req_free(r);
 }
 
+/* X-PendingPeriod as a timeval. */
+static void mh_period(const struct mh_req *r, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(r->fe->lim.pending_period_ms / 1000u);
+	tv->tv_usec = (suseconds_t)(r->fe->lim.pending_period_ms % 1000u) * 1000;
+}
+
 static void mh_pending_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct mh_req *r = arg;
+	struct timeval tv;
 
 	(void)fd;
 	(void)what;
@@ -500,12 +570,29 @@ static void mh_pending_cb(evutil_socket_t fd, short what, void *arg)
 		mbx_mh_request_abandon(r);
 		return;
 	}
+	mh_period(r, &tv);
+	if (!r->sent) {
+		/* The grace time is over: headers and PROCESSING now; the first PENDING stays one
+		 * period after the start. */
+		mh_send_start(r);
+		if (r->fe->lim.pending_period_ms > MH_GRACE_MS) {
+			uint64_t us = (uint64_t)(r->fe->lim.pending_period_ms - MH_GRACE_MS) * 1000u;
+
+			tv.tv_sec = (time_t)(us / 1000000u);
+			tv.tv_usec = (suseconds_t)(us % 1000000u);
+		}
+		event_add(r->pending_ev, &tv);
+		return;
+	}
 	evbuffer_add(r->chunk, MBX_MH_META_PENDING, strlen(MBX_MH_META_PENDING));
 	evhttp_send_reply_chunk(r->http, r->chunk);
+	event_add(r->pending_ev, &tv);
 }
 
 /* Starts the chunked answer: headers (X-ResponseCode 0: failures from now on are in the DONE
- * block) and PROCESSING, then PENDING every X-PendingPeriod. Returns 0, or -1 with r freed. */
+ * block) and PROCESSING, then PENDING every X-PendingPeriod. The headers and PROCESSING wait
+ * up to 50 ms for the result, so that an answer ready by then leaves whole (the same bytes).
+ * Returns 0, or -1 with r freed. */
 int mbx_mh_request_start_chunked(struct mh_req *r)
 {
 	struct timeval tv;
@@ -515,18 +602,21 @@ int mbx_mh_request_start_chunked(struct mh_req *r)
 		return -1;
 	}
 	r->chunk = evbuffer_new();
-	r->pending_ev = event_new(r->fe->deps.base, -1, EV_PERSIST, mh_pending_cb, r);
+	r->pending_ev = event_new(r->fe->deps.base, -1, 0, mh_pending_cb, r);
 	if (r->chunk == NULL || r->pending_ev == NULL) {
 		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return -1;
 	}
 	mh_headers(r, MBX_MH_RC_SUCCESS, false);
-	evhttp_send_reply_start(r->http, 200, "OK");
+	/* Nothing is sent yet: an answer ready within MH_GRACE_MS (an Execute served from the
+	 * caches is ready in the same turn of the loop) leaves whole (mh_send_whole); otherwise
+	 * the timer sends the headers and PROCESSING then, and PENDING every period after. */
 	r->started = true;
-	evbuffer_add(r->chunk, MBX_MH_META_PROCESSING, strlen(MBX_MH_META_PROCESSING));
-	evhttp_send_reply_chunk(r->http, r->chunk);
-	tv.tv_sec = (time_t)(r->fe->lim.pending_period_ms / 1000u);
-	tv.tv_usec = (suseconds_t)(r->fe->lim.pending_period_ms % 1000u) * 1000;
+	mh_period(r, &tv);
+	if (r->fe->lim.pending_period_ms > MH_GRACE_MS) {
+		tv.tv_sec = 0;
+		tv.tv_usec = (suseconds_t)MH_GRACE_MS * 1000;
+	}
 	event_add(r->pending_ev, &tv);
 	return 0;
 }
