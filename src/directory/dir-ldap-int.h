@@ -10,6 +10,7 @@
  *   dir-ldap-server.c  server state, back-off, failover and their log events
  *   dir-ldap-sync.c    the Content Sync (RFC 4533) client
  *   dir-ldap-auth.c    password checks, each on a connection of its own
+ *   dir-ldap-pwfile.c  the service password file (dir_ldap_read_password_file, dir-ldap.h)
  */
 #ifndef MBX_DIR_LDAP_INT_H
 #define MBX_DIR_LDAP_INT_H
