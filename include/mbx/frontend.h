@@ -1,5 +1,5 @@
 /*
- * frontend.h: the MAPI over HTTP front end (src/mapihttp: the only code that knows evhttp),
+ * frontend.h: the MAPI over HTTP front end (src/mapihttp: the only code that knows HTTP),
  * seen from the daemon. The daemon (src/daemon) owns the event loop, the configuration, the
  * listening sockets and TLS; it builds the shared store objects and hands them here. The front
  * end serves POST /mapi/emsmdb/ (Connect, Execute, Disconnect, PING, NotificationWait), owns
@@ -22,7 +22,7 @@
 #include <time.h>
 
 struct event_base;
-struct evhttp;
+struct mbx_httpd;
 struct mbx_config;
 struct mbx_dir;
 struct mbx_mailbox_table;
@@ -59,21 +59,18 @@ struct mbx_frontend;
  * mbx_frontend_reconfigure only: what is needed is copied. */
 struct mbx_frontend *mbx_frontend_new(const struct mbx_frontend_deps *deps, char *err,
                                       size_t errsize);
-/* Registers the front end's handlers on an evhttp instance the daemon created and bound (one per
- * listener: TLS or plain loopback). `tls` says whether requests on it arrive over TLS (Basic auth
- * is refused in clear text except from a loopback peer: X-ResponseCode 8). Returns 0 or -1.
- * What it sets on http (announced, additive):
- *   - the generic callback (evhttp_set_gencb): /mapi/emsmdb/ and /mapi/emsmdb in any case, with
- *     or without a query, are served; other paths under /mapi/ get HTTP 200 + X-ResponseCode 3,
- *     paths elsewhere 404 + X-ResponseCode 3. Paths registered with evhttp_set_cb (Autodiscover)
- *     keep precedence.
- *   - the allowed methods: all but CONNECT, so that a wrong method gets X-ResponseCode 2;
+/* Registers the front end as the request handler of an HTTP server the daemon created and bound
+ * (include/mbx/httpd.h; one per listener: TLS or plain loopback). `tls` says whether requests
+ * on it arrive over TLS (Basic auth is refused in clear text except from a loopback peer:
+ * X-ResponseCode 8). Returns 0 or -1. What it sets on h:
+ *   - the request handler (mbx_httpd_set_cb): every method reaches it, so that a wrong one gets
+ *     X-ResponseCode 2; /mapi/emsmdb/ and /mapi/emsmdb in any case, with or without a query,
+ *     are served; other paths under /mapi/ get HTTP 200 + X-ResponseCode 3, paths elsewhere
+ *     404 + X-ResponseCode 3; /autodiscover/autodiscover.xml when deps.autodiscover is set;
  *   - the body limit: max_body_bytes + 64 KiB, so that a body a little too large gets
- *     X-ResponseCode 9 (beyond that evhttp answers 413 without reading it).
- * While it holds a request (waiting for the directory, an Execute, a NotificationWait), the
- * front end owns the close callback of that request's connection
- * (evhttp_connection_set_closecb): the daemon must not use it. */
-int mbx_frontend_attach(struct mbx_frontend *fe, struct evhttp *http, bool tls);
+ *     X-ResponseCode 9 (beyond that the server answers 413 without reading it).
+ * The front end owns the close callback of the requests it holds (mbx_http_req_set_closecb). */
+int mbx_frontend_attach(struct mbx_frontend *fe, struct mbx_httpd *h, bool tls);
 /* Applies a reloaded configuration (limits, X-ServerApplication; nothing that would drop
  * sessions) and forgets the cached logons (a reload may come with changed passwords). */
 void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *cfg);
@@ -107,10 +104,10 @@ void mbx_frontend_list(struct mbx_frontend *fe, mbx_frontend_session_fn *fn, voi
 /* Starts draining: new Connects get X-ResponseCode 18 (Endpoint Shutting Down); held
  * NotificationWait requests are answered at once. */
 void mbx_frontend_drain(struct mbx_frontend *fe);
-/* Answers every request still held (X-ResponseCode 18) and frees everything. The attached evhttp
- * instances may be freed before or after (the close callbacks tell the front end about
- * requests evhttp frees), but the loop must not run between the two: the generic callback is
- * not unregistered. NULL-safe; clears *fe. */
+/* Answers every request still held (X-ResponseCode 18) and frees everything. The attached
+ * servers may be freed before or after (freeing a server detaches the requests the front end
+ * holds; their answers then only free them), but the loop must not run between the two: the
+ * request handler is not unregistered. NULL-safe; clears *fe. */
 void mbx_frontend_free(struct mbx_frontend **fe);
 
 #endif
