@@ -91,6 +91,7 @@ int mbx_tls_make_self_signed(const char *name, const char *cert_path, const char
 /* --- listeners (src/daemon/listen.c) ------------------------------------------------------- */
 
 struct mbx_listeners;
+struct mbx_httpd;
 
 struct mbx_listen_config {
 	struct event_base *base;
@@ -100,26 +101,27 @@ struct mbx_listen_config {
 };
 
 /*
- * Binds every listener of cfg: one evhttp per https address (TLS through bufferevent_openssl),
- * one for plain_http (only loopback addresses are accepted, also after a host name is
- * resolved), one for metrics (loopback; GET /metrics answers mbx_metrics_render()). Every
- * accepted socket gets TCP_NODELAY. At most max_connections TLS connections are open at a
- * time; past that the listeners stop accepting (clients wait in the kernel's queue) until one
- * closes. Returns NULL with a message in err on failure.
+ * Binds every listener of cfg: one HTTP server (include/mbx/httpd.h) per https address (TLS
+ * through bufferevent_openssl), one for plain_http (only loopback addresses are accepted, also
+ * after a host name is resolved), one evhttp for metrics (loopback; GET /metrics answers
+ * mbx_metrics_render()). Every accepted socket gets TCP_NODELAY. At most max_connections
+ * connections (TLS and plain_http) are open at a time; past that the MAPI listeners stop
+ * accepting (clients wait in the kernel's queue) until one closes. Returns NULL with a message
+ * in err on failure.
  */
 struct mbx_listeners *mbx_listen_new(const struct mbx_listen_config *lc, char *err,
 				     size_t errsize);
 /* The MAPI listeners (https and plain_http, not metrics), for mbx_frontend_attach(). */
 size_t mbx_listen_count(const struct mbx_listeners *l);
-struct evhttp *mbx_listen_http(const struct mbx_listeners *l, size_t i, bool *tls_r);
+struct mbx_httpd *mbx_listen_httpd(const struct mbx_listeners *l, size_t i, bool *tls_r);
 /* Applies limits of a reloaded configuration (timeouts, body size, max_connections) to
  * connections accepted from now on. */
 void mbx_listen_reconfigure(struct mbx_listeners *l, const struct mbx_config *cfg);
 /* Stops accepting on every listener, for good (the drain at stop). */
 void mbx_listen_stop(struct mbx_listeners *l);
-/* TLS connections open now. */
+/* Connections open now on the MAPI listeners. */
 size_t mbx_listen_connections(const struct mbx_listeners *l);
-/* Frees every evhttp (their connections with them). NULL-safe; clears *l. */
+/* Frees every server (their connections with them). NULL-safe; clears *l. */
 void mbx_listen_free(struct mbx_listeners **l);
 
 #endif

@@ -99,6 +99,9 @@ int mbx_httpd_listen_fd(struct mbx_httpd *h, evutil_socket_t fd);
 int mbx_httpd_bind(struct mbx_httpd *h, const char *addr, uint16_t port, uint16_t *port_r);
 /* Stops / resumes accepting on every listening socket (connections open are not affected). */
 void mbx_httpd_pause(struct mbx_httpd *h, bool pause);
+/* Closes every listening socket for good (the drain at stop: new clients are refused, not left
+ * in the kernel's queue); connections open are not affected. */
+void mbx_httpd_unlisten(struct mbx_httpd *h);
 /* Serves a connected socket as if accepted (fuzzing, socketpairs). peer may be NULL. Returns 0,
  * or -1 (fd closed). */
 int mbx_httpd_add_connection(struct mbx_httpd *h, evutil_socket_t fd, const struct sockaddr *peer,

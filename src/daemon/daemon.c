@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "mbx/autodiscover.h"
 #include "mbx/config.h"
@@ -268,7 +267,7 @@ static int daemon_listen(struct daemon *d)
 	}
 	for (size_t i = 0; i < mbx_listen_count(d->listen); i++) {
 		bool tls;
-		struct evhttp *http = mbx_listen_http(d->listen, i, &tls);
+		struct mbx_httpd *http = mbx_listen_httpd(d->listen, i, &tls);
 
 		if (mbx_frontend_attach(d->fe, http, tls) != 0) {
 			daemon_fail(d, "front end: cannot attach to a listener");
@@ -360,8 +359,8 @@ static void daemon_free_event(struct event **ev)
 }
 
 /* Frees everything in the reverse order of start-up. The listeners go before the front end:
- * freeing an evhttp closes its connections (running their close callbacks, which may be the
- * front end's), and the front end is freed once nothing can call into it. */
+ * freeing a server closes its connections (detaching the requests the front end holds), and
+ * the front end is freed once nothing can call into it. */
 static void daemon_free(struct daemon *d)
 {
 	daemon_free_event(&d->ev_drain);

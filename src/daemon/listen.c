@@ -1,21 +1,17 @@
 /*
  * listen.c: the daemon's listening sockets (include/mbx/daemon.h "listeners", mbxstored.conf(5)
- * [listen] and [limits]): one evhttp per address of `https` with TLS through
- * bufferevent_openssl (evhttp_set_bevcb), one for `plain_http` (loopback only), and one for
+ * [listen] and [limits]): one HTTP server of ours (include/mbx/httpd.h) per address of `https`
+ * with TLS through bufferevent_openssl, one for `plain_http` (loopback only), and one evhttp for
  * `metrics` (loopback only) that serves GET /metrics in the Prometheus text format.
  *
- * Sockets are made here (not by evhttp_bind_socket) so that every address of a host name is
- * bound, loopback is checked on the addresses actually bound, and the listening socket carries
- * TCP_NODELAY, which Linux copies to every socket it accepts; TLS connections set it again when
- * their handshake starts (conventions.md "The event loop is sacred": without it evhttp over TLS
- * stalls about 40 ms per request on a reused connection).
+ * Sockets are made here so that every address of a host name is bound, loopback is checked on
+ * the addresses actually bound, and the listening socket carries TCP_NODELAY; the server sets
+ * it again on every accepted socket (conventions.md "The event loop is sacred": without it a
+ * TLS answer on a reused connection stalls about 40 ms).
  *
- * Connection limit: each TLS connection's SSL object carries a reference to a small counter
- * (SSL ex_data); OpenSSL's free callback for it runs when the bufferevent is destroyed, so the
- * count is exact whatever evhttp does with the connection. At max_connections the TLS listeners
- * stop accepting (evconnlistener_disable: clients wait in the kernel's queue) until one closes.
- * libevent 2.1 gives no hook at the close of a plain connection, so plain_http connections (on
- * loopback, behind a local proxy) are not counted.
+ * Connection limit: the servers report every connection they open and close (their conn
+ * callback), TLS and plain_http alike. At max_connections every MAPI listener stops accepting
+ * (clients wait in the kernel's queue) until one closes.
  */
 #include "mbx/daemon.h"
 
@@ -33,36 +29,30 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include "mbx/config.h"
+#include "mbx/httpd.h"
 #include "mbx/log.h"
 #include "mbx/metrics.h"
 
 #define LISTEN_MAX_SOCKS 8        /* addresses bound for one configured address */
 #define LISTEN_BACKLOG 511
 #define LISTEN_HEADERS_MAX 65536  /* bytes of request line and headers */
-/* Room over max_body_bytes that evhttp reads before refusing a body with a bare 413, so that
- * the front end sees a body somewhat too large and answers it with X-ResponseCode 9. */
+/* Room over max_body_bytes that the server reads before refusing a body with a bare 413, so
+ * that the front end sees a body somewhat too large and answers it with X-ResponseCode 9. */
 #define LISTEN_BODY_SLACK 65536
 
 enum listen_kind { LISTEN_HTTPS, LISTEN_PLAIN, LISTEN_METRICS };
 
-/* The connection counter, shared by the listeners and every open TLS connection. */
-struct listen_acct {
-	size_t refs;
-	size_t conns;
-	struct mbx_listeners *l; /* NULL once the listeners are freed */
-};
-
 struct listen_http {
 	struct mbx_listeners *l;
-	struct evhttp *http;
+	struct mbx_httpd *hd; /* https, plain_http */
+	struct evhttp *http;  /* metrics */
 	enum listen_kind kind;
 	char name[300]; /* "https 127.0.0.1:8443", for logs */
-	struct evhttp_bound_socket *socks[LISTEN_MAX_SOCKS];
+	struct evhttp_bound_socket *socks[LISTEN_MAX_SOCKS]; /* metrics */
 	size_t nsocks;
 };
 
@@ -73,113 +63,68 @@ struct mbx_listeners {
 	struct listen_http **https; /* nhttps, then plain when set */
 	size_t nhttps, nmapi;
 	struct listen_http *mx;
-	struct listen_acct *acct;
+	size_t conns; /* open on the MAPI listeners */
 	unsigned max_conns;
 	bool paused, stopped;
 };
 
-static int listen_ex_index = -1;
-
 /* --- connection accounting ------------------------------------------------------------------ */
-
-static void listen_acct_unref(struct listen_acct *a)
-{
-	if (--a->refs == 0)
-		free(a);
-}
 
 static void listen_pause(struct mbx_listeners *l, bool pause)
 {
 	if (l->paused == pause || (l->stopped && !pause))
 		return;
-	for (size_t i = 0; i < l->nhttps; i++)
-		for (size_t s = 0; s < l->https[i]->nsocks; s++) {
-			struct evconnlistener *lev =
-				evhttp_bound_socket_get_listener(l->https[i]->socks[s]);
-
-			if (pause)
-				evconnlistener_disable(lev);
-			else
-				evconnlistener_enable(lev);
-		}
+	for (size_t i = 0; i < l->nmapi; i++)
+		mbx_httpd_pause(l->https[i]->hd, pause);
 	l->paused = pause;
 	if (pause)
 		mbx_log(MBX_LOG_WARNING,
-			"listen: %zu TLS connections open (max_connections): not accepting until "
+			"listen: %zu connections open (max_connections): not accepting until "
 			"one closes",
-			l->acct->conns);
+			l->conns);
 	else
-		mbx_log(MBX_LOG_NOTICE, "listen: accepting TLS connections again");
+		mbx_log(MBX_LOG_NOTICE, "listen: accepting connections again");
 }
 
-static void listen_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-			   void *argp)
-{
-	struct listen_acct *a = ptr;
-
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	if (a == NULL)
-		return;
-	a->conns--;
-	if (a->l != NULL && a->l->paused && a->conns < a->l->max_conns)
-		listen_pause(a->l, false);
-	listen_acct_unref(a);
-}
-
-/* TCP_NODELAY on the connection's socket, once its fd is known (the handshake starts). */
-static void listen_ssl_info(const SSL *ssl, int where, int ret)
-{
-	int fd, one = 1;
-
-	(void)ret;
-	if (!(where & SSL_CB_HANDSHAKE_START))
-		return;
-	fd = SSL_get_fd(ssl);
-	if (fd >= 0)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/* evhttp's bevcb: a new TLS connection was accepted (its fd is set by evhttp afterwards). */
-static struct bufferevent *listen_bevcb(struct event_base *base, void *arg)
+/* A server opened (+1) or closed (-1) a connection. */
+static void listen_conn_cb(void *arg, int delta)
 {
 	struct listen_http *lh = arg;
 	struct mbx_listeners *l = lh->l;
-	struct bufferevent *bev, *pair[2];
-	SSL *ssl = mbx_tls_ssl_new(l->tls);
 
-	if (ssl == NULL || !SSL_set_ex_data(ssl, listen_ex_index, l->acct)) {
-		SSL_free(ssl);
-		goto refuse;
+	if (delta > 0) {
+		l->conns++;
+		if (l->conns >= l->max_conns)
+			listen_pause(l, true);
+	} else if (l->conns > 0) {
+		l->conns--;
+		if (l->paused && l->conns < l->max_conns)
+			listen_pause(l, false);
 	}
-	l->acct->refs++;
-	l->acct->conns++;
-	SSL_set_info_callback(ssl, listen_ssl_info);
-	/* On failure SSL_free runs the ex_data callback, which gives the count back. */
-	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+}
+
+/* A new TLS connection: its bufferevent_openssl (NULL refuses it; the server closes fd). */
+static struct bufferevent *listen_bevcb(struct event_base *base, evutil_socket_t fd, void *arg)
+{
+	struct listen_http *lh = arg;
+	struct bufferevent *bev;
+	SSL *ssl = mbx_tls_ssl_new(lh->l->tls);
+
+	if (ssl == NULL) {
+		mbx_log(MBX_LOG_ERROR, "%s: cannot set up TLS for a new connection", lh->name);
+		return NULL;
+	}
+	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		SSL_free(ssl);
-		goto refuse;
+		mbx_log(MBX_LOG_ERROR, "%s: cannot set up TLS for a new connection", lh->name);
+		return NULL;
 	}
 	/* Clients often close without close_notify; that is the end of the connection, not an
 	 * error worth a log line. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	if (l->acct->conns >= l->max_conns)
-		listen_pause(l, true);
 	return bev;
-refuse:
-	/* Out of memory. evhttp would make a plain-text bufferevent for NULL, which must never
-	 * happen on a TLS port: hand it one half of a pair instead, which reads nothing; the
-	 * connection is closed at request_timeout_seconds. */
-	mbx_log(MBX_LOG_ERROR, "%s: cannot set up TLS for a new connection", lh->name);
-	if (bufferevent_pair_new(base, 0, pair) != 0)
-		return NULL; /* cannot happen without memory either; evhttp then fails too */
-	bufferevent_free(pair[1]);
-	return pair[0];
 }
 
 /* --- /metrics ------------------------------------------------------------------------------- */
@@ -256,13 +201,19 @@ static int listen_socket(const struct addrinfo *ai, char *err, size_t errsize)
 
 static void listen_limits(struct listen_http *lh, const struct mbx_config *cfg)
 {
+	struct mbx_httpd_limits lim = {
+		.timeout_seconds = cfg->limits.request_timeout_seconds,
+		.max_head_bytes = LISTEN_HEADERS_MAX,
+		.max_body_bytes = (size_t)cfg->limits.max_body_bytes + LISTEN_BODY_SLACK,
+	};
+
+	if (lh->kind != LISTEN_METRICS) {
+		mbx_httpd_set_limits(lh->hd, &lim);
+		return;
+	}
 	evhttp_set_timeout(lh->http, (int)cfg->limits.request_timeout_seconds);
 	evhttp_set_max_headers_size(lh->http, LISTEN_HEADERS_MAX);
-	if (lh->kind == LISTEN_METRICS)
-		evhttp_set_max_body_size(lh->http, 0);
-	else
-		evhttp_set_max_body_size(lh->http,
-					 (ev_ssize_t)cfg->limits.max_body_bytes + LISTEN_BODY_SLACK);
+	evhttp_set_max_body_size(lh->http, 0);
 }
 
 static struct listen_http *listen_http_new(struct mbx_listeners *l, enum listen_kind kind,
@@ -282,14 +233,19 @@ static struct listen_http *listen_http_new(struct mbx_listeners *l, enum listen_
 	lh->kind = kind;
 	snprintf(lh->name, sizeof(lh->name), "%s %s", what,
 		 mbx_config_addr_format(addr, a, sizeof(a)));
-	lh->http = evhttp_new(l->base);
-	if (lh->http == NULL) {
+	if (kind == LISTEN_METRICS)
+		lh->http = evhttp_new(l->base);
+	else
+		lh->hd = mbx_httpd_new(l->base, NULL);
+	if (lh->http == NULL && lh->hd == NULL) {
 		snprintf(err, errsize, "%s: out of memory", lh->name);
 		goto fail;
 	}
 	listen_limits(lh, cfg);
 	if (kind == LISTEN_HTTPS)
-		evhttp_set_bevcb(lh->http, listen_bevcb, lh);
+		mbx_httpd_set_bevcb(lh->hd, listen_bevcb, lh);
+	if (kind != LISTEN_METRICS)
+		mbx_httpd_set_conncb(lh->hd, listen_conn_cb, lh);
 	if (kind == LISTEN_METRICS) {
 		evhttp_set_allowed_methods(lh->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 		if (evhttp_set_cb(lh->http, "/metrics", listen_metrics_cb, lh) != 0) {
@@ -327,11 +283,19 @@ static struct listen_http *listen_http_new(struct mbx_listeners *l, enum listen_
 			snprintf(err, errsize, "%s: %s", lh->name, why);
 			goto fail;
 		}
-		lh->socks[lh->nsocks] = evhttp_accept_socket_with_handle(lh->http, fd);
-		if (lh->socks[lh->nsocks] == NULL) {
-			snprintf(err, errsize, "%s: cannot listen", lh->name);
-			close(fd);
-			goto fail;
+		if (lh->hd != NULL) {
+			if (mbx_httpd_listen_fd(lh->hd, fd) != 0) {
+				snprintf(err, errsize, "%s: cannot listen", lh->name);
+				close(fd);
+				goto fail;
+			}
+		} else {
+			lh->socks[lh->nsocks] = evhttp_accept_socket_with_handle(lh->http, fd);
+			if (lh->socks[lh->nsocks] == NULL) {
+				snprintf(err, errsize, "%s: cannot listen", lh->name);
+				close(fd);
+				goto fail;
+			}
 		}
 		lh->nsocks++;
 	}
@@ -348,6 +312,7 @@ fail:
 		freeaddrinfo(res);
 	if (lh->http != NULL)
 		evhttp_free(lh->http);
+	mbx_httpd_free(&lh->hd);
 	free(lh);
 	return NULL;
 }
@@ -356,7 +321,9 @@ static void listen_http_free(struct listen_http *lh)
 {
 	if (lh == NULL)
 		return;
-	evhttp_free(lh->http);
+	if (lh->http != NULL)
+		evhttp_free(lh->http);
+	mbx_httpd_free(&lh->hd);
 	free(lh);
 }
 
@@ -376,15 +343,6 @@ struct mbx_listeners *mbx_listen_new(const struct mbx_listen_config *lc, char *e
 		snprintf(err, errsize, "the metrics listener needs the metrics");
 		return NULL;
 	}
-	if (listen_ex_index < 0) {
-		listen_ex_index =
-			SSL_get_ex_new_index(0, (void *)"mbx connection count", NULL, NULL,
-					     listen_ex_free);
-		if (listen_ex_index < 0) {
-			snprintf(err, errsize, "SSL_get_ex_new_index failed");
-			return NULL;
-		}
-	}
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		goto oom;
@@ -392,12 +350,9 @@ struct mbx_listeners *mbx_listen_new(const struct mbx_listen_config *lc, char *e
 	l->tls = lc->tls;
 	l->metrics = lc->metrics;
 	l->max_conns = cfg->limits.max_connections;
-	l->acct = calloc(1, sizeof(*l->acct));
 	l->https = calloc(cfg->listen.nhttps + 1, sizeof(*l->https));
-	if (l->acct == NULL || l->https == NULL)
+	if (l->https == NULL)
 		goto oom;
-	l->acct->refs = 1;
-	l->acct->l = l;
 	for (size_t i = 0; i < cfg->listen.nhttps; i++) {
 		l->https[i] = listen_http_new(l, LISTEN_HTTPS, "https", &cfg->listen.https[i], cfg,
 					      err, errsize);
@@ -439,12 +394,12 @@ size_t mbx_listen_count(const struct mbx_listeners *l)
 	return l->nmapi;
 }
 
-struct evhttp *mbx_listen_http(const struct mbx_listeners *l, size_t i, bool *tls_r)
+struct mbx_httpd *mbx_listen_httpd(const struct mbx_listeners *l, size_t i, bool *tls_r)
 {
 	if (i >= l->nmapi)
 		return NULL;
 	*tls_r = l->https[i]->kind == LISTEN_HTTPS;
-	return l->https[i]->http;
+	return l->https[i]->hd;
 }
 
 void mbx_listen_reconfigure(struct mbx_listeners *l, const struct mbx_config *cfg)
@@ -454,7 +409,7 @@ void mbx_listen_reconfigure(struct mbx_listeners *l, const struct mbx_config *cf
 	if (l->mx != NULL)
 		listen_limits(l->mx, cfg);
 	l->max_conns = cfg->limits.max_connections;
-	listen_pause(l, l->acct->conns >= l->max_conns);
+	listen_pause(l, l->conns >= l->max_conns);
 }
 
 void mbx_listen_stop(struct mbx_listeners *l)
@@ -462,13 +417,8 @@ void mbx_listen_stop(struct mbx_listeners *l)
 	if (l->stopped)
 		return;
 	l->stopped = true;
-	for (size_t i = 0; i < l->nmapi; i++) {
-		struct listen_http *lh = l->https[i];
-
-		for (size_t s = 0; s < lh->nsocks; s++)
-			evhttp_del_accept_socket(lh->http, lh->socks[s]);
-		lh->nsocks = 0;
-	}
+	for (size_t i = 0; i < l->nmapi; i++)
+		mbx_httpd_unlisten(l->https[i]->hd);
 	if (l->mx != NULL) {
 		for (size_t s = 0; s < l->mx->nsocks; s++)
 			evhttp_del_accept_socket(l->mx->http, l->mx->socks[s]);
@@ -478,7 +428,7 @@ void mbx_listen_stop(struct mbx_listeners *l)
 
 size_t mbx_listen_connections(const struct mbx_listeners *l)
 {
-	return l->acct->conns;
+	return l->conns;
 }
 
 void mbx_listen_free(struct mbx_listeners **lp)
@@ -496,12 +446,6 @@ void mbx_listen_free(struct mbx_listeners **lp)
 		free(l->https);
 	}
 	listen_http_free(l->mx);
-	/* Connections' bufferevents may be finalized later, from the loop or at
-	 * event_base_free: their counter outlives us. */
-	if (l->acct != NULL) {
-		l->acct->l = NULL;
-		listen_acct_unref(l->acct);
-	}
 	free(l);
 	*lp = NULL;
 }

@@ -183,7 +183,7 @@ out:
 
 /* --- the context -------------------------------------------------------------------------- */
 
-/* ALPN: evhttp speaks HTTP/1.1 only; choose it when offered, else negotiate no protocol. */
+/* ALPN: the server speaks HTTP/1.1 only; choose it when offered, else negotiate no protocol. */
 static int tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		       const unsigned char *in, unsigned int inlen, void *arg)
 {

@@ -109,7 +109,7 @@ struct mbx_http_chunked {
 };
 
 #define MBX_HTTP_CHUNK_MORE 0       /* every input byte was used; more is needed */
-#define MBX_HTTP_CHUNK_DONE 1       /* the body ended; *used says where (what follows is not ours) */
+#define MBX_HTTP_CHUNK_DONE 1       /* the body ended; *used_r says where it ended */
 #define MBX_HTTP_CHUNK_BAD (-1)     /* malformed: 400 */
 #define MBX_HTTP_CHUNK_TOO_LARGE (-2) /* over the limit: 413 */
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
 
 #include "mbx/autodiscover.h"
+#include "mbx/httpd.h"
 #include "mbx/log.h"
 
 #define MH_AD_CONTENT_TYPE "text/xml; charset=utf-8"
@@ -21,15 +21,14 @@
 
 /* X-MapiHttpCapability: a decimal number 1.. (OXDSCLI 2.2.2.1); anything else counts as
  * absent (0). Values above MH_AD_CAPABILITY_MAX are clamped to it. */
-static unsigned mh_ad_capability(struct evhttp_request *http)
+static unsigned mh_ad_capability(const struct mbx_http_req *http)
 {
 	const char *v = NULL;
 	unsigned n = 0;
 	size_t i = 0;
 
 	if (http != NULL)
-		v = evhttp_find_header(evhttp_request_get_input_headers(http),
-		                       "X-MapiHttpCapability");
+		v = mbx_http_req_header(http, "X-MapiHttpCapability");
 	if (v == NULL)
 		return 0;
 	while (v[i] == ' ' || v[i] == '\t')

@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
+#include "mbx/httpd.h"
 
 #include "mbx/authz.h"
 #include "mbx/log.h"
@@ -562,7 +562,7 @@ static void mh_nwait_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->http == NULL || evhttp_request_get_connection(r->http) == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mbx_mh_request_abandon(r);
 		return;
 	}

@@ -4,7 +4,7 @@
  * 4.1-4.5) written by the server and parsed by clients, the X-ResponseCode table (2.2.3.3.3),
  * X-RequestType names (2.2.3.3.1), and checks of request header values (2.2.3.2.2 Content-Type,
  * 2.2.3.3.2 X-RequestId, 2.2.3.3.4 X-ClientInfo, 2.2.3.3.6 X-ClientApplication) and of the
- * session cookies (example 4.2). No I/O: the evhttp handler feeds strings and buffers in.
+ * session cookies (example 4.2). No I/O: the HTTP handler feeds strings and buffers in.
  */
 #include "mbx/mapihttp.h"
 

@@ -7,12 +7,12 @@
  *                  on contexts per user and in all, ownership. Prefixes mbx_mh_ctx_, mbx_mh_ctxs_.
  *   mh-auth.c      HTTP Basic authentication (RFC 7617) against the directory, with a short-lived
  *                  positive cache. Prefixes mbx_mh_auth_, mbx_mh_authn_.
- *   mh-request.c   one request on evhttp: its life, the response headers and cookies, the
- *                  X-ResponseCode failure answers, the PROCESSING/PENDING/DONE envelope.
+ *   mh-request.c   one request on the HTTP server (include/mbx/httpd.h): its life, the
+ *                  response headers and cookies, the X-ResponseCode failure answers, the PROCESSING/PENDING/DONE envelope.
  *                  Prefix mbx_mh_request_.
  *   mh-emsmdb.c    the request types: Connect / Execute / Disconnect / PING / NotificationWait,
  *                  and the requests held on a session context. Prefix mbx_mh_emsmdb_.
- *   mh-server.c    the evhttp glue: routing, authentication, header checks, dispatch to
+ *   mh-server.c    the HTTP glue: routing, authentication, header checks, dispatch to
  *                  mh-emsmdb.c. The public side is include/mbx/frontend.h.
  *
  * Private to src/mapihttp (and tests/unit/test-mh-*.c, test-mapihttp-server.c).
@@ -32,8 +32,7 @@
 
 struct event;
 struct event_base;
-struct evbuffer;
-struct evhttp_request;
+struct mbx_http_req;
 struct mbx_principal;
 struct mbx_principal_req;
 struct mbx_session;
@@ -292,8 +291,7 @@ size_t mbx_mh_authn_cached(const struct mbx_mh_authn *a);
 /* ---- one request and its answer (mh-request.c) ------------------------------------------- */
 
 /* The request headers the front end reads, found in one pass over them (the first of each
- * name, as evhttp_find_header would; every Cookie header). Point into the evhttp request:
- * valid while r->http is. */
+ * name; every Cookie header). Point into the HTTP request: valid while r->http is. */
 #define MH_MAX_COOKIE_HEADERS 8u
 struct mh_hdrs {
 	const char *request_type, *request_id, *client_info, *client_app, *content_type;
@@ -307,7 +305,7 @@ struct mh_hdrs {
 struct mh_req {
 	struct mbx_frontend *fe;
 	struct mh_req *prev, *next;
-	struct evhttp_request *http;
+	struct mbx_http_req *http; /* NULL once answered (the server freed it) */
 	bool tls;
 	enum mbx_mh_reqtype type;
 	bool type_ok; /* type is a mailbox request type: echoed, counted under its name */
@@ -323,8 +321,7 @@ struct mh_req {
 	struct mbx_mh_authn_req *auth;
 	/* chunked answer */
 	bool started; /* the answer is chunked: failures from now on go in its DONE block */
-	bool sent;    /* its headers and PROCESSING went to evhttp (evhttp_send_reply_start) */
-	struct evbuffer *chunk;
+	bool sent;    /* its headers and PROCESSING went out (mbx_http_reply_start) */
 	struct event *pending_ev;
 	struct event *deadline_ev;
 	/* the session context */
@@ -346,7 +343,7 @@ struct mh_req {
 
 /* A request of fe on http, put on fe's list, its start time taken and its connection watched.
  * NULL when out of memory. */
-struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct evhttp_request *http, bool tls);
+struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct mbx_http_req *http, bool tls);
 /* s escaped for a log line ("-" for NULL), in buf. */
 const char *mbx_mh_request_esc(const char *s, char *buf, size_t size);
 /* A Set-Cookie header with value, resp. one that expires the cookie. */

@@ -1,15 +1,16 @@
 /*
- * mh-request.c: one MAPI/HTTP request on evhttp, from its arrival to its answer ([MS-OXCMAPIHTTP]
- * 2.2.2.2 common response format, 2.2.3.3 response headers, 2.2.7 meta-tags, examples 4.1-4.2;
+ * mh-request.c: one MAPI/HTTP request on the HTTP server (include/mbx/httpd.h), from its
+ * arrival to its answer ([MS-OXCMAPIHTTP] 2.2.2.2 common response format, 2.2.3.3 response headers, 2.2.7 meta-tags, examples 4.1-4.2;
  * protocol.md 5): the request's life and bookkeeping (struct mh_req, mh-frontend-int.h), its
  * connection going away, the response headers and cookies, the X-ResponseCode failure answers,
  * the one-piece answer (Connect, Disconnect, PING) and the chunked one (Execute,
  * NotificationWait: PROCESSING, a PENDING chunk every X-PendingPeriod, the DONE block).
  *
- * Held requests and evhttp: after the body is read evhttp stops reading, so a client that
- * goes away is noticed when a chunk cannot be written; evhttp then detaches the request from
- * the dead connection without freeing it (evhttp_request_get_connection() == NULL), and the
- * next PENDING tick cancels the work and frees it.
+ * Held requests: after the body is read the server stops reading, so a client that goes away
+ * is noticed when a chunk cannot be written; the server then detaches the request from the
+ * dead connection (mbx_http_req_attached() false) and tells us (the close callback), and the
+ * next PENDING tick, made due at once, cancels the work and frees it. The server's request
+ * stays valid until one of the reply calls here frees it; r->http is NULL from then on.
  */
 #include "mapihttp/mh-frontend-int.h"
 
@@ -18,12 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/http_struct.h>
 
+#include "mbx/httpd.h"
 #include "mbx/log.h"
 #include "mbx/metrics.h"
 #include "mbx/principal.h"
@@ -74,27 +72,6 @@ static void mh_cat(char *buf, size_t size, size_t *o, const char *s)
 	buf[*o] = '\0';
 }
 
-/*
- * Over TLS, bufferevent_openssl makes one TLS record and one write(2) of every chain of the
- * output buffer, and evhttp leaves an answer in several chains (the headers, each chunk it
- * moves in, the last chunk). An answer complete at once is put in one chain, so that it
- * leaves in one record and one write. Nothing is written before the next turn of the event
- * loop, so everything evhttp queued for the answer is still there. Plain HTTP needs nothing:
- * bufferevent_socket sends all chains with one writev(2).
- */
-static void mh_coalesce(struct mh_req *r, struct evhttp_connection *evcon)
-{
-	struct bufferevent *bev;
-	struct evbuffer *out;
-
-	if (!r->tls || evcon == NULL)
-		return;
-	bev = evhttp_connection_get_bufferevent(evcon);
-	out = bev != NULL ? bufferevent_get_output(bev) : NULL;
-	if (out != NULL && evbuffer_get_length(out) > 0)
-		(void)evbuffer_pullup(out, -1);
-}
-
 const char *mbx_mh_request_esc(const char *s, char *buf, size_t size)
 {
 	if (s == NULL)
@@ -111,20 +88,14 @@ static const char *mh_type_name(const struct mh_req *r)
 
 /* ---- the request's life -------------------------------------------------------------------- */
 
-/* evhttp frees a connection (the client went away, or the evhttp instance is freed): a request
- * still attached to it is freed with it right after this, a detached one survives. */
-static void mh_conn_closed(struct evhttp_connection *evcon, void *arg)
+/* The connection of a held request went away: the next PENDING tick (made due now) cancels the
+ * work and frees it; a request without one (waiting for the directory) finds out when it is
+ * answered. */
+static void mh_conn_closed(struct mbx_http_req *http, void *arg)
 {
 	struct mh_req *r = arg;
 
-	(void)evcon;
-	if (r->http == NULL)
-		return;
-	if (evhttp_request_get_connection(r->http) != NULL) {
-		r->http = NULL; /* about to be freed by evhttp: never touch it again */
-		return;
-	}
-	/* Detached: the next PENDING tick (made due now) cancels the work and frees it. */
+	(void)http;
 	if (r->pending_ev != NULL)
 		event_active(r->pending_ev, EV_TIMEOUT, 1);
 }
@@ -132,20 +103,19 @@ static void mh_conn_closed(struct evhttp_connection *evcon, void *arg)
 /* The request no longer needs to hear about its connection (it is being answered). */
 static void mh_unhook(struct mh_req *r)
 {
-	struct evhttp_connection *evcon;
-
-	if (r->http == NULL)
-		return;
-	evcon = evhttp_request_get_connection(r->http);
-	if (evcon != NULL)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (r->http != NULL)
+		mbx_http_req_set_closecb(r->http, NULL, NULL);
 }
 
 static void mh_req_free(struct mh_req *r)
 {
 	struct mbx_frontend *fe = r->fe;
 
-	mh_unhook(r);
+	if (r->http != NULL) {
+		mh_unhook(r);
+		mbx_http_req_abort(r->http); /* not answered: cannot happen, but never leak it */
+		r->http = NULL;
+	}
 	mbx_mh_authn_cancel(r->auth);
 	mbx_principal_cancel(r->preq);
 	mbx_mailbox_table_cancel(r->mtw);
@@ -163,8 +133,6 @@ static void mh_req_free(struct mh_req *r)
 		event_free(r->pending_ev);
 	if (r->deadline_ev != NULL)
 		event_free(r->deadline_ev);
-	if (r->chunk != NULL)
-		evbuffer_free(r->chunk);
 	mbx_principal_free(&r->token);
 	mbx_mh_principal_free(&r->who);
 	free(r->user_dn);
@@ -177,31 +145,10 @@ static void mh_req_free(struct mh_req *r)
 	free(r);
 }
 
-static void mh_peer_name(struct mh_req *r)
-{
-	struct evhttp_connection *evcon = evhttp_request_get_connection(r->http);
-	char *host = NULL;
-	ev_uint16_t port = 0;
-
-	char num[21];
-	size_t o = 0;
-
-	r->peer[0] = '-';
-	r->peer[1] = '\0';
-	if (evcon == NULL)
-		return;
-	evhttp_connection_get_peer(evcon, &host, &port);
-	if (host == NULL)
-		return;
-	r->peer[0] = '\0';
-	mh_cat(r->peer, sizeof(r->peer), &o, host);
-	mh_cat(r->peer, sizeof(r->peer), &o, ":");
-	mh_cat(r->peer, sizeof(r->peer), &o, mh_u64(num, port));
-}
-
-struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct evhttp_request *http, bool tls)
+struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct mbx_http_req *http, bool tls)
 {
 	struct mh_req *r = calloc(1, sizeof(*r));
+	size_t o = 0;
 
 	if (r == NULL)
 		return NULL;
@@ -214,10 +161,9 @@ struct mh_req *mbx_mh_request_new(struct mbx_frontend *fe, struct evhttp_request
 	if (fe->reqs != NULL)
 		fe->reqs->prev = r;
 	fe->reqs = r;
-	mh_peer_name(r);
-	if (evhttp_request_get_connection(http) != NULL)
-		evhttp_connection_set_closecb(evhttp_request_get_connection(http), mh_conn_closed,
-		                              r);
+	r->peer[0] = '\0';
+	mh_cat(r->peer, sizeof(r->peer), &o, mbx_http_req_peer_name(http));
+	mbx_http_req_set_closecb(http, mh_conn_closed, r);
 	return r;
 }
 
@@ -248,36 +194,34 @@ static void mh_account(struct mh_req *r, uint32_t rc, const char *why)
 /* The response headers every answer carries (2.2.2.2, 2.2.3.3). */
 static void mh_headers(struct mh_req *r, uint32_t rc, bool diagnostic)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r->http);
+	struct mbx_http_req *h = r->http;
 	char num[21], date[32];
 	time_t now = time(NULL);
 
-	/* The Date evhttp would add (RFC 9110 6.6.1), from the same formatter: it caches the
-	 * second's text that X-StartTime and the DONE block also use. First, because evhttp
-	 * looks for it by walking the headers. */
+	/* Date (RFC 9110 6.6.1) from the formatter that caches the second's text X-StartTime and
+	 * the DONE block also use (the server then adds none of its own). */
 	if (mbx_mh_env_http_date(now, date, sizeof(date)) == 0)
-		evhttp_add_header(h, "Date", date);
-	evhttp_add_header(h, "Content-Type",
-	                  diagnostic ? "text/plain; charset=us-ascii" : "application/mapi-http");
+		mbx_http_req_add_header(h, "Date", date);
+	mbx_http_req_add_header(h, "Content-Type",
+	                        diagnostic ? "text/plain; charset=us-ascii" : "application/mapi-http");
 	if (r->type_ok)
-		evhttp_add_header(h, "X-RequestType", mbx_mh_reqtype_name(r->type));
+		mbx_http_req_add_header(h, "X-RequestType", mbx_mh_reqtype_name(r->type));
 	if (r->rid[0] != '\0')
-		evhttp_add_header(h, "X-RequestId", r->rid);
+		mbx_http_req_add_header(h, "X-RequestId", r->rid);
 	if (r->cinfo[0] != '\0')
-		evhttp_add_header(h, "X-ClientInfo", r->cinfo);
-	evhttp_add_header(h, "X-ResponseCode", mh_u64(num, rc));
-	evhttp_add_header(h, "X-ServerApplication", r->fe->server_app);
-	evhttp_add_header(h, "X-PendingPeriod", mh_u64(num, r->fe->lim.pending_period_ms));
-	evhttp_add_header(h, "X-ExpirationInfo",
-	                  mh_u64(num, (uint64_t)r->fe->lim.context_idle_seconds * 1000u));
-	/* The headers of the spec's examples (4.1, 4.2), and no more: each costs evhttp about two
-	 * thousand instructions to add and write. An enveloped answer carries X-StartTime and
-	 * X-ElapsedTime in its DONE block (2.2.2.2); a diagnostic one has no DONE block, so they
-	 * are headers there, with Cache-Control. */
+		mbx_http_req_add_header(h, "X-ClientInfo", r->cinfo);
+	mbx_http_req_add_header(h, "X-ResponseCode", mh_u64(num, rc));
+	mbx_http_req_add_header(h, "X-ServerApplication", r->fe->server_app);
+	mbx_http_req_add_header(h, "X-PendingPeriod", mh_u64(num, r->fe->lim.pending_period_ms));
+	mbx_http_req_add_header(h, "X-ExpirationInfo",
+	                        mh_u64(num, (uint64_t)r->fe->lim.context_idle_seconds * 1000u));
+	/* The headers of the spec's examples (4.1, 4.2), and no more. An enveloped answer carries
+	 * X-StartTime and X-ElapsedTime in its DONE block (2.2.2.2); a diagnostic one has no DONE
+	 * block, so they are headers there, with Cache-Control. */
 	if (diagnostic) {
-		evhttp_add_header(h, "Cache-Control", "private");
+		mbx_http_req_add_header(h, "Cache-Control", "private");
 		if (mbx_mh_env_http_date(r->start, date, sizeof(date)) == 0)
-			evhttp_add_header(h, "X-StartTime", date);
+			mbx_http_req_add_header(h, "X-StartTime", date);
 	}
 }
 
@@ -293,7 +237,7 @@ void mbx_mh_request_set_cookie(struct mh_req *r, const char *name, const char *v
 	mh_cat(buf, sizeof(buf), &o, MH_COOKIE_ATTRS);
 	if (r->tls)
 		mh_cat(buf, sizeof(buf), &o, "; Secure");
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Set-Cookie", buf);
+	mbx_http_req_add_header(r->http, "Set-Cookie", buf);
 }
 
 void mbx_mh_request_expire_cookie(struct mh_req *r, const char *name)
@@ -303,149 +247,115 @@ void mbx_mh_request_expire_cookie(struct mh_req *r, const char *name)
 	snprintf(buf, sizeof(buf),
 	         "%s=" MH_COOKIE_ATTRS "; expires=Thu, 01 Jan 1970 00:00:00 GMT%s", name,
 	         r->tls ? "; Secure" : "");
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Set-Cookie", buf);
+	mbx_http_req_add_header(r->http, "Set-Cookie", buf);
 }
 
-/* The diagnostic body of a failure: one line. */
-static void mh_diag(struct evbuffer *b, uint32_t rc, const char *why)
+/* The diagnostic body of a failure: one line, in buf; returns its length. */
+static size_t mh_diag(char *buf, size_t size, uint32_t rc, const char *why)
 {
-	evbuffer_add_printf(b, "X-ResponseCode %u (%s): %s\r\n", (unsigned)rc, mbx_mh_rc_name(rc),
-	                    why != NULL ? why : mbx_mh_rc_text(rc));
+	int n = snprintf(buf, size, "X-ResponseCode %u (%s): %s\r\n", (unsigned)rc,
+	                 mbx_mh_rc_name(rc), why != NULL ? why : mbx_mh_rc_text(rc));
+
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
 }
 
 /* How long a chunked answer may wait for its result before its headers and PROCESSING are
  * sent on their own. */
 #define MH_GRACE_MS 50u
 
-/* The chunked answer's headers and its PROCESSING chunk, handed to evhttp. */
-static void mh_send_start(struct mh_req *r)
+/* The chunked answer's headers and its PROCESSING chunk. hint: the bytes of the answer known
+ * so far (so that an answer sent whole is one buffer chain: one write, one TLS record). */
+static void mh_send_start(struct mh_req *r, size_t hint)
 {
-	struct evbuffer *b = evbuffer_new();
-
-	evhttp_send_reply_start(r->http, 200, "OK");
+	mbx_http_reply_start(r->http, 200, "OK", hint + 64);
 	r->sent = true;
-	if (b == NULL)
-		return; /* the DONE chunk still ends a well-formed answer */
-	evbuffer_add(b, MBX_MH_META_PROCESSING, strlen(MBX_MH_META_PROCESSING));
-	evhttp_send_reply_chunk(r->http, b);
-	evbuffer_free(b);
-}
-
-/*
- * An answer whose result is ready before anything was sent leaves whole: the same bytes evhttp
- * would write for evhttp_send_reply_start, the PROCESSING chunk, the DONE chunk (r->chunk) and
- * the last-chunk marker ("%x\r\n" size lines, RFC 9112 7.1), framed here and handed to
- * evhttp_send_reply with Transfer-Encoding: chunked set, so that evhttp adds no Content-Length.
- * This spares evhttp's chunk machinery (two chunk writes and the end of the reply, about a
- * tenth of an Execute's instructions). HTTP/1.0 has no chunked encoding: false there, and the
- * caller goes the usual way (evhttp then sends the body unframed and closes the connection).
- */
-static bool mh_send_whole(struct mh_req *r)
-{
-	struct evbuffer *b;
-	size_t n = evbuffer_get_length(r->chunk);
-	char line[24];
-	int k;
-
-	if (r->http->major != 1 || r->http->minor < 1)
-		return false;
-	b = evbuffer_new();
-	if (b == NULL)
-		return false;
-	k = snprintf(line, sizeof(line), "%zx\r\n", strlen(MBX_MH_META_PROCESSING));
-	evbuffer_add(b, line, (size_t)k);
-	evbuffer_add(b, MBX_MH_META_PROCESSING "\r\n", strlen(MBX_MH_META_PROCESSING) + 2);
-	k = snprintf(line, sizeof(line), "%zx\r\n", n);
-	evbuffer_add(b, line, (size_t)k);
-	evbuffer_add_buffer(b, r->chunk);
-	evbuffer_add(b, "\r\n0\r\n\r\n", 7);
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "Transfer-Encoding",
-	                  "chunked");
-	evhttp_send_reply(r->http, 200, "OK", b);
-	evbuffer_free(b);
-	return true;
+	mbx_http_reply_chunk(r->http, MBX_MH_META_PROCESSING, strlen(MBX_MH_META_PROCESSING));
 }
 
 /* Ends a chunked answer: the DONE block with rc, then body (binary) or, for a failure, the
- * diagnostic line. Frees r. */
+ * diagnostic line, in one chunk. An answer whose result is ready before anything was sent
+ * (within MH_GRACE_MS) leaves whole: headers, PROCESSING, that chunk and the last chunk in one
+ * turn of the loop, so in one write. Frees r. */
 void mbx_mh_request_done_chunked(struct mh_req *r, uint32_t rc, const uint8_t *body, size_t len,
                                  const char *why)
 {
-	uint8_t done[MBX_MH_ENV_DONE_MAX];
+	uint8_t small[4096], *buf = small;
 	struct wr w;
-	struct evhttp_connection *evcon;
+	size_t n, cap;
 	uint64_t ms = (mh_now_us() - r->t0_us) / 1000u;
 
 	mh_account(r, rc, why);
-	if (r->http == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mh_req_free(r);
 		return;
 	}
 	mh_unhook(r);
-	wr_init(&w, done, sizeof(done));
+	if (rc != MBX_MH_RC_SUCCESS)
+		len = 0;
+	cap = MBX_MH_ENV_DONE_MAX + (rc == MBX_MH_RC_SUCCESS ? len : 512u);
+	if (cap > sizeof(small)) {
+		buf = malloc(cap);
+		if (buf == NULL) {
+			/* the DONE block alone still ends the answer in the protocol's terms */
+			buf = small;
+			rc = MBX_MH_RC_UNKNOWN_FAILURE;
+			why = "out of memory";
+			len = 0;
+			cap = sizeof(small);
+		}
+	}
+	wr_init(&w, buf, cap);
 	if (mbx_mh_env_done(&w, rc, ms, r->start) != 0) {
-		wr_init(&w, done, sizeof(done));
+		wr_init(&w, buf, cap);
 		(void)mbx_mh_env_done(&w, rc, ms, 0);
 	}
-	evbuffer_drain(r->chunk, evbuffer_get_length(r->chunk));
-	evbuffer_add(r->chunk, done, w.len);
+	n = w.len;
 	if (rc == MBX_MH_RC_SUCCESS) {
 		if (len > 0)
-			evbuffer_add(r->chunk, body, len);
+			memcpy(buf + n, body, len);
+		n += len;
 	} else {
-		mh_diag(r->chunk, rc, why);
-	}
-	evcon = evhttp_request_get_connection(r->http);
-	if (!r->sent && mh_send_whole(r)) {
-		r->http = NULL;
-		mh_coalesce(r, evcon);
-		mh_req_free(r);
-		return;
+		n += mh_diag((char *)buf + n, cap - n, rc, why);
 	}
 	if (!r->sent)
-		mh_send_start(r);
-	evhttp_send_reply_chunk(r->http, r->chunk);
-	evhttp_send_reply_end(r->http); /* frees the evhttp request, also when detached */
+		mh_send_start(r, n);
+	mbx_http_reply_chunk(r->http, buf, n);
+	mbx_http_reply_end(r->http); /* frees the server's request */
 	r->http = NULL;
-	mh_coalesce(r, evcon);
+	if (buf != small)
+		free(buf);
 	mh_req_free(r);
 }
 
 /* A transport-level failure (or, once a chunked answer started, its end). Frees r. */
 void mbx_mh_request_fail_status(struct mh_req *r, int status, uint32_t rc, const char *why)
 {
-	struct evbuffer *b;
-	struct evhttp_connection *evcon;
+	char body[512];
+	size_t n;
 
 	if (r->started) {
 		mbx_mh_request_done_chunked(r, rc, NULL, 0, why);
 		return;
 	}
 	mh_account(r, rc, why);
-	if (r->http == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mh_req_free(r);
 		return;
 	}
 	mh_unhook(r);
 	mh_headers(r, rc, true);
 	if (status == 401) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->http), "WWW-Authenticate",
+		mbx_http_req_add_header(r->http, "WWW-Authenticate",
 		                  "Basic realm=\"" MH_REALM "\", charset=\"UTF-8\"");
 	} else if (status == 503) {
-		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Retry-After", "5");
+		mbx_http_req_add_header(r->http, "Retry-After", "5");
 	}
-	b = evbuffer_new();
-	/* No body in the answer to HEAD (RFC 9110 9.3.2): evhttp would send it anyway, without a
-	 * Content-Length, and the client would read it as the start of the next answer on the
-	 * connection. */
-	if (b != NULL && evhttp_request_get_command(r->http) != EVHTTP_REQ_HEAD)
-		mh_diag(b, rc, why);
-	evcon = evhttp_request_get_connection(r->http);
-	evhttp_send_reply(r->http, status, NULL, b);
-	if (b != NULL)
-		evbuffer_free(b);
+	/* (no body goes out for HEAD: the server leaves it out, RFC 9110 9.3.2) */
+	n = mh_diag(body, sizeof(body), rc, why);
+	mbx_http_reply(r->http, status, NULL, body, n);
 	r->http = NULL;
-	mh_coalesce(r, evcon);
 	mh_req_free(r);
 }
 
@@ -457,31 +367,27 @@ void mbx_mh_request_fail(struct mh_req *r, uint32_t rc, const char *why)
 /* A success answered in one piece: PROCESSING, DONE block, body (example 4.1). Frees r. */
 void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
-	uint8_t *buf;
+	uint8_t small[4096], *buf = small;
 	struct wr w;
 	uint64_t ms = (mh_now_us() - r->t0_us) / 1000u;
 	size_t cap = len + sizeof(MBX_MH_META_PROCESSING) + MBX_MH_ENV_DONE_MAX;
 	char num[21];
-	struct evhttp_connection *evcon;
 
-	if (r->http == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mh_account(r, MBX_MH_RC_SUCCESS, NULL);
 		mh_req_free(r);
 		return;
 	}
-	buf = malloc(cap);
-	if (b == NULL || buf == NULL) {
-		if (b != NULL)
-			evbuffer_free(b);
-		free(buf);
+	if (cap > sizeof(small))
+		buf = malloc(cap);
+	if (buf == NULL) {
 		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return;
 	}
 	wr_init(&w, buf, cap);
 	if (mbx_mh_env_write(&w, MBX_MH_RC_SUCCESS, ms, r->start, body, len) != 0) {
-		evbuffer_free(b);
-		free(buf);
+		if (buf != small)
+			free(buf);
 		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE,
 		                           "the response envelope failed");
 		return;
@@ -489,15 +395,12 @@ void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
 	mh_account(r, MBX_MH_RC_SUCCESS, NULL);
 	mh_unhook(r);
 	mh_headers(r, MBX_MH_RC_SUCCESS, false);
-	evhttp_add_header(evhttp_request_get_output_headers(r->http), "X-ElapsedTime",
+	mbx_http_req_add_header(r->http, "X-ElapsedTime",
 	                  mh_u64(num, ms));
-	evbuffer_add(b, buf, w.len);
-	evcon = evhttp_request_get_connection(r->http);
-	evhttp_send_reply(r->http, 200, "OK", b);
-	evbuffer_free(b);
-	free(buf);
+	mbx_http_reply(r->http, 200, "OK", buf, w.len);
+	if (buf != small)
+		free(buf);
 	r->http = NULL;
-	mh_coalesce(r, evcon);
 	mh_req_free(r);
 }
 
@@ -505,26 +408,17 @@ void mbx_mh_request_reply_ok(struct mh_req *r, const uint8_t *body, size_t len)
 void mbx_mh_request_reply_plain(struct mh_req *r, int status, const char *content_type,
                                 const char *body, size_t len)
 {
-	struct evbuffer *b;
-	struct evkeyvalq *h;
-
 	r->adreq = NULL;
 	mh_account(r, status == 200 ? MBX_MH_RC_SUCCESS : MBX_MH_RC_UNKNOWN_FAILURE,
 	           status == 200 ? NULL : "HTTP error");
-	if (r->http == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mh_req_free(r);
 		return;
 	}
 	mh_unhook(r);
-	h = evhttp_request_get_output_headers(r->http);
-	evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "Cache-Control", "private");
-	b = evbuffer_new();
-	if (b != NULL && len > 0)
-		evbuffer_add(b, body, len);
-	evhttp_send_reply(r->http, status, NULL, b);
-	if (b != NULL)
-		evbuffer_free(b);
+	mbx_http_req_add_header(r->http, "Content-Type", content_type);
+	mbx_http_req_add_header(r->http, "Cache-Control", "private");
+	mbx_http_reply(r->http, status, NULL, body, len);
 	r->http = NULL;
 	mh_req_free(r);
 }
@@ -542,12 +436,8 @@ void mbx_mh_request_abandon(struct mh_req *r)
 	mbx_metrics_request(r->fe->deps.metrics, mh_type_name(r), MBX_MH_RC_UNKNOWN_FAILURE,
 	                    mh_now_us() - r->t0_us);
 	mh_unhook(r);
-	if (r->http != NULL) {
-		if (r->sent)
-			evhttp_send_reply_end(r->http); /* detached: frees it */
-		else
-			evhttp_send_reply(r->http, 500, NULL, NULL);
-	}
+	if (r->http != NULL)
+		mbx_http_req_abort(r->http);
 	r->http = NULL;
 	mh_req_free(r);
 }
@@ -566,7 +456,7 @@ static void mh_pending_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (r->http == NULL || evhttp_request_get_connection(r->http) == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mbx_mh_request_abandon(r);
 		return;
 	}
@@ -574,7 +464,7 @@ static void mh_pending_cb(evutil_socket_t fd, short what, void *arg)
 	if (!r->sent) {
 		/* The grace time is over: headers and PROCESSING now; the first PENDING stays one
 		 * period after the start. */
-		mh_send_start(r);
+		mh_send_start(r, 0);
 		if (r->fe->lim.pending_period_ms > MH_GRACE_MS) {
 			uint64_t us = (uint64_t)(r->fe->lim.pending_period_ms - MH_GRACE_MS) * 1000u;
 
@@ -584,8 +474,7 @@ static void mh_pending_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(r->pending_ev, &tv);
 		return;
 	}
-	evbuffer_add(r->chunk, MBX_MH_META_PENDING, strlen(MBX_MH_META_PENDING));
-	evhttp_send_reply_chunk(r->http, r->chunk);
+	mbx_http_reply_chunk(r->http, MBX_MH_META_PENDING, strlen(MBX_MH_META_PENDING));
 	event_add(r->pending_ev, &tv);
 }
 
@@ -597,19 +486,18 @@ int mbx_mh_request_start_chunked(struct mh_req *r)
 {
 	struct timeval tv;
 
-	if (r->http == NULL || evhttp_request_get_connection(r->http) == NULL) {
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) {
 		mbx_mh_request_abandon(r);
 		return -1;
 	}
-	r->chunk = evbuffer_new();
 	r->pending_ev = event_new(r->fe->deps.base, -1, 0, mh_pending_cb, r);
-	if (r->chunk == NULL || r->pending_ev == NULL) {
+	if (r->pending_ev == NULL) {
 		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
 		return -1;
 	}
 	mh_headers(r, MBX_MH_RC_SUCCESS, false);
 	/* Nothing is sent yet: an answer ready within MH_GRACE_MS (an Execute served from the
-	 * caches is ready in the same turn of the loop) leaves whole (mh_send_whole); otherwise
+	 * caches is ready in the same turn of the loop) leaves whole; otherwise
 	 * the timer sends the headers and PROCESSING then, and PENDING every period after. */
 	r->started = true;
 	mh_period(r, &tv);

@@ -1,8 +1,7 @@
 /*
- * mh-server.c: the MAPI over HTTP mailbox endpoint on evhttp ([MS-OXCMAPIHTTP] 2.2.2 common
- * request and response format, 2.2.3 headers, 2.2.4 bodies, 2.2.7 meta-tags, 3.2.5 server
- * processing, examples 4.1-4.5; protocol.md 5). With mh-request.c and mh-emsmdb.c, the only
- * code of mbxstore that knows evhttp.
+ * mh-server.c: the MAPI over HTTP mailbox endpoint on the HTTP server of include/mbx/httpd.h
+ * ([MS-OXCMAPIHTTP] 2.2.2 common request and response format, 2.2.3 headers, 2.2.4 bodies,
+ * 2.2.7 meta-tags, 3.2.5 server processing, examples 4.1-4.5; protocol.md 5).
  *
  * A request goes through, in this order (the first failure answers):
  *   method POST                      else X-ResponseCode 2  (HTTP 200)
@@ -42,37 +41,35 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 
 #include "mbx/autodiscover.h"
 #include "mbx/config.h"
 #include "mbx/defer-event.h"
+#include "mbx/httpd.h"
 
-/* evhttp refuses bodies past its own limit with 413 before we see them; it is set this much
- * above max_body_bytes so that a body a little too large gets X-ResponseCode 9 instead. */
+/* The server refuses bodies past its own limit with 413 before we see them; it is set this
+ * much above max_body_bytes so that a body a little too large gets X-ResponseCode 9 instead. */
 #define MH_BODY_SLACK (64u * 1024u)
 
 struct mh_listener {
 	struct mbx_frontend *fe;
-	struct evhttp *http;
+	struct mbx_httpd *http;
 	bool tls;
 	struct mh_listener *next;
 };
 
 /* ---- routing, authentication, headers -------------------------------------------------------- */
 
-/* One pass over the request headers (evhttp_find_header walks them all for each name: nine
- * walks a request). */
+/* One pass over the request headers (rather than a walk for each of the nine names). */
 static void mh_scan_headers(struct mh_req *r)
 {
-	struct evkeyvalq *h = evhttp_request_get_input_headers(r->http);
 	struct mh_hdrs *x = &r->h;
+	size_t n = mbx_http_req_nfields(r->http);
 
-	for (struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-		const char *k = kv->key;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = mbx_http_req_field_name(r->http, i);
+		const char *value = mbx_http_req_field_value(r->http, i);
 		const char **slot = NULL;
 
 		switch (k[0]) {
@@ -96,7 +93,7 @@ static void mh_scan_headers(struct mh_req *r)
 				if (x->ncookies == MH_MAX_COOKIE_HEADERS)
 					x->too_many_cookies = true;
 				else
-					x->cookies[x->ncookies++] = kv->value;
+					x->cookies[x->ncookies++] = value;
 			} else if (strcasecmp(k, "Content-Type") == 0) {
 				slot = &x->content_type;
 			}
@@ -110,7 +107,7 @@ static void mh_scan_headers(struct mh_req *r)
 			break;
 		}
 		if (slot != NULL && *slot == NULL)
-			*slot = kv->value;
+			*slot = value;
 	}
 }
 
@@ -202,7 +199,7 @@ static void mh_auth_cb(void *arg, enum mbx_mh_authn_status st, const struct mbx_
 	struct mh_req *r = arg;
 
 	r->auth = NULL;
-	if (r->http == NULL) { /* evhttp freed it meanwhile */
+	if (r->http == NULL || !mbx_http_req_attached(r->http)) { /* the client left meanwhile */
 		mbx_mh_request_abandon(r);
 		return;
 	}
@@ -226,10 +223,9 @@ static void mh_auth_cb(void *arg, enum mbx_mh_authn_status st, const struct mbx_
 	mbx_mh_request_fail_status(r, 503, MBX_MH_RC_UNKNOWN_FAILURE, why);
 }
 
-static bool mh_peer_is_loopback(struct evhttp_request *http)
+static bool mh_peer_is_loopback(const struct mbx_http_req *http)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(http);
-	const struct sockaddr *sa = evcon != NULL ? evhttp_connection_get_addr(evcon) : NULL;
+	const struct sockaddr *sa = mbx_http_req_peer(http, NULL);
 
 	if (sa == NULL)
 		return false;
@@ -296,16 +292,11 @@ static void mh_authenticate(struct mh_req *r)
 
 /* Which endpoint a path names: 2 Autodiscover (when served), 1 the mailbox endpoint, 0 another
  * path under /mapi/, -1 none. */
-static int mh_route(const struct mbx_frontend *fe, struct evhttp_request *http)
+static int mh_route(const struct mbx_frontend *fe, struct mbx_http_req *http)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(http);
-	const char *raw = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	char *path;
+	const char *path = mbx_http_req_path(http);
 	int route = -1;
 
-	if (raw == NULL)
-		return -1;
-	path = evhttp_uridecode(raw, 0, NULL);
 	if (path == NULL)
 		return -1;
 	if (strcasecmp(path, "/mapi/emsmdb/") == 0 || strcasecmp(path, "/mapi/emsmdb") == 0)
@@ -315,7 +306,6 @@ static int mh_route(const struct mbx_frontend *fe, struct evhttp_request *http)
 	else if (fe->deps.autodiscover != NULL &&
 	         strcasecmp(path, "/autodiscover/autodiscover.xml") == 0)
 		route = 2;
-	free(path);
 	return route;
 }
 
@@ -323,20 +313,17 @@ static int mh_route(const struct mbx_frontend *fe, struct evhttp_request *http)
  * then the same HTTP Basic authentication as the mailbox endpoint, then mh-autodiscover.c. */
 static void mh_autodiscover(struct mh_req *r)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(r->http);
-	size_t len = evbuffer_get_length(in);
+	size_t len = 0;
+	const uint8_t *body = mbx_http_req_body(r->http, &len);
 	static const char not_post[] = "Autodiscover takes POST\n";
 	static const char too_big[] = "Autodiscover request body too large\n";
 
 	r->autodiscover = true;
-	if (evhttp_request_get_command(r->http) != EVHTTP_REQ_POST) {
-		/* No body in the answer to HEAD (RFC 9110 9.3.2): evhttp would send it without a
-		 * Content-Length, read by the client as the start of the next answer. */
-		bool head = evhttp_request_get_command(r->http) == EVHTTP_REQ_HEAD;
-
-		evhttp_add_header(evhttp_request_get_output_headers(r->http), "Allow", "POST");
+	if (mbx_http_req_method(r->http) != MBX_HTTP_POST) {
+		/* (the server sends no body in the answer to HEAD, RFC 9110 9.3.2) */
+		mbx_http_req_add_header(r->http, "Allow", "POST");
 		mbx_mh_request_reply_plain(r, 405, "text/plain; charset=us-ascii", not_post,
-		                           head ? 0 : sizeof(not_post) - 1);
+		                           sizeof(not_post) - 1);
 		return;
 	}
 	if (len > MBX_AD_BODY_MAX) {
@@ -345,26 +332,21 @@ static void mh_autodiscover(struct mh_req *r)
 		return;
 	}
 	r->body_len = len;
-	r->body = len > 0 ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
-	if (r->body == NULL) {
-		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
-		return;
-	}
+	r->body = body;
 	mh_authenticate(r);
 }
 
-static void mh_http_cb(struct evhttp_request *http, void *arg)
+static void mh_http_cb(struct mbx_http_req *http, void *arg)
 {
 	struct mh_listener *l = arg;
 	struct mbx_frontend *fe = l->fe;
-	struct evbuffer *in = evhttp_request_get_input_buffer(http);
 	struct mh_req *r = mbx_mh_request_new(fe, http, l->tls);
 	const char *v;
-	size_t len;
+	size_t len = 0;
 	int route;
 
 	if (r == NULL) {
-		evhttp_send_error(http, 500, NULL);
+		mbx_http_reply(http, 500, NULL, NULL, 0);
 		return;
 	}
 	mh_scan_headers(r);
@@ -383,7 +365,7 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 		mh_autodiscover(r);
 		return;
 	}
-	if (evhttp_request_get_command(http) != EVHTTP_REQ_POST) {
+	if (mbx_http_req_method(http) != MBX_HTTP_POST) {
 		mbx_mh_request_fail(r, MBX_MH_RC_INVALID_VERB, "the HTTP method must be POST");
 		return;
 	}
@@ -397,18 +379,13 @@ static void mh_http_cb(struct evhttp_request *http, void *arg)
 		                    "this server serves the mailbox endpoint /mapi/emsmdb/ only");
 		return;
 	}
-	len = evbuffer_get_length(in);
+	r->body = mbx_http_req_body(http, &len);
 	if (len > fe->lim.max_body_bytes) {
 		mbx_mh_request_fail(r, MBX_MH_RC_TOO_LARGE,
 		                    "the request body exceeds max_body_bytes");
 		return;
 	}
 	r->body_len = len;
-	r->body = len > 0 ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
-	if (r->body == NULL) {
-		mbx_mh_request_fail_status(r, 500, MBX_MH_RC_UNKNOWN_FAILURE, "out of memory");
-		return;
-	}
 	mh_authenticate(r);
 }
 
@@ -469,7 +446,7 @@ struct mbx_frontend *mbx_frontend_new(const struct mbx_frontend_deps *deps, char
 	return fe;
 }
 
-int mbx_frontend_attach(struct mbx_frontend *fe, struct evhttp *http, bool tls)
+int mbx_frontend_attach(struct mbx_frontend *fe, struct mbx_httpd *http, bool tls)
 {
 	struct mh_listener *l;
 
@@ -481,14 +458,10 @@ int mbx_frontend_attach(struct mbx_frontend *fe, struct evhttp *http, bool tls)
 	l->fe = fe;
 	l->http = http;
 	l->tls = tls;
-	/* Every method reaches us, so that a wrong one gets X-ResponseCode 2 rather than
-	 * evhttp's 405; bodies a little over the limit get X-ResponseCode 9 rather than 413. */
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                                         EVHTTP_REQ_PATCH);
-	evhttp_set_max_body_size(http, (ev_ssize_t)fe->lim.max_body_bytes + MH_BODY_SLACK);
-	evhttp_set_gencb(http, mh_http_cb, l);
+	/* Every method reaches us, so that a wrong one gets X-ResponseCode 2; bodies a little
+	 * over the limit get X-ResponseCode 9 rather than 413. */
+	mbx_httpd_set_max_body(http, (size_t)fe->lim.max_body_bytes + MH_BODY_SLACK);
+	mbx_httpd_set_cb(http, mh_http_cb, l);
 	l->next = fe->listeners;
 	fe->listeners = l;
 	return 0;
@@ -503,8 +476,7 @@ void mbx_frontend_reconfigure(struct mbx_frontend *fe, const struct mbx_config *
 	mbx_mh_ctxs_reconfigure(fe->ctxs, fe->lim.max_contexts, fe->lim.max_contexts_per_user,
 	                        (uint64_t)fe->lim.context_idle_seconds * 1000u);
 	for (struct mh_listener *l = fe->listeners; l != NULL; l = l->next)
-		evhttp_set_max_body_size(l->http,
-		                         (ev_ssize_t)fe->lim.max_body_bytes + MH_BODY_SLACK);
+		mbx_httpd_set_max_body(l->http, (size_t)fe->lim.max_body_bytes + MH_BODY_SLACK);
 }
 
 void mbx_frontend_drain(struct mbx_frontend *fe)
@@ -532,7 +504,7 @@ void mbx_frontend_free(struct mbx_frontend **fep)
 	while (fe->reqs != NULL) {
 		struct mh_req *r = fe->reqs;
 
-		/* (when evhttp already freed it, this only counts and frees r) */
+		/* (when its connection is gone, this only counts and frees r) */
 		mbx_mh_request_fail(r, MBX_MH_RC_ENDPOINT_SHUTTING_DOWN,
 		                    "the server is shutting down");
 	}
