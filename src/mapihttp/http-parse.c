@@ -1,0 +1,727 @@
+/*
+ * http-parse.c: the HTTP/1.1 request syntax of mbxstore's own server, sans I/O (RFC 9112 2-3,
+ * 5-7; RFC 9110 5.6, 8.6, 10.1.1): the end of a request head, the head parsed in place, the
+ * path of a request-target, and an incremental chunked-body decoder. http-parse.h says exactly
+ * what is accepted and which status refuses the rest.
+ *
+ * This is the hot path of every request: one pass over the head, no allocation, one table
+ * lookup per byte for names and targets, eight bytes at a time for field values (the bytes a
+ * head mostly consists of), digit loops of our own, and the four fields that matter picked out
+ * by length before any comparison.
+ */
+#include "mapihttp/http-parse.h"
+
+#include <string.h>
+
+/* ---- character classes ------------------------------------------------------------------- */
+
+#define C_TCHAR 1u  /* token (RFC 9110 5.6.2) */
+#define C_TARGET 2u /* request-target byte: 0x21-0x7E, 0x80-0xFF */
+#define C_VALUE 4u  /* field-value byte: VCHAR, obs-text, SP, HTAB */
+
+static const uint8_t ctab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, /* 00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10 */
+	4, 7, 6, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6, /* 20 */
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, /* 30 */
+	6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, /* 40 */
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 7, 7, /* 50 */
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, /* 60 */
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 7, 6, 7, 0, /* 70 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 80 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* 90 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* a0 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* b0 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* c0 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* d0 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* e0 */
+	6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, /* f0 */
+};
+
+static inline bool is_class(char c, unsigned cls)
+{
+	return (ctab[(uint8_t)c] & cls) != 0;
+}
+
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Whether s[0..n) equals lower (n bytes, lowercase letters, digits and '-') ignoring the case
+ * of letters. s holds token or field-value bytes only: for those, c | 0x20 equals a lowercase
+ * letter, a digit or '-' only when c is that character or its capital (the other candidate
+ * would be a control character), so one OR per byte is the whole case folding.
+ */
+static inline bool lower_eq(const char *s, const char *lower, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((uint8_t)s[i] | 0x20u) != (uint8_t)lower[i])
+			return false;
+	return true;
+}
+
+/* ---- the end of the head ------------------------------------------------------------------ */
+
+size_t mbx_http_head_end(const char *data, size_t len)
+{
+	const char *p = data, *e = data + len, *lf;
+
+	for (;;) { /* leading empty lines (RFC 9112 2.2) */
+		if (p < e && p[0] == '\n')
+			p++;
+		else if (e - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			p += 2;
+		else
+			break;
+	}
+	/* p starts a line that is not empty: the head ends at the next empty line */
+	while (p < e && (lf = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		p = lf + 1;
+		if (p < e && p[0] == '\n')
+			return (size_t)(p + 1 - data);
+		if (e - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			return (size_t)(p + 2 - data);
+	}
+	return 0;
+}
+
+/* ---- the head ---------------------------------------------------------------------------- */
+
+static inline uint64_t load8(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+	return x;
+}
+
+/* Whether none of 8 bytes is a control character (< 0x20 or 0x7F; HTAB counts as one here and
+ * is looked at byte by byte). "Has a byte less than n" for n <= 128 is exact as a whole-word
+ * test (Bit Twiddling Hacks, hasless); 0x7F is "has a zero byte" after an XOR. */
+static inline bool clean8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t del = x ^ (ones * 0x7F);
+
+	return (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs ? false : true;
+}
+
+/* The end of the field-value bytes from p (the first byte that is not one, or e). */
+static inline const char *value_span(const char *p, const char *e)
+{
+	for (;;) {
+		const char *stop;
+
+		while (e - p >= 8 && clean8(load8(p)))
+			p += 8;
+		stop = e - p >= 8 ? p + 8 : e;
+		while (p < stop && is_class(*p, C_VALUE))
+			p++;
+		if (p < stop || p == e)
+			return p;
+	}
+}
+
+static enum mbx_http_method method_of(const char *m, size_t n)
+{
+	switch (n) {
+	case 3:
+		if (memcmp(m, "GET", 3) == 0)
+			return MBX_HTTP_GET;
+		if (memcmp(m, "PUT", 3) == 0)
+			return MBX_HTTP_PUT;
+		break;
+	case 4:
+		if (memcmp(m, "POST", 4) == 0)
+			return MBX_HTTP_POST;
+		if (memcmp(m, "HEAD", 4) == 0)
+			return MBX_HTTP_HEAD;
+		break;
+	case 5:
+		if (memcmp(m, "PATCH", 5) == 0)
+			return MBX_HTTP_PATCH;
+		if (memcmp(m, "TRACE", 5) == 0)
+			return MBX_HTTP_TRACE;
+		break;
+	case 6:
+		if (memcmp(m, "DELETE", 6) == 0)
+			return MBX_HTTP_DELETE;
+		break;
+	case 7:
+		if (memcmp(m, "OPTIONS", 7) == 0)
+			return MBX_HTTP_OPTIONS;
+		if (memcmp(m, "CONNECT", 7) == 0)
+			return MBX_HTTP_CONNECT;
+		break;
+	}
+	return MBX_HTTP_OTHER;
+}
+
+/* The parse state besides struct mbx_http_head: what the field checks need to remember. */
+struct head_state {
+	bool te_seen, close;
+};
+
+#define REFUSE(status, why)                                                                        \
+	do {                                                                                       \
+		if (why_r != NULL)                                                                 \
+			*why_r = (why);                                                            \
+		return (status);                                                                   \
+	} while (0)
+
+/* Content-Length: 1*DIGIT up to MBX_HTTP_LENGTH_MAX, repeated only with the same value. */
+static int field_content_length(struct mbx_http_head *h, const char *v, size_t n,
+                                const char **why_r)
+{
+	uint64_t len = 0;
+
+	if (n == 0)
+		REFUSE(400, "empty Content-Length");
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(uint8_t)v[i] - '0';
+
+		if (d > 9)
+			REFUSE(400, "Content-Length is not one decimal number");
+		len = len * 10 + d; /* at most (2^53 + 1) * 10 + 9 here: no overflow */
+		if (len > MBX_HTTP_LENGTH_MAX)
+			REFUSE(400, "Content-Length too large");
+	}
+	if (h->has_length && h->content_length != len)
+		REFUSE(400, "two different Content-Length values");
+	h->has_length = true;
+	h->content_length = len;
+	return 0;
+}
+
+/* Connection: a comma list of tokens (empty elements allowed, RFC 9110 5.6.1); "close". */
+static int field_connection(struct head_state *st, const char *v, size_t n, const char **why_r)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t start;
+
+		while (i < n && (is_blank(v[i]) || v[i] == ','))
+			i++;
+		start = i;
+		while (i < n && is_class(v[i], C_TCHAR))
+			i++;
+		if (i - start == 5 && lower_eq(v + start, "close", 5))
+			st->close = true;
+		while (i < n && is_blank(v[i]))
+			i++;
+		if (i < n && v[i] != ',')
+			REFUSE(400, "Connection is not a list of tokens");
+	}
+	return 0;
+}
+
+/* The fields the server acts on, picked by name length first. */
+static int field_check(struct mbx_http_head *h, struct head_state *st,
+                       const struct mbx_http_field *f, const char **why_r)
+{
+	switch (f->name_len) {
+	case 6:
+		if (!lower_eq(f->name, "expect", 6))
+			return 0;
+		if (f->value_len == 12 && lower_eq(f->value, "100-continue", 12)) {
+			/* an HTTP/1.0 client does not wait for 100 (RFC 9110 10.1.1): ignored */
+			if (h->minor == 1)
+				h->expect_continue = true;
+			return 0;
+		}
+		REFUSE(417, "an expectation other than 100-continue");
+	case 10:
+		if (!lower_eq(f->name, "connection", 10))
+			return 0;
+		return field_connection(st, f->value, f->value_len, why_r);
+	case 14:
+		if (!lower_eq(f->name, "content-length", 14))
+			return 0;
+		return field_content_length(h, f->value, f->value_len, why_r);
+	case 17:
+		if (!lower_eq(f->name, "transfer-encoding", 17))
+			return 0;
+		if (h->minor == 0)
+			REFUSE(400, "Transfer-Encoding in an HTTP/1.0 request");
+		if (st->te_seen)
+			REFUSE(400, "a second Transfer-Encoding field");
+		st->te_seen = true;
+		if (f->value_len == 7 && lower_eq(f->value, "chunked", 7)) {
+			h->chunked = true;
+			return 0;
+		}
+		REFUSE(501, "a Transfer-Encoding other than chunked alone");
+	}
+	return 0;
+}
+
+/* The request line at p (after the leading empty lines); *p_r gets the start of the next line. */
+static int request_line(struct mbx_http_head *h, char *p, char *e, char **p_r, const char **why_r)
+{
+	char *q = p;
+	size_t n;
+	unsigned major;
+
+	while (p < e && is_class(*p, C_TCHAR))
+		p++;
+	n = (size_t)(p - q);
+	if (n == 0 || p == e || *p != ' ')
+		REFUSE(400, "the method is not a token followed by one space");
+	if (n > MBX_HTTP_METHOD_MAX)
+		REFUSE(400, "the method is too long");
+	*p++ = '\0';
+	h->method = method_of(q, n);
+	h->method_name = q;
+
+	q = p;
+	while (p < e && is_class(*p, C_TARGET))
+		p++;
+	n = (size_t)(p - q);
+	if (n == 0)
+		REFUSE(400, "no request-target");
+	if (n > MBX_HTTP_TARGET_MAX)
+		REFUSE(400, "the request-target is too long");
+	if (p < e && *p != ' ' && *p != '\r' && *p != '\n')
+		REFUSE(400, "a byte not allowed in the request-target");
+	if (p == e || *p != ' ')
+		REFUSE(400, "no HTTP version after the request-target");
+	*p++ = '\0';
+	h->target = q;
+
+	if (e - p < 8 || memcmp(p, "HTTP/", 5) != 0 || (unsigned)(uint8_t)p[5] - '0' > 9 ||
+	    p[6] != '.' || (unsigned)(uint8_t)p[7] - '0' > 9)
+		REFUSE(400, "no HTTP version after the request-target");
+	major = (unsigned)(uint8_t)p[5] - '0';
+	h->minor = (unsigned)(uint8_t)p[7] - '0' > 0 ? 1 : 0; /* 1.2 and up: served as 1.1 */
+	p += 8;
+	if (p < e && *p == '\n')
+		p++;
+	else if (e - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2;
+	else
+		REFUSE(400, "bytes after the HTTP version");
+	if (major != 1)
+		REFUSE(505, "an HTTP version other than 1.x");
+	*p_r = p;
+	return 0;
+}
+
+int mbx_http_parse_head(char *buf, size_t len, struct mbx_http_head *h, const char **why_r)
+{
+	struct head_state st = {false, false};
+	char *p = buf, *e = buf + len;
+	int rc;
+
+	h->method = MBX_HTTP_OTHER;
+	h->method_name = "";
+	h->target = "";
+	h->minor = 0;
+	h->nfields = 0;
+	h->has_length = false;
+	h->content_length = 0;
+	h->chunked = false;
+	h->keep_alive = false;
+	h->expect_continue = false;
+	if (why_r != NULL)
+		*why_r = NULL;
+
+	for (;;) { /* leading empty lines (RFC 9112 2.2) */
+		if (p < e && p[0] == '\n')
+			p++;
+		else if (e - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			p += 2;
+		else
+			break;
+	}
+	rc = request_line(h, p, e, &p, why_r);
+	if (rc != 0)
+		return rc;
+
+	for (;;) {
+		struct mbx_http_field *f;
+		char *name, *value, *vend;
+
+		if (p == e)
+			REFUSE(400, "the head does not end with an empty line");
+		if (*p == '\n') {
+			p++;
+			break;
+		}
+		if (*p == '\r') {
+			if (e - p >= 2 && p[1] == '\n') {
+				p += 2;
+				break;
+			}
+			REFUSE(400, "a CR that does not end a line");
+		}
+		if (is_blank(*p))
+			REFUSE(400, "obs-fold (a line starting with a blank) is not accepted");
+		if (h->nfields == MBX_HTTP_MAX_HEADERS)
+			REFUSE(431, "more than 64 header fields");
+
+		name = p;
+		while (p < e && is_class(*p, C_TCHAR))
+			p++;
+		if (p < e && is_blank(*p) && p > name) {
+			while (p < e && is_blank(*p))
+				p++;
+			if (p < e && *p == ':')
+				REFUSE(400, "a blank between a field name and its colon");
+			REFUSE(400, "a field name that is not a token followed by a colon");
+		}
+		if (p == e || *p != ':' || p == name)
+			REFUSE(400, "a field name that is not a token followed by a colon");
+		f = &h->fields[h->nfields];
+		f->name_len = (size_t)(p - name);
+		*p++ = '\0';
+
+		while (p < e && is_blank(*p))
+			p++;
+		value = p;
+		p += value_span(p, e) - p;
+		vend = p;
+		while (vend > value && is_blank(vend[-1]))
+			vend--;
+		if (p < e && *p == '\n') {
+			p++;
+		} else if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+			p += 2;
+		} else if (p == e) {
+			REFUSE(400, "the head does not end with an empty line");
+		} else {
+			REFUSE(400, "a control character in a field value");
+		}
+		*vend = '\0'; /* a blank, CR or LF of this line */
+		f->name = name;
+		f->value = value;
+		f->value_len = (size_t)(vend - value);
+		h->nfields++;
+		rc = field_check(h, &st, f, why_r);
+		if (rc != 0)
+			return rc;
+	}
+	if (p != e)
+		REFUSE(400, "bytes after the empty line that ends the head");
+	if (h->chunked && h->has_length)
+		REFUSE(400, "both Transfer-Encoding and Content-Length");
+	h->keep_alive = h->minor == 1 && !st.close;
+	return 0;
+}
+
+const char *mbx_http_head_field(const struct mbx_http_head *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < h->nfields; i++) {
+		const struct mbx_http_field *f = &h->fields[i];
+		size_t k;
+
+		if (f->name_len != n)
+			continue;
+		for (k = 0; k < n; k++) {
+			unsigned a = (uint8_t)f->name[k], b = (uint8_t)name[k];
+
+			if (a - 'A' < 26)
+				a |= 0x20;
+			if (b - 'A' < 26)
+				b |= 0x20;
+			if (a != b)
+				break;
+		}
+		if (k == n)
+			return f->value;
+	}
+	return NULL;
+}
+
+/* ---- the path of a target ---------------------------------------------------------------- */
+
+static inline int hexval(uint8_t c)
+{
+	if (c - (unsigned)'0' < 10)
+		return c - '0';
+	c |= 0x20;
+	if (c - (unsigned)'a' < 6)
+		return c - 'a' + 10;
+	return -1;
+}
+
+int mbx_http_target_path(const char *target, char *out, size_t outsize)
+{
+	const char *p = target;
+	size_t n = 0;
+
+	if (outsize == 0)
+		return -1;
+	out[0] = '\0';
+	if (p[0] != '/') { /* the absolute form, or none we serve */
+		const char *auth;
+
+		if ((p[0] | 0x20) != 'h' || (p[1] | 0x20) != 't' || (p[2] | 0x20) != 't' ||
+		    (p[3] | 0x20) != 'p')
+			return -1;
+		p += 4;
+		if ((p[0] | 0x20) == 's')
+			p++;
+		if (p[0] != ':' || p[1] != '/' || p[2] != '/')
+			return -1;
+		p += 3;
+		auth = p;
+		while (*p != '\0' && *p != '/' && *p != '?') {
+			if (*p == '@') /* userinfo: refused (RFC 9110 4.2.4) */
+				return -1;
+			p++;
+		}
+		if (p == auth) /* an empty host (RFC 9110 4.2.1) */
+			return -1;
+		if (*p != '/') { /* no path: "/" */
+			if (outsize < 2)
+				return -1;
+			out[0] = '/';
+			out[1] = '\0';
+			return 1;
+		}
+	}
+	for (; *p != '\0' && *p != '?'; p++) {
+		uint8_t c = (uint8_t)*p;
+
+		if (c == '%') {
+			int hi = hexval((uint8_t)p[1]), lo = hi < 0 ? -1 : hexval((uint8_t)p[2]);
+
+			if (lo < 0)
+				goto fail;
+			c = (uint8_t)(hi << 4 | lo);
+			if (c == 0)
+				goto fail;
+			p += 2;
+		}
+		if (outsize - n < 2 || n >= 0x7FFFFFFF) /* room for c and the NUL */
+			goto fail;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return (int)n;
+fail:
+	out[0] = '\0';
+	return -1;
+}
+
+/* ---- chunked bodies (RFC 9112 7.1) --------------------------------------------------------- */
+
+/* The chunk extensions of a size line (from the blank or ';' after the digits to the line end)
+ * and a trailer line are at most CHUNK_LINE_MAX bytes, the trailer section CHUNK_TRAILER_MAX
+ * (RFC 9112 7.1.1 and 7.1.2 ask for such limits); more is malformed. */
+#define CHUNK_LINE_MAX 4096u
+#define CHUNK_TRAILER_MAX 65536u
+
+enum {
+	CH_SIZE,     /* chunk-size digits: their number in digits, the size so far in remaining */
+	CH_SIZE_BWS, /* blanks after the size: a ';' must follow */
+	CH_EXT,      /* chunk extensions, up to the line end */
+	CH_SIZE_LF,  /* a CR ended the size line */
+	CH_DATA,     /* remaining bytes of chunk data */
+	CH_DATA_END, /* the CRLF or LF after the data */
+	CH_DATA_LF,
+	CH_TR_START, /* the start of a trailer line or of the final empty line */
+	CH_TR_NAME,
+	CH_TR_VALUE,
+	CH_TR_LF,
+	CH_END_LF, /* a CR began the final empty line */
+	CH_DONE,
+	CH_BAD,
+	CH_TOO_LARGE,
+};
+
+void mbx_http_chunked_init(struct mbx_http_chunked *c, uint64_t limit)
+{
+	c->state = CH_SIZE;
+	c->remaining = 0;
+	c->total = 0;
+	c->limit = limit;
+	c->linelen = 0;
+	c->digits = 0;
+}
+
+/* A size line ended: the data of its chunk follows, or the trailer section after the last. In
+ * the trailer section, remaining counts its bytes. */
+static inline void size_line_end(struct mbx_http_chunked *c)
+{
+	c->state = c->remaining > 0 ? CH_DATA : CH_TR_START;
+	c->linelen = 0;
+}
+
+static inline void next_size_line(struct mbx_http_chunked *c)
+{
+	c->state = CH_SIZE;
+	c->digits = 0;
+	c->remaining = 0;
+	c->linelen = 0;
+}
+
+int mbx_http_chunked_feed(struct mbx_http_chunked *c, const uint8_t *in, size_t len,
+                          uint8_t *out, size_t *out_len, size_t *used_r)
+{
+	size_t i = 0, o = *out_len;
+	int rc;
+
+	switch (c->state) { /* the end was reached before: nothing more is taken */
+	case CH_DONE:
+		*used_r = 0;
+		return MBX_HTTP_CHUNK_DONE;
+	case CH_BAD:
+		*used_r = 0;
+		return MBX_HTTP_CHUNK_BAD;
+	case CH_TOO_LARGE:
+		*used_r = 0;
+		return MBX_HTTP_CHUNK_TOO_LARGE;
+	}
+	while (i < len) {
+		uint8_t b = in[i];
+
+		switch (c->state) {
+		case CH_DATA: {
+			size_t n = len - i;
+
+			if (n > c->remaining)
+				n = (size_t)c->remaining;
+			memcpy(out + o, in + i, n);
+			o += n;
+			i += n;
+			c->remaining -= n;
+			c->total += n;
+			if (c->remaining == 0)
+				c->state = CH_DATA_END;
+			continue;
+		}
+		case CH_SIZE: {
+			int d = hexval(b);
+
+			if (d >= 0) {
+				if (c->digits == 15)
+					goto bad;
+				c->digits++;
+				c->remaining = c->remaining << 4 | (unsigned)d;
+				if (c->remaining > c->limit - c->total)
+					goto too_large;
+				break;
+			}
+			if (c->digits == 0)
+				goto bad;
+			if (b == ';')
+				c->state = CH_EXT;
+			else if (b == ' ' || b == '\t')
+				c->state = CH_SIZE_BWS;
+			else if (b == '\r')
+				c->state = CH_SIZE_LF;
+			else if (b == '\n')
+				size_line_end(c);
+			else
+				goto bad;
+			break;
+		}
+		case CH_SIZE_BWS:
+			if (++c->linelen > CHUNK_LINE_MAX)
+				goto bad;
+			if (b == ';')
+				c->state = CH_EXT;
+			else if (b != ' ' && b != '\t')
+				goto bad;
+			break;
+		case CH_EXT:
+			if (++c->linelen > CHUNK_LINE_MAX)
+				goto bad;
+			if (b == '\r')
+				c->state = CH_SIZE_LF;
+			else if (b == '\n')
+				size_line_end(c);
+			else if (!(ctab[b] & C_VALUE))
+				goto bad;
+			break;
+		case CH_SIZE_LF:
+			if (b != '\n')
+				goto bad;
+			size_line_end(c);
+			break;
+		case CH_DATA_END:
+			if (b == '\r')
+				c->state = CH_DATA_LF;
+			else if (b == '\n')
+				next_size_line(c);
+			else
+				goto bad;
+			break;
+		case CH_DATA_LF:
+			if (b != '\n')
+				goto bad;
+			next_size_line(c);
+			break;
+		case CH_TR_START:
+			if (b == '\r') {
+				c->state = CH_END_LF;
+			} else if (b == '\n') {
+				c->state = CH_DONE;
+				i++;
+				goto done;
+			} else if (ctab[b] & C_TCHAR) {
+				c->state = CH_TR_NAME;
+				c->linelen = 1;
+				if (++c->remaining > CHUNK_TRAILER_MAX)
+					goto bad;
+			} else {
+				goto bad; /* obs-fold or not a field */
+			}
+			break;
+		case CH_TR_NAME:
+		case CH_TR_VALUE:
+			if (++c->linelen > CHUNK_LINE_MAX || ++c->remaining > CHUNK_TRAILER_MAX)
+				goto bad;
+			if (c->state == CH_TR_NAME) {
+				if (b == ':')
+					c->state = CH_TR_VALUE;
+				else if (!(ctab[b] & C_TCHAR))
+					goto bad;
+			} else if (b == '\r') {
+				c->state = CH_TR_LF;
+			} else if (b == '\n') {
+				c->state = CH_TR_START;
+			} else if (!(ctab[b] & C_VALUE)) {
+				goto bad;
+			}
+			break;
+		case CH_TR_LF:
+			if (b != '\n' || ++c->remaining > CHUNK_TRAILER_MAX)
+				goto bad;
+			c->state = CH_TR_START;
+			break;
+		case CH_END_LF:
+			if (b != '\n')
+				goto bad;
+			c->state = CH_DONE;
+			i++;
+			goto done;
+		default: /* not a state: a corrupted decoder */
+			goto bad;
+		}
+		i++;
+	}
+	*out_len = o;
+	*used_r = i;
+	return MBX_HTTP_CHUNK_MORE;
+done:
+	rc = MBX_HTTP_CHUNK_DONE;
+	goto out;
+too_large:
+	c->state = CH_TOO_LARGE;
+	rc = MBX_HTTP_CHUNK_TOO_LARGE;
+	goto out;
+bad:
+	c->state = CH_BAD;
+	rc = MBX_HTTP_CHUNK_BAD;
+out:
+	*out_len = o;
+	*used_r = i;
+	return rc;
+}
