@@ -56,6 +56,32 @@ static inline bool is_blank(char c)
  */
 static inline bool lower_eq(const char *s, const char *lower, size_t n)
 {
+	/* a word at a time (n is a constant where this is inlined); the last word overlaps */
+	if (n >= 8) {
+		uint64_t x, y;
+		size_t i;
+
+		for (i = 0; n - i >= 8; i += 8) {
+			memcpy(&x, s + i, 8);
+			memcpy(&y, lower + i, 8);
+			if ((x | 0x2020202020202020u) != y)
+				return false;
+		}
+		if (i == n)
+			return true;
+		memcpy(&x, s + n - 8, 8);
+		memcpy(&y, lower + n - 8, 8);
+		return (x | 0x2020202020202020u) == y;
+	}
+	if (n >= 4) {
+		uint32_t x, y, x2, y2;
+
+		memcpy(&x, s, 4);
+		memcpy(&y, lower, 4);
+		memcpy(&x2, s + n - 4, 4);
+		memcpy(&y2, lower + n - 4, 4);
+		return (x | 0x20202020u) == y && (x2 | 0x20202020u) == y2;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (((uint8_t)s[i] | 0x20u) != (uint8_t)lower[i])
 			return false;
@@ -89,39 +115,120 @@ size_t mbx_http_head_end(const char *data, size_t len)
 
 /* ---- the head ---------------------------------------------------------------------------- */
 
-static inline uint64_t load8(const char *p)
+/*
+ * skip_plain(p, e, lo): skips whole blocks of bytes that are all >= lo and not 0x7F, while a
+ * whole block is left. Returns the first byte below lo or equal to 0x7F (SSE2), or the start of
+ * the block that holds one (the portable word-at-a-time version), or the start of the partial
+ * block at the end: the caller looks at the bytes from there one by one. Field values (lo 0x20;
+ * HTAB stops the skip and is looked at by the caller) and request-targets (lo 0x21) are most of
+ * a head's bytes. The loads go through memcpy: no pointer is cast onto the bytes.
+ */
+#if defined(__SSE2__) && !defined(MBX_HTTP_PARSE_PORTABLE)
+#include <emmintrin.h>
+
+#define MBX_HTTP_SSE2 1
+
+#define BLOCK 16
+
+static inline const char *skip_plain(const char *p, const char *e, uint8_t lo)
 {
-	uint64_t x;
+	const __m128i below = _mm_set1_epi8((char)(lo - 1)), del = _mm_set1_epi8(0x7F);
 
-	memcpy(&x, p, sizeof(x));
-	return x;
+	while (e - p >= BLOCK) {
+		__m128i x, bad;
+		unsigned m;
+
+		memcpy(&x, p, sizeof(x));
+		/* x <= lo - 1 (unsigned) or x == 0x7F */
+		bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, below), x), _mm_cmpeq_epi8(x, del));
+		m = (unsigned)_mm_movemask_epi8(bad);
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += BLOCK;
+	}
+	return p;
 }
+#else
+#define BLOCK 8
 
-/* Whether none of 8 bytes is a control character (< 0x20 or 0x7F; HTAB counts as one here and
- * is looked at byte by byte). "Has a byte less than n" for n <= 128 is exact as a whole-word
- * test (Bit Twiddling Hacks, hasless); 0x7F is "has a zero byte" after an XOR. */
-static inline bool clean8(uint64_t x)
+static inline const char *skip_plain(const char *p, const char *e, uint8_t lo)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t del = x ^ (ones * 0x7F);
 
-	return (((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs ? false : true;
+	while (e - p >= BLOCK) {
+		uint64_t x, del;
+
+		memcpy(&x, p, sizeof(x));
+		del = x ^ (ones * 0x7F);
+		/* "has a byte less than lo" (exact for lo <= 128 as a whole-word test, Bit
+		 * Twiddling Hacks: hasless), "has a zero byte" after the XOR */
+		if ((((x - ones * lo) & ~x) | ((del - ones) & ~del)) & highs)
+			return p;
+		p += BLOCK;
+	}
+	return p;
 }
+#endif
 
-/* The end of the field-value bytes from p (the first byte that is not one, or e). */
-static inline const char *value_span(const char *p, const char *e)
+/* The end of the run of bytes of class cls from p (the first byte outside it, or e). */
+static inline const char *span_plain(const char *p, const char *e, uint8_t lo, unsigned cls)
 {
 	for (;;) {
 		const char *stop;
 
-		while (e - p >= 8 && clean8(load8(p)))
-			p += 8;
-		stop = e - p >= 8 ? p + 8 : e;
-		while (p < stop && is_class(*p, C_VALUE))
+		p = skip_plain(p, e, lo);
+		stop = e - p > BLOCK ? p + BLOCK : e;
+		while (p < stop && is_class(*p, cls))
 			p++;
 		if (p < stop || p == e)
 			return p;
 	}
+}
+
+/* The end of the token from p (the first byte that is not a tchar, or e). With SSE2, sixteen
+ * bytes at a time while they are letters, digits and '-' (field names are); a table lookup per
+ * byte otherwise. */
+static inline const char *span_token(const char *p, const char *e)
+{
+#ifdef MBX_HTTP_SSE2
+	const __m128i a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25), zero = _mm_set1_epi8('0');
+	const __m128i nine = _mm_set1_epi8(9), dash = _mm_set1_epi8('-'), fold = _mm_set1_epi8(0x20);
+
+	while (e - p >= BLOCK) {
+		__m128i x, l, d, ok;
+		unsigned m;
+
+		memcpy(&x, p, sizeof(x));
+		l = _mm_sub_epi8(_mm_or_si128(x, fold), a); /* letters: 0..25 */
+		d = _mm_sub_epi8(x, zero);                  /* digits: 0..9 */
+		ok = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z), l),
+		                  _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, nine), d),
+		                               _mm_cmpeq_epi8(x, dash)));
+		m = (unsigned)_mm_movemask_epi8(ok) ^ 0xFFFFu;
+		if (m == 0) {
+			p += BLOCK;
+			continue;
+		}
+		p += __builtin_ctz(m);
+		if (!is_class(*p, C_TCHAR))
+			return p;
+		p++; /* another tchar: on with the next block */
+	}
+#endif
+	while (e - p >= 4) {
+		if (!is_class(p[0], C_TCHAR))
+			return p;
+		if (!is_class(p[1], C_TCHAR))
+			return p + 1;
+		if (!is_class(p[2], C_TCHAR))
+			return p + 2;
+		if (!is_class(p[3], C_TCHAR))
+			return p + 3;
+		p += 4;
+	}
+	while (p < e && is_class(*p, C_TCHAR))
+		p++;
+	return p;
 }
 
 static enum mbx_http_method method_of(const char *m, size_t n)
@@ -265,8 +372,7 @@ static int request_line(struct mbx_http_head *h, char *p, char *e, char **p_r, c
 	size_t n;
 	unsigned major;
 
-	while (p < e && is_class(*p, C_TCHAR))
-		p++;
+	p += span_token(p, e) - p;
 	n = (size_t)(p - q);
 	if (n == 0 || p == e || *p != ' ')
 		REFUSE(400, "the method is not a token followed by one space");
@@ -277,8 +383,7 @@ static int request_line(struct mbx_http_head *h, char *p, char *e, char **p_r, c
 	h->method_name = q;
 
 	q = p;
-	while (p < e && is_class(*p, C_TARGET))
-		p++;
+	p += span_plain(p, e, 0x21, C_TARGET) - p;
 	n = (size_t)(p - q);
 	if (n == 0)
 		REFUSE(400, "no request-target");
@@ -307,6 +412,36 @@ static int request_line(struct mbx_http_head *h, char *p, char *e, char **p_r, c
 		REFUSE(505, "an HTTP version other than 1.x");
 	*p_r = p;
 	return 0;
+}
+
+/* Why a line of the field section neither is the empty line nor starts with a token. */
+static int line_start_error(const char *p, const char *e, const char **why_r)
+{
+	if (p == e)
+		REFUSE(400, "the head does not end with an empty line");
+	if (*p == '\r')
+		REFUSE(400, "a CR that does not end a line");
+	if (is_blank(*p))
+		REFUSE(400, "obs-fold (a line starting with a blank) is not accepted");
+	REFUSE(400, "a field name that is not a token followed by a colon");
+}
+
+/* Why a field name (a token) is not followed by its colon: p is the byte after it. */
+static int field_name_error(const char *p, const char *e, const char **why_r)
+{
+	while (p < e && is_blank(*p))
+		p++;
+	if (p < e && *p == ':')
+		REFUSE(400, "a blank between a field name and its colon");
+	REFUSE(400, "a field name that is not a token followed by a colon");
+}
+
+/* Why a field value ends in something other than the line end: p is that byte (or e). */
+static int field_value_error(const char *p, const char *e, const char **why_r)
+{
+	if (p == e)
+		REFUSE(400, "the head does not end with an empty line");
+	REFUSE(400, "a control character in a field value");
 }
 
 int mbx_http_parse_head(char *buf, size_t len, struct mbx_http_head *h, const char **why_r)
@@ -344,58 +479,45 @@ int mbx_http_parse_head(char *buf, size_t len, struct mbx_http_head *h, const ch
 		struct mbx_http_field *f;
 		char *name, *value, *vend;
 
-		if (p == e)
-			REFUSE(400, "the head does not end with an empty line");
-		if (*p == '\n') {
-			p++;
-			break;
-		}
-		if (*p == '\r') {
-			if (e - p >= 2 && p[1] == '\n') {
+		if (p == e || !is_class(*p, C_TCHAR)) { /* the empty line at the end, or an error */
+			if (p < e && *p == '\n') {
+				p++;
+				break;
+			}
+			if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
 				p += 2;
 				break;
 			}
-			REFUSE(400, "a CR that does not end a line");
+			return line_start_error(p, e, why_r);
 		}
-		if (is_blank(*p))
-			REFUSE(400, "obs-fold (a line starting with a blank) is not accepted");
 		if (h->nfields == MBX_HTTP_MAX_HEADERS)
 			REFUSE(431, "more than 64 header fields");
 
 		name = p;
-		while (p < e && is_class(*p, C_TCHAR))
-			p++;
-		if (p < e && is_blank(*p) && p > name) {
-			while (p < e && is_blank(*p))
-				p++;
-			if (p < e && *p == ':')
-				REFUSE(400, "a blank between a field name and its colon");
-			REFUSE(400, "a field name that is not a token followed by a colon");
-		}
-		if (p == e || *p != ':' || p == name)
-			REFUSE(400, "a field name that is not a token followed by a colon");
+		p += span_token(p + 1, e) - p;
+		if (p == e || *p != ':')
+			return field_name_error(p, e, why_r);
 		f = &h->fields[h->nfields];
+		f->name = name;
 		f->name_len = (size_t)(p - name);
 		*p++ = '\0';
 
+		if (p < e && *p == ' ') /* the usual single space first */
+			p++;
 		while (p < e && is_blank(*p))
 			p++;
 		value = p;
-		p += value_span(p, e) - p;
+		p += span_plain(p, e, 0x20, C_VALUE) - p;
 		vend = p;
 		while (vend > value && is_blank(vend[-1]))
 			vend--;
-		if (p < e && *p == '\n') {
-			p++;
-		} else if (e - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+		if (e - p >= 2 && p[0] == '\r' && p[1] == '\n')
 			p += 2;
-		} else if (p == e) {
-			REFUSE(400, "the head does not end with an empty line");
-		} else {
-			REFUSE(400, "a control character in a field value");
-		}
+		else if (p < e && p[0] == '\n')
+			p++;
+		else
+			return field_value_error(p, e, why_r);
 		*vend = '\0'; /* a blank, CR or LF of this line */
-		f->name = name;
 		f->value = value;
 		f->value_len = (size_t)(vend - value);
 		h->nfields++;
