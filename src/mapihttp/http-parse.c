@@ -4,10 +4,11 @@
  * path of a request-target, and an incremental chunked-body decoder. http-parse.h says exactly
  * what is accepted and which status refuses the rest.
  *
- * This is the hot path of every request: one pass over the head, no allocation, one table
- * lookup per byte for names and targets, eight bytes at a time for field values (the bytes a
- * head mostly consists of), digit loops of our own, and the four fields that matter picked out
- * by length before any comparison.
+ * This is the hot path of every request: one pass over the head, no allocation; field values
+ * and the target (most of a head's bytes) checked 16 bytes at a time with SSE2 (8 with a
+ * portable word trick elsewhere), field names 16 at a time while they are letters, digits and
+ * '-', a table lookup per byte otherwise; digit loops of our own; the four fields that matter
+ * picked out by their length, then compared a word at a time.
  */
 #include "mapihttp/http-parse.h"
 
@@ -291,7 +292,7 @@ static int field_content_length(struct mbx_http_head *h, const char *v, size_t n
 
 		if (d > 9)
 			REFUSE(400, "Content-Length is not one decimal number");
-		len = len * 10 + d; /* at most (2^53 + 1) * 10 + 9 here: no overflow */
+		len = len * 10 + d; /* len <= 2^53 before: no overflow */
 		if (len > MBX_HTTP_LENGTH_MAX)
 			REFUSE(400, "Content-Length too large");
 	}

@@ -97,7 +97,8 @@ int mbx_http_target_path(const char *target, char *out, size_t outsize);
  * (";..." up to the line end, ignored), CRLF (or LF), data, CRLF (or LF); the last chunk
  * "0" then trailer fields (read and ignored) up to the empty line. The limit bounds the sum of
  * the chunk sizes: a chunk that would pass it is an error (MBX_HTTP_CHUNK_TOO_LARGE) as soon as
- * its size line is read.
+ * its size line is read. The extensions of one size line and a trailer line may hold at most
+ * 4096 bytes, the trailer section 65536: more is MBX_HTTP_CHUNK_BAD.
  */
 struct mbx_http_chunked {
 	int state;          /* private */
@@ -117,8 +118,9 @@ void mbx_http_chunked_init(struct mbx_http_chunked *c, uint64_t limit);
 /*
  * Consumes in[0..len): data bytes are appended to out (which must have room for len bytes: the
  * data of a chunked body is never longer than its encoding) and *out_len grows by their number;
- * *used_r is the number of input bytes consumed (len unless DONE). Returns one of the four
- * values above.
+ * *used_r is the number of input bytes consumed (len unless DONE; on BAD and TOO_LARGE the
+ * offset of the byte found wrong). Once DONE, BAD or TOO_LARGE, every later call returns the
+ * same with *used_r 0. Returns one of the four values above.
  */
 int mbx_http_chunked_feed(struct mbx_http_chunked *c, const uint8_t *in, size_t len,
                           uint8_t *out, size_t *out_len, size_t *used_r);
