@@ -25,13 +25,14 @@ struct evconnlistener;
 #define HTTPD_HDR_INLINE 1536    /* response header lines kept in the request itself */
 #define HTTPD_LINGER_SECONDS 2   /* reading and dropping after the last answer */
 #define HTTPD_DATE_LEN 29        /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTPD_READ_AHEAD 16384   /* input kept beyond max_head_bytes before reading pauses */
 
 /* A connection's state (one request at a time). */
 enum httpd_state {
 	HTTPD_HEAD,    /* reading a request head (or waiting for one: keep-alive) */
 	HTTPD_BODY,    /* reading its body (c->req holds it) */
-	HTTPD_HANDLED, /* the handler holds c->req; EV_READ is off */
-	HTTPD_WRITING, /* the answer is queued; waiting for the output to drain */
+	HTTPD_HANDLED, /* the handler holds c->req (EV_READ off once it returns without answering) */
+	HTTPD_WRITING, /* the answer is queued; waiting for the output to drain (input waits) */
 	HTTPD_REFUSED, /* an error answer is queued; the input is dropped; then HTTPD_LINGER */
 	HTTPD_LINGER,  /* write side shut; reading and dropping until EOF or 2 s */
 };
@@ -40,7 +41,7 @@ struct httpd_conn {
 	struct mbx_httpd *h;
 	struct httpd_conn *prev, *next;
 	struct bufferevent *bev;
-	struct event *timer; /* request deadline, then the lingering close */
+	struct event *timer; /* request deadline, then the lingering close (lazy: see deadline) */
 	struct event *flush; /* moves a streamed answer from stage to the output (lazy) */
 	struct evbuffer *stage; /* a streamed answer being built (lazy) */
 	struct mbx_http_req *req; /* being read (HTTPD_BODY) or with the handler */
@@ -50,7 +51,8 @@ struct httpd_conn {
 	unsigned busy;
 	size_t scan;      /* input bytes already searched for the end of the head */
 	struct mbx_httpd_limits lim; /* for the request being read */
-	const struct timeval *req_tv; /* common timeout of lim.timeout_seconds */
+	const struct timeval *req_tv; /* common timeout the timer was last armed with */
+	int64_t deadline; /* monotonic ms: request deadline or end of lingering; 0: none */
 	socklen_t peerlen;
 	struct sockaddr_storage peer;
 	char peer_name[HTTPD_PEER_NAME_MAX];

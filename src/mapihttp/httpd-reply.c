@@ -123,12 +123,44 @@ void httpd_req_detach(struct mbx_http_req *req)
 
 /* ---- response header lines --------------------------------------------------------------- */
 
-/* tchar (RFC 9110 5.6.2) as a bitmap */
-static bool is_tchar(unsigned char ch)
-{
-	static const uint32_t map[8] = {0x00000000, 0x03ff6cfa, 0xc7fffffe, 0x57ffffff};
+/* tchar (RFC 9110 5.6.2) */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+	['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+	['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
+	['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,
+	['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
+	['x'] = 1, ['y'] = 1, ['z'] = 1, ['|'] = 1, ['~'] = 1,
+};
 
-	return (map[ch >> 5] >> (ch & 31)) & 1;
+static bool bytes_crlfnul(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0')
+			return true;
+	return false;
+}
+
+/* Whether v[0..len) holds a CR, LF or NUL. Eight bytes at a time: a word with no byte below
+ * 0x0e (the exact "has a byte less than n" test of the bit-twiddling folklore) holds none;
+ * one with such a byte (HTAB, allowed, is one) is looked at byte by byte. */
+static bool has_crlfnul(const char *v, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, v + i, 8);
+		if (((w - ones * 0x0e) & ~w & highs) != 0 && bytes_crlfnul(v + i, 8))
+			return true;
+	}
+	return bytes_crlfnul(v + i, len - i);
 }
 
 static void header_dropped(const struct mbx_http_req *req, const char *name, size_t nlen,
@@ -162,10 +194,34 @@ static bool lists_close(const char *v, size_t len)
 	return false;
 }
 
+/* The fields the server writes itself: Date is noted (the server adds none then), Connection
+ * is taken as asking for the close, Content-Length and Transfer-Encoding are refused. Returns
+ * true when the line is not to be added. First letter first: most names are none of these. */
+static bool server_field(struct mbx_http_req *req, const char *name, size_t nlen,
+                         const char *value, size_t len)
+{
+	unsigned char first = (unsigned char)name[0] | 0x20;
+
+	if (first != 'c' && first != 'd' && first != 't')
+		return false;
+	if (name_is(name, nlen, "Date", 4)) {
+		req->has_date = true;
+	} else if (name_is(name, nlen, "Connection", 10)) {
+		if (lists_close(value, len))
+			req->close = true;
+		return true; /* the server writes "Connection: close" when it closes */
+	} else if (name_is(name, nlen, "Content-Length", 14) ||
+	           name_is(name, nlen, "Transfer-Encoding", 17)) {
+		header_dropped(req, name, nlen, "the server frames the answer");
+		return true;
+	}
+	return false;
+}
+
 void mbx_http_req_add_header_n(struct mbx_http_req *req, const char *name, const char *value,
                                size_t len)
 {
-	size_t nlen = 0, need, i;
+	size_t nlen = 0, need;
 	char *p;
 
 	if (req == NULL || req->conn == NULL || name == NULL)
@@ -174,7 +230,7 @@ void mbx_http_req_add_header_n(struct mbx_http_req *req, const char *name, const
 		header_dropped(req, name, strlen(name), "the answer has started");
 		return;
 	}
-	while (is_tchar((unsigned char)name[nlen]))
+	while (tchar[(unsigned char)name[nlen]])
 		nlen++;
 	if (nlen == 0 || name[nlen] != '\0') {
 		header_dropped(req, name, strlen(name), "the name is not a token");
@@ -184,42 +240,12 @@ void mbx_http_req_add_header_n(struct mbx_http_req *req, const char *name, const
 		header_dropped(req, name, nlen, "no value");
 		return;
 	}
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)value[i];
-
-		if (ch <= '\r' && (ch == '\r' || ch == '\n' || ch == '\0')) {
-			header_dropped(req, name, nlen, "the value holds CR, LF or NUL");
-			return;
-		}
+	if (has_crlfnul(value, len)) {
+		header_dropped(req, name, nlen, "the value holds CR, LF or NUL");
+		return;
 	}
-	/* the server's own fields */
-	switch (nlen) {
-	case 4:
-		if (name_is(name, nlen, "Date", 4))
-			req->has_date = true;
-		break;
-	case 10:
-		if (name_is(name, nlen, "Connection", 10)) {
-			if (lists_close(value, len))
-				req->close = true;
-			return; /* the server writes "Connection: close" when it closes */
-		}
-		break;
-	case 14:
-		if (name_is(name, nlen, "Content-Length", 14)) {
-			header_dropped(req, name, nlen, "the server frames the answer");
-			return;
-		}
-		break;
-	case 17:
-		if (name_is(name, nlen, "Transfer-Encoding", 17)) {
-			header_dropped(req, name, nlen, "the server frames the answer");
-			return;
-		}
-		break;
-	default:
-		break;
-	}
+	if (server_field(req, name, nlen, value, len))
+		return;
 	need = nlen + 2 + len + 2;
 	if (req->hdr_cap - req->hdr_len < need) {
 		size_t cap = req->hdr_cap * 2;

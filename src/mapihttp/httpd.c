@@ -363,15 +363,30 @@ static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
-/* The connection is ready for a request (accepted, or the previous answer is written). */
+static int64_t httpd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* a vDSO read: cheap enough per request */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The connection is ready for a request (accepted, or the previous answer is written). The
+ * request deadline is lazy: setting it is a store, and the timer (a common timeout, armed when
+ * not pending) that fires before it is set again for what is left (conn_timer_cb). So a
+ * request costs no timer operation at all on a busy keep-alive connection. */
 static void conn_ready(struct httpd_conn *c)
 {
 	c->state = HTTPD_HEAD;
 	c->scan = 0;
 	c->lim = c->h->lim;
-	c->req_tv = c->h->req_tv;
-	evtimer_add(c->timer, c->req_tv);
-	bufferevent_enable(c->bev, EV_READ);
+	c->deadline = httpd_now_ms() + (int64_t)c->lim.timeout_seconds * 1000;
+	if (c->req_tv != c->h->req_tv || !evtimer_pending(c->timer, NULL)) {
+		c->req_tv = c->h->req_tv; /* new limits: the pending one may fire too late */
+		evtimer_add(c->timer, c->req_tv);
+	}
+	if ((bufferevent_get_enabled(c->bev) & EV_READ) == 0)
+		bufferevent_enable(c->bev, EV_READ);
 }
 
 static int conn_start(struct mbx_httpd *h, evutil_socket_t fd, const struct sockaddr *sa,
@@ -417,6 +432,8 @@ static int conn_start(struct mbx_httpd *h, evutil_socket_t fd, const struct sock
 	}
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	/* what is read ahead while an answer is written (pipelining) is bounded */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, h->lim.max_head_bytes + HTTPD_READ_AHEAD);
 	/* a client that stops reading is dropped after timeout_seconds without progress */
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_WRITE);
@@ -508,6 +525,7 @@ static void conn_linger(struct httpd_conn *c)
 	               evbuffer_get_length(bufferevent_get_input(c->bev)));
 	bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
+	c->deadline = httpd_now_ms() + HTTPD_LINGER_SECONDS * 1000;
 	evtimer_add(c->timer, c->h->linger_tv);
 }
 
@@ -575,7 +593,7 @@ void httpd_conn_refuse(struct httpd_conn *c, int status, const char *why)
 		req->conn = NULL;
 		httpd_req_free(req);
 	}
-	evtimer_del(c->timer);
+	c->deadline = 0; /* the write timeout covers the answer; then the lingering close */
 	/* drop what came so far, and whatever comes while the answer is written */
 	evbuffer_drain(bufferevent_get_input(c->bev),
 	               evbuffer_get_length(bufferevent_get_input(c->bev)));
@@ -593,8 +611,7 @@ static void conn_dispatch(struct httpd_conn *c)
 	struct mbx_httpd *h = c->h;
 	struct mbx_http_req *req = c->req;
 
-	evtimer_del(c->timer);
-	bufferevent_disable(c->bev, EV_READ);
+	c->deadline = 0; /* the timer, if it fires while the request is handled, does nothing */
 	c->state = HTTPD_HANDLED;
 	req->phase = HTTPD_REQ_HELD;
 	mbx_trace(MBX_TRACE_HTTP, "http: %s %s from %s", req->head.method_name, req->head.target,
@@ -603,6 +620,12 @@ static void conn_dispatch(struct httpd_conn *c)
 		h->req_fn(req, h->req_arg);
 	else
 		mbx_http_reply(req, 404, NULL, NULL, 0);
+	/* Held (or being streamed): reading stops until the answer is written. An answer given
+	 * at once leaves EV_READ on (two epoll_ctl calls fewer per request): what comes while it
+	 * is written waits in the input (bounded by the read high-water mark), and an EOF then
+	 * only means the close after the answer (conn_event_cb). */
+	if (!c->dead && c->state == HTTPD_HANDLED)
+		bufferevent_disable(c->bev, EV_READ);
 }
 
 /* Reads requests from the input while the connection is reading; c->busy is held. */
@@ -659,8 +682,9 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
 		return;
-	if ((what & BEV_EVENT_EOF) && c->state == HTTPD_REFUSED) {
-		/* a client that half-closed still gets the error answer being written */
+	if ((what & BEV_EVENT_EOF) && (c->state == HTTPD_REFUSED || c->state == HTTPD_WRITING)) {
+		/* a client that half-closed still gets the answer being written, then the close */
+		c->close_after = true;
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
@@ -677,9 +701,19 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpd_conn *c = arg;
+	int64_t now = httpd_now_ms();
 
 	(void)fd;
 	(void)what;
+	if (c->deadline == 0)
+		return;
+	if (now < c->deadline) {
+		int64_t left = c->deadline - now;
+		struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000 * 1000)};
+
+		evtimer_add(c->timer, &tv);
+		return;
+	}
 	c->busy++;
 	if ((c->state == HTTPD_HEAD &&
 	     evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) ||

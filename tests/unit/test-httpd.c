@@ -919,6 +919,78 @@ static void test_idle_close(void **state)
 	fx_free(f);
 }
 
+/* A client that half-closes after its request still gets the answer, then the close. */
+static void test_half_close(void **state)
+{
+	struct fx *f = fx_new(&lim_default, act_echo);
+	int fd = cli_connect(f);
+
+	(void)state;
+	cli_send(fd, "GET /h HTTP/1.1\r\n\r\n");
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	expect_answer_eof(f, fd,
+	                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	                  "Content-Length: 2\r\n\r\n/h",
+	                  1, 3000);
+	close(fd);
+	PUMP_UNTIL(f, 2000, f->conns == 0);
+	assert_int_equal(f->conns, 0);
+	/* the same with the request held a while */
+	f->act = act_hold;
+	fd = cli_connect(f);
+	cli_send(fd, "GET /h2 HTTP/1.1\r\n\r\n");
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	PUMP_UNTIL(f, 2000, f->nheld == 1);
+	pump(f, 50);
+	assert_true(mbx_http_req_attached(f->held[0]));
+	mbx_http_reply(f->held[0], 200, NULL, "late", 4);
+	expect_answer_eof(f, fd, "HTTP/1.1 200 OK\r\n" D "Content-Length: 4\r\n\r\nlate", 1, 3000);
+	assert_int_equal(f->closecbs, 0);
+	close(fd);
+	fx_free(f);
+}
+
+/* The deadline counts from each request's start: a keep-alive connection used more often than
+ * timeout_seconds lives on; new limits apply to the requests that start after them. */
+static void test_deadline_per_request(void **state)
+{
+	struct mbx_httpd_limits lim = lim_default;
+	struct fx *f;
+	int fd;
+
+	(void)state;
+	lim.timeout_seconds = 1;
+	f = fx_new(&lim, act_echo);
+	fd = cli_connect(f);
+	for (int i = 0; i < 3; i++) {
+		pump(f, 600);
+		cli_send(fd, "GET /d HTTP/1.1\r\n\r\n");
+		expect_answer(f, fd,
+		              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+		              "Content-Length: 2\r\n\r\n/d",
+		              1);
+	}
+	assert_int_equal(f->conns, 1);
+	/* a longer timeout from now on: idle 1.5 s is fine, then a body over the new limit */
+	lim.timeout_seconds = 3;
+	lim.max_body_bytes = 1;
+	mbx_httpd_set_limits(f->h, &lim);
+	cli_send(fd, "GET /d HTTP/1.1\r\n\r\n"); /* the request after it has the new limits */
+	expect_answer(f, fd,
+	              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	              "Content-Length: 2\r\n\r\n/d",
+	              1);
+	pump(f, 1500);
+	assert_int_equal(f->conns, 1);
+	cli_send(fd, "POST /d HTTP/1.1\r\nContent-Length: 2\r\n\r\nab");
+	expect_answer_eof(f, fd,
+	                  "HTTP/1.1 413 Content Too Large\r\n" D
+	                  "Content-Length: 0\r\nConnection: close\r\n\r\n",
+	                  1, 3000);
+	close(fd);
+	fx_free(f);
+}
+
 /* ---- response headers -------------------------------------------------------------------- */
 
 static void act_inject(struct fx *f, struct mbx_http_req *req)
@@ -1334,6 +1406,8 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_timeout_408),
 		cmocka_unit_test(test_idle_close),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_deadline_per_request),
 		cmocka_unit_test(test_header_injection),
 		cmocka_unit_test(test_many_headers),
 		cmocka_unit_test(test_streamed),
