@@ -77,9 +77,7 @@ void mbx_httpd_free(struct mbx_httpd **hp)
 		return;
 	h = *hp;
 	*hp = NULL;
-	for (size_t i = 0; i < h->nlisteners; i++)
-		evconnlistener_free(h->listeners[i]);
-	h->nlisteners = 0;
+	mbx_httpd_unlisten(h);
 	if (h->backoff != NULL)
 		event_free(h->backoff);
 	while (h->conns != NULL)
@@ -305,6 +303,16 @@ void mbx_httpd_pause(struct mbx_httpd *h, bool pause)
 {
 	h->paused = pause;
 	httpd_listeners_update(h);
+}
+
+void mbx_httpd_unlisten(struct mbx_httpd *h)
+{
+	for (size_t i = 0; i < h->nlisteners; i++)
+		evconnlistener_free(h->listeners[i]); /* closes the socket: new clients refused */
+	h->nlisteners = 0;
+	if (h->backoff != NULL)
+		evtimer_del(h->backoff);
+	h->backing_off = false;
 }
 
 /* ---- connections ------------------------------------------------------------------------- */

@@ -1321,6 +1321,35 @@ static void test_pause_resume(void **state)
 	fx_free(f);
 }
 
+/* Unlistening closes the listening sockets (new clients are refused) and keeps connections. */
+static void test_unlisten(void **state)
+{
+	struct fx *f = fx_new(&lim_default, act_echo);
+	struct sockaddr_in sin;
+	int fd = cli_connect(f), fd2;
+
+	(void)state;
+	PUMP_UNTIL(f, 2000, f->conns == 1);
+	mbx_httpd_unlisten(f->h);
+	fd2 = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd2 >= 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(f->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd2, (struct sockaddr *)&sin, sizeof(sin)), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(fd2);
+	cli_send(fd, "GET /still HTTP/1.1\r\n\r\n");
+	expect_answer(f, fd,
+	              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	              "Content-Length: 6\r\n\r\n/still",
+	              1);
+	mbx_httpd_pause(f->h, false); /* nothing to resume: harmless */
+	close(fd);
+	fx_free(f);
+}
+
 static void test_socketpair(void **state)
 {
 	struct fx *f = fx_new(&lim_default, act_echo);
@@ -1418,6 +1447,7 @@ int main(void)
 		cmocka_unit_test(test_free_in_handler),
 		cmocka_unit_test(test_conn_counts),
 		cmocka_unit_test(test_pause_resume),
+		cmocka_unit_test(test_unlisten),
 		cmocka_unit_test(test_socketpair),
 		cmocka_unit_test(test_ipv6),
 	};
