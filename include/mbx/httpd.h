@@ -24,8 +24,10 @@
  *     announced body is too large: then 413 at once);
  *   - while the handler holds a request, reading stops (as evhttp does): a client that goes
  *     away is noticed when writing to it fails or times out (timeout_seconds without progress);
- *     the request is then detached (its close callback runs) and stays valid until the handler
- *     answers it, which then only frees it;
+ *     once a streamed answer has started (mbx_http_reply_start), reading resumes (as in evhttp)
+ *     and a client that closes or resets is noticed at once; the request is then detached (its
+ *     close callback runs) and stays valid until the handler answers it, which then only
+ *     frees it;
  *   - HTTP/1.0 requests and requests with Connection: close are answered, then the connection
  *     closes; the answer says "Connection: close" then.
  * Every accepted socket gets TCP_NODELAY.

@@ -14,6 +14,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "mbx/log.h"
 
@@ -558,6 +559,10 @@ void mbx_http_reply_start(struct mbx_http_req *req, int status, const char *reas
 		mbx_http_req_abort(req);
 		return;
 	}
+	/* A streamed answer may last (a held NotificationWait): reading resumes so that a client
+	 * that goes away (EOF or reset) is noticed at once, as evhttp does, not at the next chunk;
+	 * what it sends meanwhile waits in the input. */
+	bufferevent_enable(c->bev, EV_READ);
 	httpd_conn_schedule_flush(c);
 }
 

@@ -628,11 +628,12 @@ static void conn_dispatch(struct httpd_conn *c)
 		h->req_fn(req, h->req_arg);
 	else
 		mbx_http_reply(req, 404, NULL, NULL, 0);
-	/* Held (or being streamed): reading stops until the answer is written. An answer given
-	 * at once leaves EV_READ on (two epoll_ctl calls fewer per request): what comes while it
-	 * is written waits in the input (bounded by the read high-water mark), and an EOF then
-	 * only means the close after the answer (conn_event_cb). */
-	if (!c->dead && c->state == HTTPD_HANDLED)
+	/* Held: reading stops until the answer is written (a streamed one: see reply_start). An
+	 * answer given at once leaves EV_READ on (two epoll_ctl calls fewer per request): what
+	 * comes while it is written waits in the input (bounded by the read high-water mark), and
+	 * an EOF then only means the close after the answer (conn_event_cb). */
+	if (!c->dead && c->state == HTTPD_HANDLED && c->req != NULL &&
+	    c->req->phase == HTTPD_REQ_HELD)
 		bufferevent_disable(c->bev, EV_READ);
 }
 

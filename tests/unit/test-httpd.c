@@ -1194,6 +1194,36 @@ static void test_held_client_closes(void **state)
 	fx_free(f);
 }
 
+/* Once a streamed answer has started, a client that resets is noticed at once (reading is on
+ * again), without waiting for the next chunk. */
+static void test_streamed_client_resets(void **state)
+{
+	struct fx *f = fx_new(&lim_default, act_hold);
+	int fd = cli_connect(f);
+	struct linger lg = {1, 0};
+	struct mbx_http_req *req;
+
+	(void)state;
+	cli_send(fd, "POST /nwait HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+	PUMP_UNTIL(f, 2000, f->nheld == 1);
+	req = f->held[0];
+	mbx_http_reply_start(req, 200, NULL, 0);
+	mbx_http_reply_chunk(req, "PROCESSING\r\n", 12);
+	expect_answer(f, fd,
+	              "HTTP/1.1 200 OK\r\n" D "Transfer-Encoding: chunked\r\n\r\n"
+	              "c\r\nPROCESSING\r\n\r\n",
+	              1);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(fd); /* a reset */
+	PUMP_UNTIL(f, 1000, f->closecbs == 1);
+	assert_int_equal(f->closecbs, 1);
+	assert_false(mbx_http_req_attached(req));
+	assert_int_equal(f->conns, 0);
+	mbx_http_reply_chunk(req, "PENDING\r\n", 9);
+	mbx_http_reply_end(req);
+	fx_free(f);
+}
+
 static void test_held_reply_after_close(void **state)
 {
 	struct fx *f = fx_new(&lim_default, act_hold);
@@ -1442,6 +1472,7 @@ int main(void)
 		cmocka_unit_test(test_streamed),
 		cmocka_unit_test(test_streamed_held),
 		cmocka_unit_test(test_held_client_closes),
+		cmocka_unit_test(test_streamed_client_resets),
 		cmocka_unit_test(test_held_reply_after_close),
 		cmocka_unit_test(test_free_with_held),
 		cmocka_unit_test(test_free_in_handler),
