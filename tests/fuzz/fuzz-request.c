@@ -1,16 +1,19 @@
 /*
  * fuzz-request.c: libFuzzer harness for the whole MAPI/HTTP request path of the mailbox
  * endpoint ([MS-OXCMAPIHTTP] 2.2.2-2.2.7, 3.2.5; protocol.md 5): raw HTTP request bytes ->
- * evhttp -> the front end (src/mapihttp/mh-server.c: routing, header checks, cookies, HTTP
+ * mbxstore's HTTP server (include/mbx/httpd.h: src/mapihttp/httpd.c, http-parse.c) -> the
+ * front end (src/mapihttp/mh-server.c: routing, header checks, cookies, HTTP
  * Basic authentication against the ldif backend on conf/directory.ldif, the Connect / Execute /
  * Disconnect / PING / NotificationWait bodies) -> the session contexts and the Execute engine
  * (src/store/session.c, the logon pipeline, the store ROPs) -> the response bytes.
  *
  * The daemon's objects are built once (LLVMFuzzerInitialize): one event loop, the ldif
- * directory, mailbox table, principal resolver, logon pipeline, front end and one evhttp
- * instance listening on an abstract AF_UNIX socket (no port, no file; the front end counts an
+ * directory, mailbox table, principal resolver, logon pipeline, front end and two HTTP servers
+ * with the limits of the daemon's listeners (src/daemon/listen.c), one attached as plain, one
+ * as TLS. A client connection is one end of an AF_UNIX socketpair whose other end is handed to
+ * a server (mbx_httpd_add_connection) with an AF_UNIX peer address: the front end counts an
  * AF_UNIX peer as loopback, so clear-text Basic is accepted as on the daemon's plain_http
- * listener). libevent 2.1 does not export evhttp_get_request, hence the listener.
+ * listener.
  *
  * An input is what clients send on up to FR_MAX_CONNS connections, split at "@NEXT@" (several
  * pipelined requests on one connection are fine). The harness opens them all, writes each,
@@ -21,11 +24,16 @@
  *   @CTX@ @SEQ@  the MapiContext and MapiSequence values of a session context of
  *                alice@contoso.com (password alice-Secret1) that the harness holds, so that
  *                inputs reach Execute, Disconnect and NotificationWait past the cookie checks;
- *   @TLS@        the connection goes to a second evhttp instance attached as a TLS listener
- *                (the bytes are still clear text: it changes what the front end believes);
- *   @EOF@        the connection's bytes end here and the client shuts its side down at once,
- *                without waiting for the answers: a client that goes away while its request
- *                is held (evhttp notices the end of input while it writes a chunked answer).
+ *   @TLS@        the connection goes to the server attached as a TLS listener (the bytes are
+ *                still clear text: it changes what the front end believes);
+ *   @EOF@        the connection's bytes end here and the client shuts its sending side down
+ *                at once, still reading the answers: the server, which reads nothing while
+ *                it holds a request (httpd.h), answers what it read, then sees the end and
+ *                closes;
+ *   @BYE@        the connection's bytes end here and the client closes its socket as soon as
+ *                they are written, without reading the answers: a client that goes away while
+ *                its request is held (the server notices when it writes, and detaches the
+ *                request: the front end's close callback).
  *
  * Every input starts from the same state, one unused held context and no other: the held
  * context is used by one input at most (then it is destroyed and a new one made by a real
@@ -33,15 +41,17 @@
  * destroyed. Limits are small so that their answers are reachable: max_body_bytes 4096,
  * 8 contexts, 4 per user; a NotificationWait is answered at once (notification_wait_seconds 0).
  *
- * Checked: the server closes every connection within FR_GUARD_MS (nothing hangs), no request
- * of the front end outlives its connection, every context a Connect made was announced in a
- * Set-Cookie (none is left behind), every answer is HTTP, no ROP handler breaks its size bound
- * (logged as an error). ASan, UBSan and LeakSanitizer do the rest.
+ * Checked: the server closes every connection within FR_GUARD_MS (nothing hangs; for @BYE@
+ * connections by its own count, mbx_httpd_connections), no request of the front end outlives
+ * its connection, every context a Connect made was announced in a Set-Cookie (none is left
+ * behind), every answer starts with an HTTP/1.0 or HTTP/1.1 status line, no ROP handler breaks
+ * its size bound (logged as an error). ASan, UBSan and LeakSanitizer do the rest.
  *
  * MBX_FUZZ_DUMP=1 in the environment prints every answer to stderr (what does a seed reach?):
  *   MBX_FUZZ_DUMP=1 build/fuzz/fuzz-request tests/fuzz/corpus/fuzz-request/execute-logon
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,18 +59,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "mapihttp/mh-frontend-int.h"
 #include "mbx/config.h"
 #include "mbx/defer-event.h"
 #include "mbx/directory.h"
 #include "mbx/frontend.h"
+#include "mbx/httpd.h"
 #include "mbx/log.h"
 #include "mbx/logon-pipeline.h"
 #include "mbx/mailbox-table.h"
@@ -82,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FR_RESP_CAP (4u << 20) /* answer bytes kept for the Set-Cookie scan */
 #define FR_IDLE_ROUNDS 3u      /* loop rounds with nothing to do: the server waits for input */
 #define FR_MAX_CONNS 4u
-#define FR_TOKEN_LEN 5u /* "@CTX@", "@SEQ@", "@TLS@", "@EOF@" */
+#define FR_TOKEN_LEN 5u /* "@CTX@", "@SEQ@", "@TLS@", "@EOF@", "@BYE@" */
 #define FR_TOKEN_NEXT "@NEXT@"
 
 static const struct mbx_server_identity server1 = {"SERVER1",
@@ -100,9 +109,7 @@ static struct {
 	struct mbx_principal_resolver *res;
 	struct mbx_logon_pipeline *pl;
 	struct mbx_frontend *fe;
-	struct evhttp *http[2]; /* plain, "TLS" */
-	struct sockaddr_un sun[2];
-	socklen_t sunlen[2];
+	struct mbx_httpd *http[2]; /* plain, "TLS" */
 	/* the held context: "" when there is none */
 	char ctx[MBX_MH_CTX_COOKIE_LEN + 1];
 	char seq[MBX_MH_CTX_SEQ_LEN + 1];
@@ -118,6 +125,7 @@ struct fr_conn {
 	struct event *rev, *wev;
 	bool tls;   /* to the "TLS" listener */
 	bool early; /* shut down as soon as written (@EOF@) */
+	bool bye;   /* closed as soon as written (@BYE@) */
 	uint8_t *out;
 	size_t out_len, out_off;
 	uint8_t *resp;
@@ -191,35 +199,23 @@ static void fe_build(void)
 	g.ctx[0] = '\0';
 }
 
-/* A new front end on the same evhttp instances (no connection is open). */
+/* A new front end on the same HTTP servers (no connection is open). */
 static void fe_rebuild(void)
 {
 	mbx_frontend_free(&g.fe);
 	fe_build();
 }
 
-/* An evhttp instance on the abstract AF_UNIX name "\0mbxstore-fuzz-request-<pid>-<i>". */
-static void listener_new(int i)
+/* An HTTP server with the limits of the daemon's listeners (src/daemon/listen.c; the body
+ * limit is set by mbx_frontend_attach). It listens nowhere: the harness hands it connections. */
+static void server_http_new(int i)
 {
-	struct sockaddr_un *sun = &g.sun[i];
-	int n, lfd;
+	struct mbx_httpd_limits lim = {.timeout_seconds = g.cfg.limits.request_timeout_seconds,
+	                               .max_head_bytes = 64 * 1024};
 
-	g.http[i] = evhttp_new(g.base);
+	g.http[i] = mbx_httpd_new(g.base, &lim);
 	if (g.http[i] == NULL)
-		die("evhttp_new failed");
-	/* as the daemon's listeners (src/daemon/listen.c) */
-	evhttp_set_timeout(g.http[i], (int)g.cfg.limits.request_timeout_seconds);
-	evhttp_set_max_headers_size(g.http[i], 64 * 1024);
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	n = snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "mbxstore-fuzz-request-%ld-%d",
-	             (long)getpid(), i);
-	g.sunlen[i] = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)sun, g.sunlen[i]) != 0 || listen(lfd, 16) != 0)
-		die("cannot listen on an abstract AF_UNIX socket");
-	if (evhttp_accept_socket_with_handle(g.http[i], lfd) == NULL)
-		die("evhttp_accept_socket_with_handle failed");
+		die("mbx_httpd_new failed");
 }
 
 static void server_new(void)
@@ -235,6 +231,8 @@ static void server_new(void)
 
 	mbx_log_set_level(MBX_LOG_ERROR);
 	mbx_log_set_hook(log_hook, NULL);
+	/* as the daemon (daemon.c): writing to a client that left (@BYE@) fails with EPIPE */
+	signal(SIGPIPE, SIG_IGN);
 	g.base = event_base_new();
 	if (g.base == NULL)
 		die("no event base");
@@ -263,8 +261,8 @@ static void server_new(void)
 	g.pl = mbx_logon_pipeline_new(&lc);
 	if (g.table == NULL || g.res == NULL || g.pl == NULL)
 		die("out of memory");
-	listener_new(0);
-	listener_new(1);
+	server_http_new(0);
+	server_http_new(1);
 	fe_build();
 }
 
@@ -332,8 +330,15 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	event_del(c->wev);
 	c->written = true;
-	if (c->early)
+	if (c->bye) {
+		/* gone: nothing more is read; the server's close shows in its count */
+		event_del(c->rev);
+		close(fd);
+		c->fd = -1;
+		c->eof = true;
+	} else if (c->early) {
 		shutdown(fd, SHUT_WR);
+	}
 }
 
 static void guard_cb(evutil_socket_t fd, short what, void *arg)
@@ -360,6 +365,12 @@ static bool conns_closed(const struct fr_conn *c, size_t n)
 	return true;
 }
 
+/* The servers have closed every connection (also those of clients that went away). */
+static bool servers_closed(void)
+{
+	return mbx_httpd_connections(g.http[0]) == 0 && mbx_httpd_connections(g.http[1]) == 0;
+}
+
 static size_t conns_resp_len(const struct fr_conn *c, size_t n)
 {
 	size_t len = 0;
@@ -369,10 +380,12 @@ static size_t conns_resp_len(const struct fr_conn *c, size_t n)
 	return len;
 }
 
-/* Opens the n connections (their out, tls and early set), sends, reads the answers until the
- * server has closed every one. */
+/* Opens the n connections (their out, tls, early and bye set), sends, reads the answers until
+ * the server has closed every one. */
 static void conns_run(struct fr_conn *c, size_t n)
 {
+	/* the peer address of a socketpair's end (getpeername): an unnamed AF_UNIX socket */
+	static const struct sockaddr unix_peer = {.sa_family = AF_UNIX};
 	struct timeval tv = {FR_GUARD_MS / 1000u, (FR_GUARD_MS % 1000u) * 1000};
 	struct event *guard = evtimer_new(g.base, guard_cb, NULL);
 	unsigned idle = 0;
@@ -380,11 +393,14 @@ static void conns_run(struct fr_conn *c, size_t n)
 	if (guard == NULL)
 		die("out of memory");
 	for (size_t i = 0; i < n; i++) {
-		int l = c[i].tls ? 1 : 0;
+		int sv[2];
 
-		c[i].fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (c[i].fd < 0 || connect(c[i].fd, (struct sockaddr *)&g.sun[l], g.sunlen[l]) != 0)
-			die("cannot connect to the server");
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
+			die("socketpair failed");
+		c[i].fd = sv[0];
+		if (mbx_httpd_add_connection(g.http[c[i].tls ? 1 : 0], sv[1], &unix_peer,
+		                             (socklen_t)sizeof(sa_family_t)) != 0)
+			die("mbx_httpd_add_connection refused a connection");
 		c[i].rev = event_new(g.base, c[i].fd, EV_READ | EV_PERSIST, conn_read_cb, &c[i]);
 		c[i].wev = event_new(g.base, c[i].fd, EV_WRITE | EV_PERSIST, conn_write_cb, &c[i]);
 		if (c[i].rev == NULL || c[i].wev == NULL)
@@ -397,9 +413,9 @@ static void conns_run(struct fr_conn *c, size_t n)
 	for (size_t i = 0; i < n; i++)
 		conn_write_cb(c[i].fd, EV_WRITE, &c[i]);
 	/* Until the server has done all it can with the input: every request answered, nothing
-	 * left to run, no answer bytes coming. Only then do the clients close their sides: a
-	 * client that closes while a request is held is one that went away (@EOF@). */
-	while (!conns_closed(c, n) && !g.timed_out && idle < FR_IDLE_ROUNDS) {
+	 * left to run, no answer bytes coming. Only then do the clients close their sending
+	 * sides (those of @EOF@ and @BYE@ did at once). */
+	while (!(conns_closed(c, n) && servers_closed()) && !g.timed_out && idle < FR_IDLE_ROUNDS) {
 		size_t seen = conns_resp_len(c, n);
 
 		if (!conns_written(c, n) || g.fe->reqs != NULL) {
@@ -415,9 +431,9 @@ static void conns_run(struct fr_conn *c, size_t n)
 			idle = 0;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!c[i].early)
+		if (!c[i].early && !c[i].bye)
 			shutdown(c[i].fd, SHUT_WR);
-	while (!conns_closed(c, n) && !g.timed_out)
+	while (!(conns_closed(c, n) && servers_closed()) && !g.timed_out)
 		event_base_loop(g.base, EVLOOP_ONCE);
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].eof)
@@ -429,6 +445,15 @@ static void conns_run(struct fr_conn *c, size_t n)
 		        g.fe->reqs != NULL ? "a request is held" : "no request is held");
 		abort();
 	}
+	if (!servers_closed()) {
+		fprintf(stderr,
+		        "fuzz-request: %zu connection(s) still open after %u ms, their clients "
+		        "gone (%s)\n",
+		        mbx_httpd_connections(g.http[0]) + mbx_httpd_connections(g.http[1]),
+		        FR_GUARD_MS,
+		        g.fe->reqs != NULL ? "a request is held" : "no request is held");
+		abort();
+	}
 	/* whatever the closes scheduled (deferred frees, cancelled work) */
 	for (int i = 0; i < 4; i++)
 		event_base_loop(g.base, EVLOOP_NONBLOCK);
@@ -436,7 +461,8 @@ static void conns_run(struct fr_conn *c, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		event_free(c[i].wev);
 		event_free(c[i].rev);
-		close(c[i].fd);
+		if (c[i].fd >= 0)
+			close(c[i].fd);
 	}
 }
 
@@ -570,22 +596,20 @@ static void ctx_settle(void)
 
 /* ---- the input ----------------------------------------------------------------------------- */
 
-/* "HTTP/<version> <3 digits> ": evhttp answers in the request's version as it parsed it, so
- * "HTTP/0.1 401 Unauthorized" and, for "HTTP/1.1002", "HTTP/1.-22 400 Bad Request" (libevent
- * keeps the minor version in a char) are fine. */
+/* "HTTP/1.1 " (or "HTTP/1.0 "), a status of 3 digits (100-599), SP. evhttp echoed whatever
+ * version it had parsed ("HTTP/0.1 401", "HTTP/1.-22 400" for "HTTP/1.1002"); our server answers
+ * HTTP/1.1 (RFC 9110 2.5), also to HTTP/1.0 requests, and refuses other majors with 505
+ * (http-parse.h). */
 static bool status_line(const uint8_t *p, size_t n)
 {
-	const uint8_t *sp;
-
-	if (n < 5 || memcmp(p, "HTTP/", 5) != 0)
+	if (n < 13 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
 		return false;
-	sp = memchr(p, ' ', n);
-	if (sp == NULL || (size_t)(p + n - sp) < 5)
+	if (p[9] < '1' || p[9] > '5')
 		return false;
-	for (int d = 1; d <= 3; d++)
-		if (sp[d] < '0' || sp[d] > '9')
+	for (int d = 10; d <= 11; d++)
+		if (p[d] < '0' || p[d] > '9')
 			return false;
-	return sp[4] == ' ';
+	return p[12] == ' ';
 }
 
 static bool has_token(const uint8_t *p, size_t n, const char *tok)
@@ -609,6 +633,10 @@ static void segment(struct fr_conn *c, const uint8_t *data, size_t size)
 
 		if (has_token(p, left, "@EOF@")) {
 			c->early = true;
+			break;
+		}
+		if (has_token(p, left, "@BYE@")) {
+			c->bye = true;
 			break;
 		}
 		if (has_token(p, left, "@TLS@")) {
@@ -663,9 +691,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conns_run(c, n);
 
 	for (size_t i = 0; g.dump && i < n; i++) {
-		fprintf(stderr, "---- connection %zu%s%s: %zu bytes in, %zu bytes out ----\n", i,
-		        c[i].tls ? " (TLS)" : "", c[i].early ? " (EOF)" : "", c[i].out_len,
-		        c[i].resp_len);
+		fprintf(stderr, "---- connection %zu%s%s%s: %zu bytes in, %zu bytes out ----\n", i,
+		        c[i].tls ? " (TLS)" : "", c[i].early ? " (EOF)" : "",
+		        c[i].bye ? " (BYE)" : "", c[i].out_len, c[i].resp_len);
 		if (c[i].resp_len > 0)
 			fwrite(c[i].resp, 1, c[i].resp_len, stderr);
 		fprintf(stderr, "\n---- end ----\n");

@@ -1,10 +1,11 @@
 /*
  * test-mapihttp-server.c: the MAPI/HTTP front end end to end, in one process
  * (src/mapihttp/mh-server.c, mh-contexts.c, mh-auth.c; [MS-OXCMAPIHTTP] 2.2.2-2.2.7, 3.2.5,
- * examples 4.1-4.5). An evhttp server on 127.0.0.1 port 0 runs the front end over the ldif
- * backend on conf/directory.ldif with the real mailbox table, principal resolver, logon
- * pipeline and sessions; the client is a raw socket, so the exact bytes on the wire are seen:
- * status line, headers, chunk framing (PROCESSING / PENDING / DONE), bodies.
+ * examples 4.1-4.5). mbxstore's HTTP server (include/mbx/httpd.h) on 127.0.0.1 port 0 runs
+ * the front end over the ldif backend on conf/directory.ldif with the real mailbox table,
+ * principal resolver, logon pipeline and sessions; the client is a raw socket, so the exact
+ * bytes on the wire are seen: status line, headers, chunk framing (PROCESSING / PENDING /
+ * DONE), bodies.
  *
  * Covered: every X-ResponseCode the front end answers (2 3 4 5 6 7 8 9 10 11 12 13 15 18, and
  * 1 with 503 when the directory is down), HTTP Basic right / wrong / missing / refused in clear
@@ -13,7 +14,9 @@
  * round trip asserting the RopLogon response byte for byte, cookie rotation and the sequence
  * rule, ownership, idle expiry, mbx_frontend_drop_mailbox, PING, NotificationWait with its
  * PENDING keep-alives, drain, a client that goes away while its request is held, freeing the
- * front end with a request held, and the metrics recorded.
+ * front end or the HTTP server with a request held (the server detaches it: httpd.h), the body
+ * limit mbx_frontend_attach gives the server (413 past it), HTTP/1.0 clients (answers without
+ * chunking, then the connection closes), and the metrics recorded.
  */
 #include "mbx-test.h"
 
@@ -31,7 +34,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 #include <openssl/evp.h>
 
 #include "fake-dir.h"
@@ -40,6 +42,7 @@
 #include "mbx/defer-event.h"
 #include "mbx/directory.h"
 #include "mbx/frontend.h"
+#include "mbx/httpd.h"
 #include "mbx/log.h"
 #include "mbx/logon-pipeline.h"
 #include "mbx/mailbox-table.h"
@@ -255,9 +258,9 @@ struct sfx {
 	struct mbx_logon_pipeline *pl;
 	struct mbx_metrics *metrics;
 	struct mbx_frontend *fe;
-	struct evhttp *http;
+	struct mbx_httpd *http;
 	uint16_t port;
-	struct evhttp *http2; /* on a non-loopback address, when the host has one */
+	struct mbx_httpd *http2; /* on a non-loopback address, when the host has one */
 	uint16_t port2;
 	char addr2[INET_ADDRSTRLEN];
 };
@@ -268,19 +271,24 @@ static time_t fixed_clock(void *ctx)
 	return FIXED_NOW;
 }
 
-static uint16_t bind_http(struct evhttp *http, const char *addr)
+/* An HTTP server listening on addr, any port (*port_r), with the request timeout and head limit
+ * of the daemon's listeners; its body limit is the front end's (mbx_frontend_attach). NULL when
+ * addr cannot be bound. The lingering close after a refused request is built in. */
+static struct mbx_httpd *sfx_httpd(struct sfx *fx, const char *addr, uint16_t *port_r)
 {
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, addr, 0);
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
+	struct mbx_httpd_limits lim = {.timeout_seconds = fx->cfg.limits.request_timeout_seconds,
+	                               .max_head_bytes = 65536};
+	struct mbx_httpd *h = mbx_httpd_new(fx->base, &lim);
 
-	if (bs == NULL)
-		return 0;
-	/* read a refused body before answering 413, as the daemon's listeners do */
-	evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
-	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl),
-	                 0);
-	return ntohs(sin.sin_port);
+	assert_non_null(h);
+	*port_r = 0;
+	if (mbx_httpd_bind(h, addr, 0, port_r) != 0) {
+		mbx_httpd_free(&h);
+		assert_null(h);
+		return NULL;
+	}
+	assert_true(*port_r != 0);
+	return h;
 }
 
 static bool non_loopback_addr(char *buf, size_t size)
@@ -380,21 +388,13 @@ static struct sfx *sfx_new_dir(tweak_fn *tweak, enum sfx_dir kind, bool tls2)
 	fx->fe = mbx_frontend_new(&deps, err, sizeof(err));
 	if (fx->fe == NULL)
 		fail_msg("front end: %s", err);
-	fx->http = evhttp_new(fx->base);
+	fx->http = sfx_httpd(fx, "127.0.0.1", &fx->port);
 	assert_non_null(fx->http);
-	fx->port = bind_http(fx->http, "127.0.0.1");
-	assert_true(fx->port != 0);
 	assert_int_equal(mbx_frontend_attach(fx->fe, fx->http, false), 0);
 	if (non_loopback_addr(fx->addr2, sizeof(fx->addr2))) {
-		fx->http2 = evhttp_new(fx->base);
-		assert_non_null(fx->http2);
-		fx->port2 = bind_http(fx->http2, fx->addr2);
-		if (fx->port2 == 0) {
-			evhttp_free(fx->http2);
-			fx->http2 = NULL;
-		} else {
+		fx->http2 = sfx_httpd(fx, fx->addr2, &fx->port2);
+		if (fx->http2 != NULL)
 			assert_int_equal(mbx_frontend_attach(fx->fe, fx->http2, tls2), 0);
-		}
 	}
 	lastlog[0] = '\0';
 	nlog = 0;
@@ -412,9 +412,8 @@ static void sfx_free(struct sfx *fx)
 	mbx_log_set_hook(NULL, NULL);
 	mbx_frontend_free(&fx->fe);
 	assert_null(fx->fe);
-	evhttp_free(fx->http);
-	if (fx->http2 != NULL)
-		evhttp_free(fx->http2);
+	mbx_httpd_free(&fx->http); /* NULL-safe: a test may have freed it */
+	mbx_httpd_free(&fx->http2);
 	mbx_logon_pipeline_free(&fx->pl);
 	mbx_principal_resolver_free(&fx->res);
 	mbx_mailbox_table_free(&fx->table);
@@ -519,6 +518,8 @@ static int resp_parse(const uint8_t *buf, size_t len, bool eof, bool head, struc
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 	p = (const char *)buf;
+	/* HTTP/1.1, also to an HTTP/1.0 request (RFC 9110 2.5: the highest version the server
+	 * conforms to with the request's major) */
 	assert_int_equal(sscanf(p, "HTTP/1.1 %d %63[^\r]", &r->status, r->reason), 2);
 	line = strstr(p, "\r\n") + 2;
 	while (line < end) {
@@ -675,13 +676,45 @@ static int cli_recv(struct sfx *fx, int fd, struct resp *r, unsigned ms, bool he
 	return rc;
 }
 
+/* Runs the server until it closes the connection fd cleanly (true), or ms pass or it resets
+ * the connection (false); bytes still coming are dropped and counted in *junk_r (may be NULL). */
+static bool cli_closed(struct sfx *fx, int fd, unsigned ms, size_t *junk_r)
+{
+	struct timespec t0, t;
+	char buf[4096];
+
+	if (junk_r != NULL)
+		*junk_r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+
+		event_base_loop(fx->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (poll(&pfd, 1, 2) > 0) {
+			ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+			if (n == 0)
+				return true;
+			if (n > 0 && junk_r != NULL)
+				*junk_r += (size_t)n;
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+				return false;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > ms)
+			return false;
+	}
+}
+
 /* ---- requests ------------------------------------------------------------------------------- */
 
 struct rq {
-	const char *method; /* NULL: POST */
-	const char *path;   /* NULL: PATH */
-	const char *type;   /* X-RequestType; NULL: none */
-	const char *user;   /* NULL: no Authorization */
+	const char *method;  /* NULL: POST */
+	const char *path;    /* NULL: PATH */
+	const char *version; /* NULL: "HTTP/1.1" */
+	const char *type;    /* X-RequestType; NULL: none */
+	const char *user;    /* NULL: no Authorization */
 	const char *pass;
 	const char *auth; /* a raw Authorization value instead */
 	const char *cookie;
@@ -699,8 +732,9 @@ static char *rq_build(const struct rq *q, size_t *len_r)
 	int n;
 
 	assert_non_null(out);
-	n = snprintf(out, cap, "%s %s HTTP/1.1\r\nHost: mail.contoso.com\r\n",
-	             q->method != NULL ? q->method : "POST", q->path != NULL ? q->path : PATH);
+	n = snprintf(out, cap, "%s %s %s\r\nHost: mail.contoso.com\r\n",
+	             q->method != NULL ? q->method : "POST", q->path != NULL ? q->path : PATH,
+	             q->version != NULL ? q->version : "HTTP/1.1");
 	if (!q->no_ctype)
 		n += snprintf(out + n, cap - (size_t)n, "Content-Type: application/mapi-http\r\n");
 	if (q->type != NULL)
@@ -1275,7 +1309,7 @@ static void test_headers(void **state)
 	do_req(fx, &q, &r);
 	expect_fail(&r, 200, MBX_MH_RC_MISSING_HEADER, "Content-Type");
 	resp_clear(&r);
-	/* 4: malformed values (evhttp keeps the first of a repeated header) */
+	/* 4: malformed values (of a repeated header the first is read: mbx_http_req_header) */
 	q.no_ctype = true;
 	q.extra = "Content-Type: text/xml\r\n";
 	do_req(fx, &q, &r);
@@ -1327,10 +1361,30 @@ static void test_body_limit(void **state)
 	do_req(fx, &q, &r);
 	expect_fail(&r, 200, MBX_MH_RC_INVALID_REQUEST_BODY, "Execute body");
 	resp_clear(&r);
-	/* far beyond: evhttp's 413 */
-	q.len = 4096 + 65536 + 1;
+	/* up to the server's body limit (max_body_bytes + 64 KiB: mbx_frontend_attach) the front
+	 * end reads the body and answers 9 */
+	q.len = 4096 + 65536;
 	do_req(fx, &q, &r);
-	assert_int_equal(r.status, 413);
+	expect_fail(&r, 200, MBX_MH_RC_TOO_LARGE, "max_body_bytes");
+	resp_clear(&r);
+	/* one byte beyond: the server's 413 without reading the body, then it closes the
+	 * connection, after a lingering close (the client sees the answer, not a reset: httpd.h) */
+	q.len = 4096 + 65536 + 1;
+	{
+		size_t len;
+		char *raw = rq_build(&q, &len);
+		int fd = cli_connect("127.0.0.1", fx->port);
+
+		cli_send(fx, fd, raw, len);
+		free(raw);
+		assert_int_equal(cli_recv(fx, fd, &r, 10000, false), 0);
+		assert_int_equal(r.status, 413);
+		assert_null(hdr(&r, "X-ResponseCode", 0)); /* the front end never saw it */
+		assert_string_equal(hdr(&r, "Connection", 0), "close");
+		shutdown(fd, SHUT_WR);
+		assert_true(cli_closed(fx, fd, 3000, NULL));
+		close(fd);
+	}
 	resp_clear(&r);
 	free(big);
 }
@@ -1720,12 +1774,13 @@ static void test_auth_directory_down(void **state)
 	do_req(fx, &q, &r);
 	expect_fail(&r, 503, MBX_MH_RC_UNKNOWN_FAILURE, "directory");
 	resp_clear(&r);
-	/* the evhttp instance is freed while the directory is still asked: the late answer finds
-	 * the request gone and only frees it */
+	/* the HTTP server is freed while the directory is still asked: it detaches the held
+	 * request (the front end's close callback runs) and closes the connection; the late answer
+	 * finds the request gone and only frees it */
 	fx->fake->fail_start = false;
 	fx->fake->hold = true;
 	{
-		size_t len;
+		size_t len, junk;
 		char *raw = rq_build(&q, &len);
 		int fd = cli_connect("127.0.0.1", fx->port);
 
@@ -1734,8 +1789,10 @@ static void test_auth_directory_down(void **state)
 		sfx_run_ms(fx, 50);
 		assert_non_null(fx->fe->reqs);
 		assert_int_equal(fx->fake->pending, 1);
-		evhttp_free(fx->http);
-		fx->http = evhttp_new(fx->base); /* for the teardown */
+		mbx_httpd_free(&fx->http);
+		assert_null(fx->http);
+		assert_true(cli_closed(fx, fd, 1000, &junk)); /* without an answer */
+		assert_int_equal(junk, 0);
 		fx->fake->hold = false;
 		fake_dir_release(fx->fake);
 		sfx_run_ms(fx, 50);
@@ -2030,7 +2087,7 @@ static void test_client_gone(void **state)
 	resp_clear(&r);
 }
 
-/* Freeing the front end (before or after the evhttp) with a request held. */
+/* Freeing the front end (before or after the HTTP server) with a request held. */
 static void test_free_with_held(void **state)
 {
 	struct sfx *fx = *state;
@@ -2057,7 +2114,8 @@ static void test_free_with_held(void **state)
 	close(fd);
 	expect_done(&r, MBX_MH_RC_ENDPOINT_SHUTTING_DOWN, "shutting down");
 	resp_clear(&r);
-	/* the other order: evhttp first (its close callbacks tell the front end) */
+	/* the other order: the server first (it detaches the request: its close callback tells the
+	 * front end) */
 	{
 		char err[256];
 		struct mbx_frontend_deps deps = {.base = fx->base,
@@ -2068,14 +2126,12 @@ static void test_free_with_held(void **state)
 		                                 .pipeline = fx->pl,
 		                                 .id = &server1};
 
-		evhttp_free(fx->http);
-		if (fx->http2 != NULL)
-			evhttp_free(fx->http2);
-		fx->http2 = NULL;
+		mbx_httpd_free(&fx->http);
+		mbx_httpd_free(&fx->http2);
 		fx->fe = mbx_frontend_new(&deps, err, sizeof(err));
 		assert_non_null(fx->fe);
-		fx->http = evhttp_new(fx->base);
-		fx->port = bind_http(fx->http, "127.0.0.1");
+		fx->http = sfx_httpd(fx, "127.0.0.1", &fx->port);
+		assert_non_null(fx->http);
 		assert_int_equal(mbx_frontend_attach(fx->fe, fx->http, false), 0);
 	}
 	connect_ok(fx, "alice", "alice-Secret1", ALICE_LEG, &c, name, sizeof(name));
@@ -2087,11 +2143,13 @@ static void test_free_with_held(void **state)
 	free(raw);
 	sfx_run_ms(fx, 50);
 	assert_non_null(fx->fe->reqs);
-	evhttp_free(fx->http);
-	fx->http = evhttp_new(fx->base); /* for the teardown */
+	mbx_httpd_free(&fx->http);
+	assert_null(fx->http);
 	mbx_frontend_free(&fx->fe);
+	assert_true(cli_closed(fx, fd, 1000, &len)); /* closed without an answer */
+	assert_int_equal(len, 0);
 	close(fd);
-	/* teardown frees a NULL front end */
+	/* teardown frees a NULL front end and a NULL server */
 }
 
 static void test_new_args(void **state)
@@ -2174,6 +2232,100 @@ static void test_keep_alive(void **state)
 	close(fd);
 }
 
+/* One request of q's on a connection of its own; the answer in r, then the server must close
+ * the connection (HTTP/1.0 or Connection: close) without sending more. */
+static void do_req_closing(struct sfx *fx, const struct rq *q, struct resp *r)
+{
+	size_t len;
+	char *raw = rq_build(q, &len);
+	int fd = cli_connect("127.0.0.1", fx->port);
+
+	cli_send(fx, fd, raw, len);
+	free(raw);
+	if (cli_recv(fx, fd, r, 10000, false) < 0)
+		fail_msg("no response within 10 s");
+	assert_string_equal(hdr(r, "Connection", 0), "close");
+	if (!r->closed) {
+		assert_true(cli_closed(fx, fd, 2000, &len));
+		assert_int_equal(len, 0);
+	}
+	close(fd);
+}
+
+/* HTTP/1.0 clients (httpd.h): never chunked (a streamed answer has no length: it ends with the
+ * connection), and the connection closes after the answer; the MAPI/HTTP bytes are those of
+ * HTTP/1.1 without the chunk framing. The status line says HTTP/1.1 (resp_parse). */
+static void test_http10(void **state)
+{
+	struct sfx *fx = *state;
+	struct cookies c;
+	struct resp r = {0};
+	char name[MBX_MH_DISPLAYNAME_UTF8_MAX];
+	uint8_t body[1200] = {0};
+	struct rq q = {.type = "PING",
+	               .user = "alice",
+	               .pass = "alice-Secret1",
+	               .version = "HTTP/1.0",
+	               .body = body};
+	struct mbx_mh_nwait_rsp nr;
+	struct mbx_mh_execute_rsp er;
+	struct rd rd;
+
+	connect_ok(fx, "alice", "alice-Secret1", ALICE_LEG, &c, name, sizeof(name));
+	/* an answer in one piece: Content-Length */
+	do_req_closing(fx, &q, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(rc_of(&r), 0);
+	assert_false(r.chunked);
+	assert_non_null(hdr(&r, "Content-Length", 0));
+	assert_int_equal(r.env_rc, MBX_MH_ENV_DONE);
+	resp_clear(&r);
+	/* a failure too */
+	q.type = "Nope";
+	do_req_closing(fx, &q, &r);
+	expect_fail(&r, 200, MBX_MH_RC_INVALID_REQUEST_TYPE, NULL);
+	resp_clear(&r);
+	/* a held NotificationWait: PROCESSING, PENDING every 100 ms, DONE, to the end of the
+	 * connection */
+	q.type = "NotificationWait";
+	q.cookie = c.hdr;
+	q.len = 8;
+	do_req_closing(fx, &q, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(rc_of(&r), 0);
+	assert_false(r.chunked);
+	assert_null(hdr(&r, "Transfer-Encoding", 0));
+	assert_null(hdr(&r, "Content-Length", 0));
+	assert_memory_equal(r.body, "PROCESSING\r\nPENDING\r\n", 21);
+	assert_int_equal(r.env_rc, MBX_MH_ENV_DONE);
+	assert_true(r.env.has_response_code);
+	assert_int_equal(r.env.response_code, 0);
+	assert_true(r.env.pending >= 5);
+	assert_true(r.env.pending <= 11);
+	rd_init(&rd, r.bin, r.bin_len, 0);
+	assert_int_equal(mbx_mh_nwait_rsp_decode(&rd, &nr), 0);
+	assert_int_equal(nr.error_code, 0);
+	resp_clear(&r);
+	/* an Execute (a streamed answer, ready at once): the RopLogon, the sequence rotated */
+	q.type = "Execute";
+	q.len = execute_body(body, sizeof(body), ALICE_LEG);
+	do_req_closing(fx, &q, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(rc_of(&r), 0);
+	assert_false(r.chunked);
+	assert_null(hdr(&r, "Content-Length", 0));
+	assert_memory_equal(r.body, "PROCESSING\r\n", 12);
+	assert_int_equal(r.env_rc, MBX_MH_ENV_DONE);
+	assert_int_equal(r.env.response_code, 0);
+	rd_init(&rd, r.bin, r.bin_len, 0);
+	assert_int_equal(mbx_mh_execute_rsp_decode(&rd, &er), 0);
+	assert_int_equal(er.error_code, 0);
+	assert_true(er.rop_len > MBX_RHE_HDRLEN + 4);
+	assert_memory_equal(er.rop + MBX_RHE_HDRLEN + 2, "\xFE\x00\x00\x00\x00\x00", 6);
+	assert_int_equal(hdr_count(&r, "Set-Cookie"), 1);
+	resp_clear(&r);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -2202,6 +2354,7 @@ int main(void)
 	        T(test_new_args),
 	        T(test_reconfigure),
 	        T(test_keep_alive),
+	        T(test_http10),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
