@@ -2175,7 +2175,7 @@ static void test_reconfigure(void **state)
 	struct sfx *fx = *state;
 	struct mbx_config cfg;
 	struct resp r = {0};
-	uint8_t *big = calloc(1, 5000);
+	uint8_t *big = calloc(1, 8192 + 65536 + 1);
 	struct rq q = {.type = "PING", .user = "alice", .pass = "alice-Secret1"};
 
 	assert_non_null(big);
@@ -2199,6 +2199,17 @@ static void test_reconfigure(void **state)
 	q.len = 5000; /* over the old limit, under the new one */
 	do_req(fx, &q, &r);
 	assert_int_equal(rc_of(&r), MBX_MH_RC_INVALID_REQUEST_BODY);
+	resp_clear(&r);
+	/* the server's limit follows (max_body_bytes + 64 KiB): past the old one the front end
+	 * answers 9, one byte past the new one the server 413 */
+	q.len = 8192 + 65536;
+	do_req(fx, &q, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(rc_of(&r), MBX_MH_RC_TOO_LARGE);
+	resp_clear(&r);
+	q.len = 8192 + 65536 + 1;
+	do_req(fx, &q, &r);
+	assert_int_equal(r.status, 413);
 	resp_clear(&r);
 	free(big);
 }
@@ -2227,6 +2238,21 @@ static void test_keep_alive(void **state)
 	cli_send(fx, fd, raw, len);
 	assert_int_equal(cli_recv(fx, fd, &r, 5000, false), 0);
 	assert_int_equal(rc_of(&r), MBX_MH_RC_INVALID_REQUEST_TYPE);
+	assert_null(hdr(&r, "Connection", 0));
+	resp_clear(&r);
+	free(raw);
+	/* Connection: close: answered, said so, then the server closes (httpd.h) */
+	q.type = "PING";
+	q.extra = "Connection: close\r\n";
+	raw = rq_build(&q, &len);
+	cli_send(fx, fd, raw, len);
+	assert_int_equal(cli_recv(fx, fd, &r, 5000, false), 0);
+	assert_int_equal(rc_of(&r), 0);
+	assert_string_equal(hdr(&r, "Connection", 0), "close");
+	if (!r.closed) {
+		assert_true(cli_closed(fx, fd, 2000, &len));
+		assert_int_equal(len, 0);
+	}
 	resp_clear(&r);
 	free(raw);
 	close(fd);
