@@ -22,8 +22,10 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include "mbx/log.h"
 
@@ -525,8 +527,11 @@ static void conn_release(struct httpd_conn *c)
 static void conn_linger(struct httpd_conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev); /* NULL when not TLS */
 
 	c->state = HTTPD_LINGER;
+	if (ssl != NULL)
+		(void)SSL_shutdown(ssl); /* close_notify (RFC 9112 9.8): a clean end, not a cut */
 	if (fd >= 0)
 		(void)shutdown(fd, SHUT_WR);
 	evbuffer_drain(bufferevent_get_input(c->bev),

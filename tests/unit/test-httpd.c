@@ -18,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "mbx-test.h"
 #include "mbx/httpd.h"
@@ -1442,6 +1446,206 @@ static void test_ipv6(void **state)
 	fx_free(f);
 }
 
+/* ---- TLS (bufferevent_openssl from the bev callback) ------------------------------------- */
+
+struct tls_fx {
+	SSL_CTX *sctx, *cctx;
+	SSL *ssl;
+	int fd;
+	int records;    /* application-data records received */
+	bool clean_end; /* the connection ended with a close_notify */
+};
+
+static struct bufferevent *tls_bev(struct event_base *base, evutil_socket_t fd, void *arg)
+{
+	SSL *ssl = SSL_new(arg);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+	                                      BEV_OPT_CLOSE_ON_FREE);
+}
+
+static void tls_msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
+                       SSL *ssl, void *arg)
+{
+	struct tls_fx *t = arg;
+
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HEADER && len >= 5 &&
+	    ((const uint8_t *)buf)[0] == SSL3_RT_APPLICATION_DATA)
+		t->records++;
+}
+
+/* A self-signed P-256 certificate made here; TLS 1.2, so that every application-data record
+ * counted is the answer's (TLS 1.3 also wraps handshake messages as application data). */
+static void tls_setup(struct fx *f, struct tls_fx *t)
+{
+	EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	int fl;
+
+	assert_non_null(pkey);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, pkey);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+	                           -1, 0);
+	X509_set_issuer_name(x, n);
+	assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
+	t->sctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(t->sctx);
+	assert_int_equal(SSL_CTX_use_certificate(t->sctx, x), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(t->sctx, pkey), 1);
+	SSL_CTX_set_max_proto_version(t->sctx, TLS1_2_VERSION);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	mbx_httpd_set_bevcb(f->h, tls_bev, t->sctx);
+	t->cctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(t->cctx);
+	t->fd = cli_connect(f);
+	fl = fcntl(t->fd, F_GETFL);
+	assert_int_equal(fcntl(t->fd, F_SETFL, fl | O_NONBLOCK), 0);
+	t->ssl = SSL_new(t->cctx);
+	assert_non_null(t->ssl);
+	SSL_set_fd(t->ssl, t->fd);
+	SSL_set_msg_callback(t->ssl, tls_msg_cb);
+	SSL_set_msg_callback_arg(t->ssl, t);
+	for (double end = now_ms() + 3000;;) {
+		int r = SSL_connect(t->ssl), e;
+
+		if (r == 1)
+			break;
+		e = SSL_get_error(t->ssl, r);
+		assert_true(e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE);
+		assert_true(now_ms() < end);
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+}
+
+static void tls_teardown(struct tls_fx *t)
+{
+	SSL_free(t->ssl);
+	close(t->fd);
+	SSL_CTX_free(t->cctx);
+	SSL_CTX_free(t->sctx);
+}
+
+static void tls_send(struct tls_fx *t, const char *s)
+{
+	size_t len = strlen(s);
+
+	assert_int_equal(SSL_write(t->ssl, s, (int)len), (int)len); /* small: fits at once */
+}
+
+/* Reads until want bytes (0: until the end of the connection) or ms pass. */
+static void tls_recv(struct fx *f, struct tls_fx *t, struct resp *r, size_t want, int ms)
+{
+	double end = now_ms() + ms;
+
+	while (now_ms() < end && !r->eof && (want == 0 || r->len < want)) {
+		int n = SSL_read(t->ssl, r->buf + r->len, (int)(sizeof(r->buf) - 1 - r->len));
+
+		if (n > 0) {
+			r->len += (size_t)n;
+			continue;
+		}
+		if (SSL_get_error(t->ssl, n) != SSL_ERROR_WANT_READ) {
+			r->eof = true;
+			t->clean_end = SSL_get_error(t->ssl, n) == SSL_ERROR_ZERO_RETURN;
+			break;
+		}
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+	r->buf[r->len] = '\0';
+}
+
+static void act_tls(struct fx *f, struct mbx_http_req *req)
+{
+	char name[16], body[300];
+
+	(void)f;
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "X-H%d", i);
+		mbx_http_req_add_header(req, name, "0123456789abcdef0123456789");
+	}
+	if (strcmp(mbx_http_req_target(req), "/stream") == 0) {
+		mbx_http_reply_start(req, 200, NULL, 300);
+		for (int i = 0; i < 3; i++)
+			mbx_http_reply_chunk(req, "0123456789", 10);
+		mbx_http_reply_end(req);
+		return;
+	}
+	memset(body, 'b', sizeof(body));
+	mbx_http_reply(req, 200, NULL, body, sizeof(body));
+}
+
+static void test_tls(void **state)
+{
+	struct fx *f = fx_new(&lim_default, act_tls);
+	struct tls_fx t;
+	struct resp *r = calloc(1, sizeof(*r));
+	char *expect = calloc(1, 4096), line[128];
+	size_t head_len;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(expect);
+	memset(&t, 0, sizeof(t));
+	tls_setup(f, &t);
+	strcpy(expect, "HTTP/1.1 200 OK\r\n");
+	for (int i = 0; i < 12; i++) {
+		snprintf(line, sizeof(line), "X-H%d: 0123456789abcdef0123456789\r\n", i);
+		strcat(expect, line);
+	}
+	strcat(expect, D "Content-Length: 300\r\n\r\n");
+	head_len = strlen(expect);
+	memset(expect + head_len, 'b', 300);
+	/* two answers on the kept-alive connection: one TLS record each */
+	for (int k = 0; k < 2; k++) {
+		memset(r, 0, sizeof(*r));
+		t.records = 0;
+		tls_send(&t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+		tls_recv(f, &t, r, head_len + 300, 3000);
+		assert_int_equal(mask_dates(r), 1);
+		assert_string_equal(r->buf, expect);
+		assert_int_equal(t.records, 1);
+	}
+	/* a streamed answer made in one turn: one record too */
+	memset(r, 0, sizeof(*r));
+	t.records = 0;
+	tls_send(&t, "GET /stream HTTP/1.1\r\n\r\n");
+	tls_recv(f, &t, r, head_len - strlen("Content-Length: 300\r\n\r\n") +
+	                       strlen("Transfer-Encoding: chunked\r\n\r\n") + 3 * 15 + 5,
+	         3000);
+	assert_non_null(strstr(r->buf, "Transfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n"
+	                                "a\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n"));
+	assert_int_equal(t.records, 1);
+	/* Connection: close: the answer, then the end of the connection */
+	memset(r, 0, sizeof(*r));
+	tls_send(&t, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+	tls_recv(f, &t, r, 0, 3000);
+	assert_true(r->eof);
+	assert_true(t.clean_end); /* close_notify before the socket's end */
+	assert_int_equal(r->len, head_len + strlen("Connection: close\r\n") + 300);
+	assert_non_null(strstr(r->buf, "Content-Length: 300\r\nConnection: close\r\n\r\nbbb"));
+	assert_int_equal(f->calls, 4);
+	tls_teardown(&t);
+	PUMP_UNTIL(f, 3000, f->conns == 0);
+	assert_int_equal(f->conns, 0);
+	free(expect);
+	free(r);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1481,6 +1685,7 @@ int main(void)
 		cmocka_unit_test(test_unlisten),
 		cmocka_unit_test(test_socketpair),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_tls),
 	};
 
 	signal(SIGPIPE, SIG_IGN); /* as the daemon does */
