@@ -27,13 +27,15 @@
  *   @TLS@        the connection goes to the server attached as a TLS listener (the bytes are
  *                still clear text: it changes what the front end believes);
  *   @EOF@        the connection's bytes end here and the client shuts its sending side down
- *                at once, still reading the answers: the server, which reads nothing while
- *                it holds a request (httpd.h), answers what it read, then sees the end and
- *                closes;
+ *                at once, still reading the answers. The server reads nothing while the
+ *                handler holds a request whose answer has not started (httpd.h): it answers
+ *                what it read, then sees the end and closes; an end seen during a streamed
+ *                answer is a client gone (the request is detached: the front end's close
+ *                callback);
  *   @BYE@        the connection's bytes end here and the client closes its socket as soon as
- *                they are written, without reading the answers: a client that goes away while
- *                its request is held (the server notices when it writes, and detaches the
- *                request: the front end's close callback).
+ *                they are written, without reading the answers: a client that goes away (the
+ *                server notices when it writes or, during a streamed answer, reads; a request
+ *                held then is detached).
  *
  * Every input starts from the same state, one unused held context and no other: the held
  * context is used by one input at most (then it is destroyed and a new one made by a real
