@@ -47,6 +47,7 @@ struct httpd_conn {
 	struct mbx_http_req *req; /* being read (HTTPD_BODY) or with the handler */
 	enum httpd_state state;
 	bool close_after; /* the connection ends once the answer is written */
+	bool peer_eof;    /* the client half-closed (seen while an answer was written) */
 	bool dead;        /* freed while a callback of ours runs: free(c) when busy drops to 0 */
 	unsigned busy;
 	size_t scan;      /* input bytes already searched for the end of the head */

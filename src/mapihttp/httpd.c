@@ -395,7 +395,7 @@ static void conn_ready(struct httpd_conn *c)
 		c->req_tv = c->h->req_tv; /* new limits: the pending one may fire too late */
 		evtimer_add(c->timer, c->req_tv);
 	}
-	if ((bufferevent_get_enabled(c->bev) & EV_READ) == 0)
+	if (!c->peer_eof && (bufferevent_get_enabled(c->bev) & EV_READ) == 0)
 		bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -551,6 +551,9 @@ static void conn_written(struct httpd_conn *c)
 	}
 	conn_ready(c);
 	conn_process(c); /* pipelined requests already buffered */
+	/* the client half-closed: once what it sent is answered, nothing more can come */
+	if (!c->dead && c->peer_eof && (c->state == HTTPD_HEAD || c->state == HTTPD_BODY))
+		httpd_conn_free(c);
 }
 
 void httpd_conn_answered(struct httpd_conn *c, bool close)
@@ -697,8 +700,9 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED)
 		return;
 	if ((what & BEV_EVENT_EOF) && (c->state == HTTPD_REFUSED || c->state == HTTPD_WRITING)) {
-		/* a client that half-closed still gets the answer being written, then the close */
-		c->close_after = true;
+		/* a client that half-closed still gets the answer being written, and those to the
+		 * requests it pipelined before; then the connection closes (conn_written) */
+		c->peer_eof = true;
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}

@@ -939,6 +939,21 @@ static void test_half_close(void **state)
 	close(fd);
 	PUMP_UNTIL(f, 2000, f->conns == 0);
 	assert_int_equal(f->conns, 0);
+	/* pipelined requests before the half-close are all answered */
+	fd = cli_connect(f);
+	cli_send(fd, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n");
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	expect_answer_eof(f, fd,
+	                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	                  "Content-Length: 2\r\n\r\n/1"
+	                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	                  "Content-Length: 2\r\n\r\n/2"
+	                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	                  "Content-Length: 2\r\n\r\n/3",
+	                  3, 3000);
+	close(fd);
+	PUMP_UNTIL(f, 2000, f->conns == 0);
+	assert_int_equal(f->conns, 0);
 	/* the same with the request held a while */
 	f->act = act_hold;
 	fd = cli_connect(f);
