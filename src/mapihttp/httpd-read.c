@@ -53,9 +53,12 @@ int httpd_read_head(struct httpd_conn *c, struct evbuffer *in)
 			else
 				break;
 		}
-		evbuffer_drain(in, skip);
-		c->scan = 0;
-		return skip < want ? HTTPD_READ_NEXT : HTTPD_READ_MORE;
+		if (skip > 0) {
+			evbuffer_drain(in, skip);
+			c->scan = 0;
+			return skip < want ? HTTPD_READ_NEXT : HTTPD_READ_MORE;
+		}
+		/* a CR without its LF (yet): the scan below waits for more, the parser refuses it */
 	}
 	/* The head ends at the first empty line (LF or CRLF after a LF); searched from where
 	 * the last look stopped, so a head that trickles in is not scanned again and again. */

@@ -783,6 +783,35 @@ static void test_length_too_large(void **state)
 	fx_free(f);
 }
 
+/* Empty lines before a request are skipped, also when they come a byte at a time; a CR that
+ * is not the start of an empty line is refused. */
+static void test_leading_empty_lines(void **state)
+{
+	struct fx *f = fx_new(&lim_default, act_echo);
+	int fd = cli_connect(f);
+
+	(void)state;
+	cli_send(fd, "\r");
+	pump(f, 30);
+	cli_send(fd, "\n\n\r");
+	pump(f, 30);
+	cli_send(fd, "\nGET /e HTTP/1.1\r\n\r\n");
+	expect_answer(f, fd,
+	              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	              "Content-Length: 2\r\n\r\n/e",
+	              1);
+	close(fd);
+	fd = cli_connect(f);
+	cli_send(fd, "\rGET /e HTTP/1.1\r\n\r\n");
+	expect_answer_eof(f, fd,
+	                  "HTTP/1.1 400 Bad Request\r\n" D
+	                  "Content-Length: 0\r\nConnection: close\r\n\r\n",
+	                  1, 3000);
+	assert_int_equal(f->calls, 1);
+	close(fd);
+	fx_free(f);
+}
+
 /* ---- refused heads ----------------------------------------------------------------------- */
 
 static void test_head_too_large(void **state)
@@ -1680,6 +1709,7 @@ int main(void)
 		cmocka_unit_test(test_chunked_too_large),
 		cmocka_unit_test(test_malformed_chunked),
 		cmocka_unit_test(test_length_too_large),
+		cmocka_unit_test(test_leading_empty_lines),
 		cmocka_unit_test(test_head_too_large),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_timeout_408),
