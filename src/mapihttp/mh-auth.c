@@ -90,7 +90,7 @@ int mbx_mh_auth_parse_basic(const char *header, char *user, size_t usize, char *
 	uint8_t dec[(MBX_MH_AUTH_HEADER_MAX / 4) * 3];
 	const char *p, *colon, *why = NULL;
 	size_t len, ulen, plen;
-	long n;
+	long n = 0;
 	int rc = MBX_MH_AUTH_BAD;
 
 	if (usize > 0)
@@ -164,7 +164,9 @@ int mbx_mh_auth_parse_basic(const char *header, char *user, size_t usize, char *
 	pass[plen] = '\0';
 	rc = MBX_MH_AUTH_BASIC;
 out:
-	OPENSSL_cleanse(dec, sizeof(dec));
+	/* Only what the decoder wrote (all of dec when it failed part way): the rest never held
+	 * a secret. */
+	OPENSSL_cleanse(dec, n >= 0 ? (size_t)n : sizeof(dec));
 	if (why_r != NULL)
 		*why_r = why;
 	return rc;

@@ -273,7 +273,7 @@ static void mh_authenticate(struct mh_req *r)
 		return;
 	}
 	rc = mbx_mh_authn_check(r->fe->authn, user, pass, mh_auth_cb, r, &r->auth, &p);
-	OPENSSL_cleanse(pass, sizeof(pass));
+	OPENSSL_cleanse(pass, strlen(pass)); /* (parse_basic leaves "" or the password) */
 	if (rc < 0) {
 		mbx_mh_request_fail_status(r, 503, MBX_MH_RC_UNKNOWN_FAILURE,
 		                           "the directory cannot authenticate now");

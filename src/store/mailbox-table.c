@@ -575,11 +575,20 @@ static struct mbx_mt_wait *mt_get(struct mbx_mailbox_table *t, enum mt_kind kind
 	struct mbx_mt_wait *w;
 	struct mt_entry *e;
 	uint64_t now, h;
-	char *key;
+	char small[512], *key = small, *own = NULL;
+	size_t n;
 
 	if (t == NULL || name == NULL || name[0] == '\0' || cb == NULL)
 		return NULL;
-	key = mt_lower_dup(0, name);
+	/* The key lower-cased on the stack; copied to the heap only for a new entry. */
+	n = strlen(name);
+	if (n < sizeof(small)) {
+		for (size_t i = 0; i < n; i++)
+			small[i] = mt_lower(name[i]);
+		small[n] = '\0';
+	} else {
+		key = own = mt_lower_dup(0, name);
+	}
 	w = calloc(1, sizeof(*w));
 	if (key == NULL || w == NULL)
 		goto fail;
@@ -589,13 +598,15 @@ static struct mbx_mt_wait *mt_get(struct mbx_mailbox_table *t, enum mt_kind kind
 	h = mt_hash(key, kind);
 	e = mt_find(t, kind, key, h);
 	if (e == NULL) {
-		e = mt_entry_new(t, kind, key, h);
+		if (own == NULL && (own = strdup(small)) == NULL)
+			goto fail;
+		e = mt_entry_new(t, kind, own, h);
 		if (e == NULL)
 			goto fail;
-		key = NULL;
+		own = NULL; /* the entry's now */
 	}
-	free(key);
-	key = NULL;
+	free(own);
+	own = NULL;
 	w->e = e;
 	e->pins++;
 	now = mt_now(t);
@@ -613,7 +624,7 @@ static struct mbx_mt_wait *mt_get(struct mbx_mailbox_table *t, enum mt_kind kind
 	mt_evict(t);
 	return w;
 fail:
-	free(key);
+	free(own);
 	free(w);
 	return NULL;
 }
