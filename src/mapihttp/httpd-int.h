@@ -117,6 +117,8 @@ struct mbx_http_req {
 
 /* httpd.c */
 void httpd_conn_free(struct httpd_conn *c);
+/* Takes the server's limits (mbx_httpd_set_limits) for the request about to start. */
+void httpd_conn_limits(struct httpd_conn *c);
 /* Logs the refusal, drops the request being read and the input, queues the error answer
  * (Connection: close); the connection then lingers and closes. */
 void httpd_conn_refuse(struct httpd_conn *c, int status, const char *why);

@@ -36,6 +36,8 @@ int httpd_read_head(struct httpd_conn *c, struct evbuffer *in)
 	avail = evbuffer_get_length(in);
 	if (avail == 0)
 		return HTTPD_READ_MORE;
+	if (c->scan == 0)
+		httpd_conn_limits(c); /* a request starts: the limits of now */
 	want = avail < c->lim.max_head_bytes ? avail : c->lim.max_head_bytes;
 	p = (char *)evbuffer_pullup(in, (ev_ssize_t)want);
 	if (p == NULL) {

@@ -373,6 +373,16 @@ static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 
+/* The server's limits, for the request about to start. */
+void httpd_conn_limits(struct httpd_conn *c)
+{
+	if (c->lim.max_head_bytes != c->h->lim.max_head_bytes)
+		/* what is read ahead while an answer is written (pipelining) is bounded */
+		bufferevent_setwatermark(c->bev, EV_READ, 0,
+		                         c->h->lim.max_head_bytes + HTTPD_READ_AHEAD);
+	c->lim = c->h->lim;
+}
+
 static int64_t httpd_now_ms(void)
 {
 	struct timespec ts;
@@ -389,7 +399,7 @@ static void conn_ready(struct httpd_conn *c)
 {
 	c->state = HTTPD_HEAD;
 	c->scan = 0;
-	c->lim = c->h->lim;
+	httpd_conn_limits(c);
 	c->deadline = httpd_now_ms() + (int64_t)c->lim.timeout_seconds * 1000;
 	if (c->req_tv != c->h->req_tv || !evtimer_pending(c->timer, NULL)) {
 		c->req_tv = c->h->req_tv; /* new limits: the pending one may fire too late */
@@ -442,8 +452,6 @@ static int conn_start(struct mbx_httpd *h, evutil_socket_t fd, const struct sock
 	}
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	/* what is read ahead while an answer is written (pipelining) is bounded */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, h->lim.max_head_bytes + HTTPD_READ_AHEAD);
 	/* a client that stops reading is dropped after timeout_seconds without progress */
 	bufferevent_set_timeouts(c->bev, NULL, &wtv);
 	bufferevent_enable(c->bev, EV_WRITE);

@@ -1039,6 +1039,40 @@ static void test_deadline_per_request(void **state)
 	fx_free(f);
 }
 
+/* Raised limits reach a connection already open (its read-ahead bound too). */
+static void test_limits_raised(void **state)
+{
+	struct mbx_httpd_limits lim = lim_default;
+	struct fx *f;
+	char *big = malloc(40000);
+	int fd;
+
+	(void)state;
+	assert_non_null(big);
+	lim.max_head_bytes = 1024;
+	f = fx_new(&lim, act_echo);
+	fd = cli_connect(f);
+	cli_send(fd, "GET /1 HTTP/1.1\r\n\r\n");
+	PUMP_UNTIL(f, 2000, f->calls == 1);
+	lim.max_head_bytes = 65536;
+	mbx_httpd_set_limits(f->h, &lim);
+	expect_answer(f, fd,
+	              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	              "Content-Length: 2\r\n\r\n/1",
+	              1);
+	strcpy(big, "GET /2 HTTP/1.1\r\nX: ");
+	memset(big + strlen(big), 'a', 30000);
+	strcpy(big + 30000 + strlen("GET /2 HTTP/1.1\r\nX: "), "\r\n\r\n");
+	cli_send(fd, big);
+	expect_answer(f, fd,
+	              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" D
+	              "Content-Length: 2\r\n\r\n/2",
+	              1);
+	free(big);
+	close(fd);
+	fx_free(f);
+}
+
 /* ---- response headers -------------------------------------------------------------------- */
 
 static void act_inject(struct fx *f, struct mbx_http_req *req)
@@ -1716,6 +1750,7 @@ int main(void)
 		cmocka_unit_test(test_idle_close),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_deadline_per_request),
+		cmocka_unit_test(test_limits_raised),
 		cmocka_unit_test(test_header_injection),
 		cmocka_unit_test(test_many_headers),
 		cmocka_unit_test(test_streamed),
