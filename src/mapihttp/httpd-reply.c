@@ -505,13 +505,13 @@ void mbx_http_reply(struct mbx_http_req *req, int status, const char *reason, co
 		mbx_http_req_abort(req);
 		return;
 	}
+	if (body == NULL)
+		len = 0; /* the length sent is the length of what is sent */
 	plan_init(&hp, req, status, reason);
 	hp.length = status_has_body(hp.status);
 	hp.clen = len;
 	hp.close = !req->head.keep_alive || req->close;
 	send = hp.length && req->head.method != MBX_HTTP_HEAD ? len : 0;
-	if (body == NULL)
-		send = 0;
 	if (write_answer(bufferevent_get_output(c->bev), &hp, c->h, body, send) != 0) {
 		mbx_log(MBX_LOG_ERROR, "http: out of memory answering %s", req->peer_name);
 		mbx_http_req_abort(req);

@@ -600,7 +600,7 @@ static void act_status(struct fx *f, struct mbx_http_req *req)
 	if (strcmp(mbx_http_req_target(req), "/204") == 0)
 		mbx_http_reply(req, 204, NULL, "ignored", 7);
 	else if (strcmp(mbx_http_req_target(req), "/299") == 0)
-		mbx_http_reply(req, 299, NULL, NULL, 0);
+		mbx_http_reply(req, 299, NULL, NULL, 5); /* no body: Content-Length 0 */
 	else if (strcmp(mbx_http_req_target(req), "/own") == 0)
 		mbx_http_reply(req, 200, "Fine Thanks", "k", 1);
 	else if (strcmp(mbx_http_req_target(req), "/badreason") == 0)
