@@ -539,6 +539,13 @@ if [ "$code" = 000 ]; then
 else
 	fail "max_connections = 2: a third connection was served ($code)"
 fi
+# The limit is over all listeners: plain_http waits as well.
+code=$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_PLAIN/x")
+if [ "$code" = 000 ]; then
+	pass "max_connections = 2: a plain_http connection waits too (counted over all listeners)"
+else
+	fail "max_connections = 2: a plain_http connection was served ($code)"
+fi
 kill "$H1" 2>/dev/null # -quiet ignores the end of its input: end the client itself
 exec 8>&-
 sleep 1
@@ -550,6 +557,24 @@ else
 fi
 kill "$H2" 2>/dev/null
 exec 9>&-
+# ... and plain_http connections count: two held ones make a TLS client wait.
+sleep 1
+exec 6<>"/dev/tcp/127.0.0.1/$P_PLAIN" 7<>"/dev/tcp/127.0.0.1/$P_PLAIN"
+sleep 1
+code=$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P_TLS/x")
+if [ "$code" = 000 ]; then
+	pass "max_connections = 2: two plain_http connections make a TLS connection wait"
+else
+	fail "max_connections = 2: plain_http connections not counted (TLS served: $code)"
+fi
+exec 6>&- 7>&-
+sleep 1
+code=$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P_TLS/x")
+if [ "$code" != 000 ]; then
+	pass "max_connections: TLS accepted again once the plain_http connections closed ($code)"
+else
+	fail "max_connections: not accepting after the plain_http connections closed"
+fi
 # A second daemon on the same ports fails, and says why, with exit status 1.
 if ! "$BIN" -c "$CONF" >/dev/null 2>"$WORK/second.err" &&
 	grep -q "https 127.0.0.1:$P_TLS: bind: Address already in use" "$WORK/second.err"; then
