@@ -252,7 +252,7 @@ static void metrics_render_gauges(FILE *f, const struct mbx_metrics_gauges *g)
 	} rows[] = {
 		{"mbx_sessions", "gauge", "Session contexts (MapiContext cookies) alive now.",
 		 offsetof(struct mbx_metrics_gauges, sessions)},
-		{"mbx_connections", "gauge", "TLS client connections open now.",
+		{"mbx_connections", "gauge", "Client connections open now (TLS and plain_http).",
 		 offsetof(struct mbx_metrics_gauges, connections)},
 		{"mbx_directory_lookups_total", "counter", "Directory lookups issued.",
 		 offsetof(struct mbx_metrics_gauges, directory_lookups)},
