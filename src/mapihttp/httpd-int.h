@@ -25,7 +25,7 @@ struct evconnlistener;
 #define HTTPD_HDR_INLINE 1536    /* response header lines kept in the request itself */
 #define HTTPD_LINGER_SECONDS 2   /* reading and dropping after the last answer */
 #define HTTPD_DATE_LEN 29        /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-#define HTTPD_READ_AHEAD 16384   /* input kept beyond max_head_bytes before reading pauses */
+#define HTTPD_READ_AHEAD 16384   /* input kept beyond max_head_bytes before reading stops */
 
 /* A connection's state (one request at a time). */
 enum httpd_state {
@@ -125,6 +125,8 @@ void httpd_conn_refuse(struct httpd_conn *c, int status, const char *why);
 /* The answer in the output is complete (or the stage holds its end): once it is written the
  * connection reads the next request or closes. */
 void httpd_conn_answered(struct httpd_conn *c, bool close);
+/* Reading resumes (a streamed answer started) unless the input is full or the client is done. */
+void httpd_conn_read_resume(struct httpd_conn *c);
 /* Schedules moving c->stage into the output (from the event loop). */
 void httpd_conn_schedule_flush(struct httpd_conn *c);
 const char *httpd_date(struct mbx_httpd *h);

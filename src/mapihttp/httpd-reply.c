@@ -561,8 +561,8 @@ void mbx_http_reply_start(struct mbx_http_req *req, int status, const char *reas
 	}
 	/* A streamed answer may last (a held NotificationWait): reading resumes so that a client
 	 * that goes away (EOF or reset) is noticed at once, as evhttp does, not at the next chunk;
-	 * what it sends meanwhile waits in the input. */
-	bufferevent_enable(c->bev, EV_READ);
+	 * what it sends meanwhile waits in the input (bounded: httpd.c). */
+	httpd_conn_read_resume(c);
 	httpd_conn_schedule_flush(c);
 }
 

@@ -376,11 +376,35 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 /* The server's limits, for the request about to start. */
 void httpd_conn_limits(struct httpd_conn *c)
 {
-	if (c->lim.max_head_bytes != c->h->lim.max_head_bytes)
-		/* what is read ahead while an answer is written (pipelining) is bounded */
-		bufferevent_setwatermark(c->bev, EV_READ, 0,
-		                         c->h->lim.max_head_bytes + HTTPD_READ_AHEAD);
 	c->lim = c->h->lim;
+}
+
+/*
+ * What is read ahead while the connection does not consume its input (an answer being written,
+ * a request with the handler: pipelining) is bounded: reading stops once the input holds
+ * max_head_bytes + HTTPD_READ_AHEAD, and resumes when the next request is read (conn_ready).
+ * Not a read high-water mark: on a bufferevent_openssl the mark can cut a TLS record, whose
+ * rest then stays inside OpenSSL, and libevent 2.1 runs the read callback again and again
+ * without reading (the loop spins) and, once reading resumes, waits for the socket, not for
+ * those bytes. Stopping from our read callback happens after a whole read pass, with nothing
+ * left pending in OpenSSL.
+ */
+static bool conn_read_full(struct httpd_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_input(c->bev)) >=
+	       c->lim.max_head_bytes + HTTPD_READ_AHEAD;
+}
+
+void httpd_conn_read_resume(struct httpd_conn *c)
+{
+	if (!c->peer_eof && !conn_read_full(c))
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+static void conn_read_bound(struct httpd_conn *c)
+{
+	if ((c->state == HTTPD_WRITING || c->state == HTTPD_HANDLED) && conn_read_full(c))
+		bufferevent_disable(c->bev, EV_READ);
 }
 
 static int64_t httpd_now_ms(void)
@@ -670,6 +694,8 @@ static void conn_process(struct httpd_conn *c)
 		else if (r != HTTPD_READ_NEXT)
 			break;
 	}
+	if (!c->dead)
+		conn_read_bound(c);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
