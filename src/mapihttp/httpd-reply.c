@@ -522,6 +522,16 @@ void mbx_http_reply(struct mbx_http_req *req, int status, const char *reason, co
 	httpd_conn_answered(c, hp.close);
 }
 
+/* A streamed answer cannot be completed (out of memory): its connection is closed without
+ * the rest, and req is detached (its close callback runs) but not freed: the handler goes on
+ * with chunks, which do nothing now, and ends or drops it as usual. */
+static void stream_fail(struct mbx_http_req *req)
+{
+	mbx_log(MBX_LOG_ERROR, "http: out of memory answering %s", req->peer_name);
+	if (req->conn != NULL)
+		httpd_conn_free(req->conn); /* c->req is req: detached, not freed */
+}
+
 void mbx_http_reply_start(struct mbx_http_req *req, int status, const char *reason,
                           size_t size_hint)
 {
@@ -555,8 +565,7 @@ void mbx_http_reply_start(struct mbx_http_req *req, int status, const char *reas
 	if (c->stage == NULL ||
 	    evbuffer_expand(c->stage, plan_size(&hp) + (req->stream_body ? size_hint + 64 : 0)) != 0 ||
 	    write_answer(c->stage, &hp, c->h, NULL, 0) != 0) {
-		mbx_log(MBX_LOG_ERROR, "http: out of memory answering %s", req->peer_name);
-		mbx_http_req_abort(req);
+		stream_fail(req);
 		return;
 	}
 	/* A streamed answer may last (a held NotificationWait): reading resumes so that a client
@@ -586,7 +595,9 @@ void mbx_http_reply_chunk(struct mbx_http_req *req, const void *data, size_t len
 		if (evbuffer_add(c->stage, data, len) != 0)
 			goto nomem;
 	} else {
-		if (evbuffer_reserve_space(c->stage, (ev_ssize_t)(len + 20), &v, 1) < 1 ||
+		/* the chunk line (16 hex digits at most), its CRLF and the CRLF after the data */
+		if (len > (size_t)EV_SSIZE_MAX - 20 ||
+		    evbuffer_reserve_space(c->stage, (ev_ssize_t)(len + 20), &v, 1) < 1 ||
 		    v.iov_len < len + 20)
 			goto nomem;
 		p = put_hex(v.iov_base, len);
@@ -600,8 +611,7 @@ void mbx_http_reply_chunk(struct mbx_http_req *req, const void *data, size_t len
 	httpd_conn_schedule_flush(c);
 	return;
 nomem:
-	mbx_log(MBX_LOG_ERROR, "http: out of memory answering %s", req->peer_name);
-	mbx_http_req_abort(req); /* the answer cannot be completed: end it abruptly */
+	stream_fail(req); /* the answer cannot be completed: end it abruptly */
 }
 
 void mbx_http_reply_end(struct mbx_http_req *req)

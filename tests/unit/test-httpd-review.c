@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -33,6 +34,8 @@ struct fx {
 	uint16_t port;
 	int calls;
 	int conns;
+	int closecbs;
+	bool huge_attached; /* after the chunk that cannot be added */
 	struct mbx_http_req *held;
 	char logs[MAX_LOGS][512];
 	size_t nlogs;
@@ -108,14 +111,34 @@ static void conn_cb(void *arg, int delta)
 	f->conns += delta;
 }
 
-/* "/hold": a streamed answer started and held (reading resumes then); anything else: the
- * target as the body. */
+static void close_cb(struct mbx_http_req *req, void *arg)
+{
+	struct fx *f = arg;
+
+	assert_false(mbx_http_req_attached(req));
+	f->closecbs++;
+}
+
+/* "/hold": a streamed answer started and held (reading resumes then); "/huge": a streamed
+ * answer whose chunk cannot be added (the out-of-memory path), then more calls on the request
+ * as a handler makes them; anything else: the target as the body. */
 static void handler(struct mbx_http_req *req, void *arg)
 {
 	struct fx *f = arg;
 	const char *t = mbx_http_req_target(req);
 
 	f->calls++;
+	if (strcmp(t, "/huge") == 0) {
+		mbx_http_req_set_closecb(req, close_cb, f);
+		mbx_http_reply_start(req, 200, NULL, 0);
+		mbx_http_reply_chunk(req, "a", 1);
+		/* a length no buffer can take: the answer cannot be completed */
+		mbx_http_reply_chunk(req, "x", SIZE_MAX - 8);
+		f->huge_attached = mbx_http_req_attached(req);
+		mbx_http_reply_chunk(req, "b", 1); /* the request is still valid, detached */
+		mbx_http_reply_end(req);
+		return;
+	}
 	if (strcmp(t, "/hold") == 0) {
 		mbx_http_reply_start(req, 200, NULL, 0);
 		mbx_http_reply_chunk(req, "held", 4);
@@ -175,6 +198,17 @@ static int cli_connect(struct fx *f)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	return fd;
+}
+
+/* How many captured log lines hold s. */
+static size_t logs_with(const struct fx *f, const char *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->nlogs; i++)
+		if (strstr(f->logs[i], s) != NULL)
+			n++;
+	return n;
 }
 
 /* How many times s occurs in r. */
@@ -343,10 +377,58 @@ static void test_tls_pipelined_read_ahead(void **state)
 	fx_free(f);
 }
 
+/* ---- plain sockets -------------------------------------------------------------------- */
+
+/*
+ * A streamed answer that cannot be completed (out of memory adding a chunk) closes the
+ * connection and detaches the request, which stays valid until the handler ends it: the
+ * reply calls the handler goes on making are no use-after-free. The chunk length of the
+ * chunked path is no overflow either (it was written as len + 20 bytes).
+ */
+static void test_stream_nomem(void **state)
+{
+	static const char *const reqs[] = {"GET /huge HTTP/1.0\r\n\r\n",
+	                                   "GET /huge HTTP/1.1\r\n\r\n"};
+	struct fx *f = fx_new(&lim_default);
+	struct resp *r = calloc(1, sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	for (size_t i = 0; i < 2; i++) {
+		int fd = cli_connect(f);
+		double end = now_ms() + 3000;
+
+		memset(r, 0, sizeof(*r));
+		f->nlogs = 0;
+		assert_int_equal(send(fd, reqs[i], strlen(reqs[i]), MSG_NOSIGNAL),
+		                 (ssize_t)strlen(reqs[i]));
+		while (!r->eof && now_ms() < end) {
+			ssize_t n;
+
+			step(f->base, 2);
+			n = recv(fd, r->buf + r->len, sizeof(r->buf) - 1 - r->len, MSG_DONTWAIT);
+			if (n > 0)
+				r->len += (size_t)n;
+			else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+				r->eof = true;
+		}
+		assert_true(r->eof);
+		assert_int_equal(f->closecbs, (int)i + 1);
+		assert_false(f->huge_attached);
+		assert_int_equal(f->conns, 0);
+		assert_int_equal(logs_with(f, "out of memory answering"), 1);
+		close(fd);
+	}
+	assert_int_equal(f->calls, 2);
+	free(r);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tls_pipelined_read_ahead),
+		cmocka_unit_test(test_stream_nomem),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
