@@ -15,6 +15,10 @@
 
 /* Input fed to the chunked decoder at a time: bounds the body buffer's slack. */
 #define HTTPD_CHUNK_FEED 65536u
+/* A Content-Length body up to this size is allocated with the request; a larger one grows as
+ * its bytes come (doubling, up to the length announced): a client that announces
+ * max_body_bytes and sends nothing holds no more than this. */
+#define HTTPD_BODY_INLINE 65536u
 
 /* Pointers the parser left into the input buffer are moved to the request's copy. */
 static const char *rebase(const char *s, const char *from, size_t len, const char *to)
@@ -93,7 +97,7 @@ int httpd_read_head(struct httpd_conn *c, struct evbuffer *in)
 		httpd_conn_refuse(c, 413, "Content-Length over the body size limit");
 		return HTTPD_READ_FAILED;
 	}
-	if (head.has_length)
+	if (head.has_length && head.content_length <= HTTPD_BODY_INLINE)
 		bodycap = (size_t)head.content_length;
 	pathcap = strlen(head.target) + 1;
 	req = malloc(sizeof(*req) + end + 1 + pathcap + bodycap + 1);
@@ -132,7 +136,7 @@ int httpd_read_head(struct httpd_conn *c, struct evbuffer *in)
 	req->body = (uint8_t *)req->pathbuf + pathcap;
 	req->body[0] = 0;
 	req->body_len = 0;
-	req->body_want = bodycap;
+	req->body_want = head.has_length ? (size_t)head.content_length : 0;
 	req->body_cap = 0;
 	req->body_heap = NULL;
 	req->hdr = req->hdr_inline;
@@ -143,14 +147,14 @@ int httpd_read_head(struct httpd_conn *c, struct evbuffer *in)
 	memcpy(req->peer_name, c->peer_name, strlen(c->peer_name) + 1);
 	c->req = req;
 
-	if (!head.chunked && bodycap == 0)
+	if (!head.chunked && req->body_want == 0)
 		return HTTPD_READ_DONE;
 	if (head.chunked)
 		mbx_http_chunked_init(&req->chunked, c->lim.max_body_bytes);
 	c->state = HTTPD_BODY;
 	avail = evbuffer_get_length(in);
 	if (head.expect_continue &&
-	    ((head.chunked && avail == 0 && c->lim.max_body_bytes > 0) || avail < bodycap)) {
+	    ((head.chunked && avail == 0 && c->lim.max_body_bytes > 0) || avail < req->body_want)) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 		evbuffer_add(bufferevent_get_output(c->bev), cont, sizeof(cont) - 1);
@@ -219,6 +223,26 @@ int httpd_read_body(struct httpd_conn *c, struct evbuffer *in)
 	n = req->body_want - req->body_len;
 	if (n > avail)
 		n = avail;
+	if (n > 0 && req->body_want > HTTPD_BODY_INLINE && req->body_cap < req->body_len + n + 1) {
+		/* a large body: room for what came, doubling, never past the length announced */
+		size_t cap = req->body_cap * 2;
+		uint8_t *nb;
+
+		if (cap < req->body_len + n + 1)
+			cap = req->body_len + n + 1;
+		if (cap < HTTPD_BODY_INLINE)
+			cap = HTTPD_BODY_INLINE;
+		if (cap > req->body_want + 1)
+			cap = req->body_want + 1;
+		nb = realloc(req->body_heap, cap);
+		if (nb == NULL) {
+			httpd_conn_refuse(c, 503, "out of memory for the request body");
+			return HTTPD_READ_FAILED;
+		}
+		req->body_heap = nb;
+		req->body_cap = cap;
+		req->body = nb;
+	}
 	if (n > 0 && evbuffer_remove(in, req->body + req->body_len, n) != (int)n) {
 		httpd_conn_refuse(c, 500, "cannot read the request body");
 		return HTTPD_READ_FAILED;
