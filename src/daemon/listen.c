@@ -75,7 +75,8 @@ static void listen_pause(struct mbx_listeners *l, bool pause)
 	if (l->paused == pause || (l->stopped && !pause))
 		return;
 	for (size_t i = 0; i < l->nmapi; i++)
-		mbx_httpd_pause(l->https[i]->hd, pause);
+		if (l->https[i] != NULL && l->https[i]->hd != NULL)
+			mbx_httpd_pause(l->https[i]->hd, pause);
 	l->paused = pause;
 	if (pause)
 		mbx_log(MBX_LOG_WARNING,
@@ -117,7 +118,9 @@ static struct bufferevent *listen_bevcb(struct event_base *base, evutil_socket_t
 	bev = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
-		SSL_free(ssl);
+		/* Not SSL_free(ssl): with BEV_OPT_CLOSE_ON_FREE, libevent 2.1.12 frees the SSL object
+		 * itself when it fails after taking it (older 2.1 releases through the bufferevent's
+		 * destructor). At worst, on an allocation failure before that, it leaks. */
 		mbx_log(MBX_LOG_ERROR, "%s: cannot set up TLS for a new connection", lh->name);
 		return NULL;
 	}
@@ -438,6 +441,8 @@ void mbx_listen_free(struct mbx_listeners **lp)
 	if (lp == NULL || *lp == NULL)
 		return;
 	l = *lp;
+	/* Connections closing now must not resume accepting on servers already freed. */
+	l->stopped = true;
 	if (l->https != NULL) {
 		size_t n = l->nmapi > l->nhttps ? l->nmapi : l->nhttps;
 
