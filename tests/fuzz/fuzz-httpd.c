@@ -16,9 +16,9 @@
  *            reply a turn later; abort at once; hold and abort (a stream started or not) a turn
  *            later; hold and stream later; hold until the end or the close callback, which
  *            answers it), bits 3-4 the status (200, 204, 304, 404), bits 5-7 the headers added
- *            (none; valid ones and a reason; values with CR/LF/NUL; names that are no token and
- *            a NULL value; Connection: close; Content-Length, Transfer-Encoding and Date;
- *            2 KB of lines; all of it with a bad status and reason).
+ *            (none; valid ones and a reason; values and a reason with CR/LF/NUL; names that are
+ *            no token and a NULL value; Connection: close; Content-Length, Transfer-Encoding and
+ *            Date; 2 KB of lines; all of these with a status out of range).
  * The rest is up to three connections split at "@N@" (peers 127.0.0.1:40000, [::1]:40001 and
  * none), each cut into pieces at "@@" or "@T@"; piece k of every connection is written at loop
  * turn k; "@T@" also moves the clock 1.1 s on. The clock is virtual: this file defines
@@ -26,7 +26,8 @@
  * is the real one plus an offset the harness advances, so the request timeout, the idle close,
  * the 408 and the 2 s lingering close all happen without sleeping (libFuzzer's own timing uses
  * CLOCK_MONOTONIC, untouched). At the end the loop runs turns (held requests answered from the
- * fourth, the clock moved on from the sixth) until every connection is closed.
+ * fourth, the clock moved on from the sixth) until every connection is closed, within 48
+ * turns and one more per request seen (a pipelined stream needs a turn of its own).
  *
  * Checked (__builtin_trap):
  *   - every byte the server wrote on a connection parses as HTTP/1.1 responses: status line
@@ -1028,7 +1029,9 @@ static void run(const uint8_t *data, size_t size)
 	}
 
 	/* the end: held requests answered from round 3, the clock moves from round 5 */
-	for (unsigned r = 0; r < FZ_ROUNDS; r++) {
+	/* a request may need a turn of its own (a stream ends a turn after it starts), and
+	 * pipelined ones come one after the other: a round more for each request seen */
+	for (unsigned r = 0; r < FZ_ROUNDS + g.nreq; r++) {
 		if (r == 3)
 			g.endgame = true;
 		for (size_t i = 0; i < g.nconns; i++) {
