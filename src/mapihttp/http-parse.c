@@ -1,8 +1,8 @@
 /*
  * http-parse.c: the HTTP/1.1 request syntax of mbxstore's own server, sans I/O (RFC 9112 2-3,
- * 5-7; RFC 9110 5.6, 8.6, 10.1.1): the end of a request head, the head parsed in place, the
- * path of a request-target, and an incremental chunked-body decoder. http-parse.h says exactly
- * what is accepted and which status refuses the rest.
+ * 5-7; RFC 9110 5.6, 8.6, 10.1.1): the end of a request head, the head parsed in place and the
+ * path of a request-target (the chunked-body decoder is http-chunked.c). http-parse.h says
+ * exactly what is accepted and which status refuses the rest.
  *
  * This is the hot path of every request: one pass over the head, no allocation; field values
  * and the target (most of a head's bytes) checked 16 bytes at a time with SSE2 (8 with a
@@ -11,16 +11,14 @@
  * picked out by their length, then compared a word at a time.
  */
 #include "mapihttp/http-parse.h"
+#include "mapihttp/http-parse-int.h"
 
 #include <string.h>
 
 /* ---- character classes ------------------------------------------------------------------- */
 
-#define C_TCHAR 1u  /* token (RFC 9110 5.6.2) */
-#define C_TARGET 2u /* request-target byte: 0x21-0x7E, 0x80-0xFF */
-#define C_VALUE 4u  /* field-value byte: VCHAR, obs-text, SP, HTAB */
-
-static const uint8_t ctab[256] = {
+/* The classes (C_TCHAR, C_TARGET, C_VALUE) and their table: http-parse-int.h. */
+const uint8_t mbx_http_ctab[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, /* 00 */
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10 */
 	4, 7, 6, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6, /* 20 */
@@ -41,7 +39,7 @@ static const uint8_t ctab[256] = {
 
 static inline bool is_class(char c, unsigned cls)
 {
-	return (ctab[(uint8_t)c] & cls) != 0;
+	return (mbx_http_ctab[(uint8_t)c] & cls) != 0;
 }
 
 static inline bool is_blank(char c)
@@ -562,16 +560,6 @@ const char *mbx_http_head_field(const struct mbx_http_head *h, const char *name)
 
 /* ---- the path of a target ---------------------------------------------------------------- */
 
-static inline int hexval(uint8_t c)
-{
-	if (c - (unsigned)'0' < 10)
-		return c - '0';
-	c |= 0x20;
-	if (c - (unsigned)'a' < 6)
-		return c - 'a' + 10;
-	return -1;
-}
-
 int mbx_http_target_path(const char *target, char *out, size_t outsize)
 {
 	const char *p = target;
@@ -612,7 +600,7 @@ int mbx_http_target_path(const char *target, char *out, size_t outsize)
 		uint8_t c = (uint8_t)*p;
 
 		if (c == '%') {
-			int hi = hexval((uint8_t)p[1]), lo = hi < 0 ? -1 : hexval((uint8_t)p[2]);
+			int hi = mbx_http_hexval((uint8_t)p[1]), lo = hi < 0 ? -1 : mbx_http_hexval((uint8_t)p[2]);
 
 			if (lo < 0)
 				goto fail;
@@ -630,221 +618,4 @@ int mbx_http_target_path(const char *target, char *out, size_t outsize)
 fail:
 	out[0] = '\0';
 	return -1;
-}
-
-/* ---- chunked bodies (RFC 9112 7.1) --------------------------------------------------------- */
-
-/* The chunk extensions of a size line (from the blank or ';' after the digits to the line end)
- * and a trailer line are at most CHUNK_LINE_MAX bytes, the trailer section CHUNK_TRAILER_MAX
- * (RFC 9112 7.1.1 and 7.1.2 ask for such limits); more is malformed. */
-#define CHUNK_LINE_MAX 4096u
-#define CHUNK_TRAILER_MAX 65536u
-
-enum {
-	CH_SIZE,     /* chunk-size digits: their number in digits, the size so far in remaining */
-	CH_SIZE_BWS, /* blanks after the size: a ';' must follow */
-	CH_EXT,      /* chunk extensions, up to the line end */
-	CH_SIZE_LF,  /* a CR ended the size line */
-	CH_DATA,     /* remaining bytes of chunk data */
-	CH_DATA_END, /* the CRLF or LF after the data */
-	CH_DATA_LF,
-	CH_TR_START, /* the start of a trailer line or of the final empty line */
-	CH_TR_NAME,
-	CH_TR_VALUE,
-	CH_TR_LF,
-	CH_END_LF, /* a CR began the final empty line */
-	CH_DONE,
-	CH_BAD,
-	CH_TOO_LARGE,
-};
-
-void mbx_http_chunked_init(struct mbx_http_chunked *c, uint64_t limit)
-{
-	c->state = CH_SIZE;
-	c->remaining = 0;
-	c->total = 0;
-	c->limit = limit;
-	c->linelen = 0;
-	c->digits = 0;
-}
-
-/* A size line ended: the data of its chunk follows, or the trailer section after the last. In
- * the trailer section, remaining counts its bytes. */
-static inline void size_line_end(struct mbx_http_chunked *c)
-{
-	c->state = c->remaining > 0 ? CH_DATA : CH_TR_START;
-	c->linelen = 0;
-}
-
-static inline void next_size_line(struct mbx_http_chunked *c)
-{
-	c->state = CH_SIZE;
-	c->digits = 0;
-	c->remaining = 0;
-	c->linelen = 0;
-}
-
-int mbx_http_chunked_feed(struct mbx_http_chunked *c, const uint8_t *in, size_t len,
-                          uint8_t *out, size_t *out_len, size_t *used_r)
-{
-	size_t i = 0, o = *out_len;
-	int rc;
-
-	switch (c->state) { /* the end was reached before: nothing more is taken */
-	case CH_DONE:
-		*used_r = 0;
-		return MBX_HTTP_CHUNK_DONE;
-	case CH_BAD:
-		*used_r = 0;
-		return MBX_HTTP_CHUNK_BAD;
-	case CH_TOO_LARGE:
-		*used_r = 0;
-		return MBX_HTTP_CHUNK_TOO_LARGE;
-	}
-	while (i < len) {
-		uint8_t b = in[i];
-
-		switch (c->state) {
-		case CH_DATA: {
-			size_t n = len - i;
-
-			if (n > c->remaining)
-				n = (size_t)c->remaining;
-			memcpy(out + o, in + i, n);
-			o += n;
-			i += n;
-			c->remaining -= n;
-			c->total += n;
-			if (c->remaining == 0)
-				c->state = CH_DATA_END;
-			continue;
-		}
-		case CH_SIZE: {
-			int d = hexval(b);
-
-			if (d >= 0) {
-				if (c->digits == 15)
-					goto bad;
-				c->digits++;
-				c->remaining = c->remaining << 4 | (unsigned)d;
-				if (c->remaining > c->limit - c->total)
-					goto too_large;
-				break;
-			}
-			if (c->digits == 0)
-				goto bad;
-			if (b == ';')
-				c->state = CH_EXT;
-			else if (b == ' ' || b == '\t')
-				c->state = CH_SIZE_BWS;
-			else if (b == '\r')
-				c->state = CH_SIZE_LF;
-			else if (b == '\n')
-				size_line_end(c);
-			else
-				goto bad;
-			break;
-		}
-		case CH_SIZE_BWS:
-			if (++c->linelen > CHUNK_LINE_MAX)
-				goto bad;
-			if (b == ';')
-				c->state = CH_EXT;
-			else if (b != ' ' && b != '\t')
-				goto bad;
-			break;
-		case CH_EXT:
-			if (++c->linelen > CHUNK_LINE_MAX)
-				goto bad;
-			if (b == '\r')
-				c->state = CH_SIZE_LF;
-			else if (b == '\n')
-				size_line_end(c);
-			else if (!(ctab[b] & C_VALUE))
-				goto bad;
-			break;
-		case CH_SIZE_LF:
-			if (b != '\n')
-				goto bad;
-			size_line_end(c);
-			break;
-		case CH_DATA_END:
-			if (b == '\r')
-				c->state = CH_DATA_LF;
-			else if (b == '\n')
-				next_size_line(c);
-			else
-				goto bad;
-			break;
-		case CH_DATA_LF:
-			if (b != '\n')
-				goto bad;
-			next_size_line(c);
-			break;
-		case CH_TR_START:
-			if (b == '\r') {
-				c->state = CH_END_LF;
-			} else if (b == '\n') {
-				c->state = CH_DONE;
-				i++;
-				goto done;
-			} else if (ctab[b] & C_TCHAR) {
-				c->state = CH_TR_NAME;
-				c->linelen = 1;
-				if (++c->remaining > CHUNK_TRAILER_MAX)
-					goto bad;
-			} else {
-				goto bad; /* obs-fold or not a field */
-			}
-			break;
-		case CH_TR_NAME:
-		case CH_TR_VALUE:
-			if (++c->linelen > CHUNK_LINE_MAX || ++c->remaining > CHUNK_TRAILER_MAX)
-				goto bad;
-			if (c->state == CH_TR_NAME) {
-				if (b == ':')
-					c->state = CH_TR_VALUE;
-				else if (!(ctab[b] & C_TCHAR))
-					goto bad;
-			} else if (b == '\r') {
-				c->state = CH_TR_LF;
-			} else if (b == '\n') {
-				c->state = CH_TR_START;
-			} else if (!(ctab[b] & C_VALUE)) {
-				goto bad;
-			}
-			break;
-		case CH_TR_LF:
-			if (b != '\n' || ++c->remaining > CHUNK_TRAILER_MAX)
-				goto bad;
-			c->state = CH_TR_START;
-			break;
-		case CH_END_LF:
-			if (b != '\n')
-				goto bad;
-			c->state = CH_DONE;
-			i++;
-			goto done;
-		default: /* not a state: a corrupted decoder */
-			goto bad;
-		}
-		i++;
-	}
-	*out_len = o;
-	*used_r = i;
-	return MBX_HTTP_CHUNK_MORE;
-done:
-	rc = MBX_HTTP_CHUNK_DONE;
-	goto out;
-too_large:
-	c->state = CH_TOO_LARGE;
-	rc = MBX_HTTP_CHUNK_TOO_LARGE;
-	goto out;
-bad:
-	c->state = CH_BAD;
-	rc = MBX_HTTP_CHUNK_BAD;
-out:
-	*out_len = o;
-	*used_r = i;
-	return rc;
 }
