@@ -6,7 +6,7 @@
  *
  * An input is a 6-byte control header, then what clients send:
  *   byte 0   limits: bits 0-2 max_head_bytes (0 = the default 65536, 16 .. 4096), bits 3-5
- *            max_body_bytes (0 .. 65536), bits 6-7 timeout_seconds (1, 2, 5, 0 = 60);
+ *            max_body_bytes (0 .. 1 MiB), bits 6-7 timeout_seconds (1, 2, 5, 0 = 60);
  *   byte 1   bits 0-5: what each client does once its bytes are written, two bits per
  *            connection: nothing (the server's timeouts end it), shutdown(SHUT_WR), close(),
  *            or SHUT_WR once every request is answered; bit 6: mbx_httpd_set_limits with other
@@ -20,13 +20,14 @@
  *            no token and a NULL value; Connection: close; Content-Length, Transfer-Encoding and
  *            Date; 2 KB of lines; all of these with a status out of range).
  * The rest is up to three connections split at "@N@" (peers 127.0.0.1:40000, [::1]:40001 and
- * none), each cut into pieces at "@@" or "@T@"; piece k of every connection is written at loop
- * turn k; "@T@" also moves the clock 1.1 s on. The clock is virtual: this file defines
- * clock_gettime, whose CLOCK_MONOTONIC_COARSE (libevent's clock and the server's deadlines)
- * is the real one plus an offset the harness advances, so the request timeout, the idle close,
- * the 408 and the 2 s lingering close all happen without sleeping (libFuzzer's own timing uses
- * CLOCK_MONOTONIC, untouched). At the end the loop runs turns (held requests answered from the
- * fourth, the clock moved on from the sixth) until every connection is closed, within 48
+ * none), each cut into pieces at "@@", "@T@" or "@B@"; piece k of every connection is written at
+ * loop turn k; "@T@" also moves the clock 1.1 s on, "@B@" adds a piece of 100000 bytes 'b' (a
+ * body past the server's 64 KiB inline buffer, within a 1 MiB max_body_bytes). The clock is
+ * virtual: this file defines clock_gettime, whose CLOCK_MONOTONIC_COARSE (libevent's clock and the
+ * server's deadlines) is the real one plus an offset the harness advances, so the request timeout,
+ * the idle close, the 408 and the 2 s lingering close all happen without sleeping (libFuzzer's own
+ * timing uses CLOCK_MONOTONIC, untouched). At the end the loop runs turns (held requests answered
+ * from the fourth, the clock moved on from the sixth) until every connection is closed, within 48
  * turns and one more per request seen (a pipelined stream needs a turn of its own).
  *
  * Checked (__builtin_trap):
@@ -141,7 +142,8 @@ struct conn {
 	int fd; /* the client's end; -1 once closed */
 	const uint8_t *bytes;
 	size_t len;
-	size_t piece_off[64], piece_len[64];
+	const uint8_t *piece[64];
+	size_t piece_len[64];
 	bool piece_tick[64];
 	size_t npieces, wpiece, woff, allowed;
 	bool wdead; /* the server's end went away: nothing more is written */
@@ -170,7 +172,11 @@ static struct {
 } g;
 
 static const size_t head_sizes[8] = {0, 16, 40, 64, 128, 256, 1024, 4096};
-static const size_t body_sizes[8] = {0, 1, 7, 16, 100, 1000, 4096, 65536};
+static const size_t body_sizes[8] = {0, 1, 7, 16, 100, 1000, 65536, (size_t)1 << 20};
+
+/* What "@B@" sends: a body past the server's 64 KiB inline buffer. */
+#define FZ_BIG 100000
+static uint8_t big_bytes[FZ_BIG];
 static const unsigned timeouts[4] = {1, 2, 5, 0};
 static const int statuses[4] = {200, 204, 304, 404};
 
@@ -523,8 +529,7 @@ static void client_write(struct conn *c)
 			c->woff = 0;
 			continue;
 		}
-		n = send(c->fd, c->bytes + c->piece_off[c->wpiece] + c->woff, left,
-		         MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = send(c->fd, c->piece[c->wpiece] + c->woff, left, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				c->wdead = true; /* the server's end is closed */
@@ -876,6 +881,7 @@ static void init_once(void)
 		mbx_log_set_level(MBX_LOG_DEBUG);
 		mbx_log_set_trace(MBX_TRACE_HTTP, true);
 	}
+	memset(big_bytes, 'b', sizeof(big_bytes));
 	g.base = event_base_new();
 	if (g.base == NULL)
 		abort();
@@ -897,26 +903,32 @@ static void split_pieces(struct conn *c)
 {
 	size_t start = 0, i = 0;
 
-	while (i < c->len && c->npieces < 63) {
+	while (i < c->len && c->npieces < 62) {
 		size_t m = 0;
 
 		if (c->bytes[i] == '@' && c->len - i >= 2 && c->bytes[i + 1] == '@')
 			m = 2;
-		else if (c->bytes[i] == '@' && c->len - i >= 3 && c->bytes[i + 1] == 'T' &&
-		         c->bytes[i + 2] == '@')
+		else if (c->bytes[i] == '@' && c->len - i >= 3 && c->bytes[i + 2] == '@' &&
+		         (c->bytes[i + 1] == 'T' || c->bytes[i + 1] == 'B'))
 			m = 3;
 		if (m == 0) {
 			i++;
 			continue;
 		}
-		c->piece_off[c->npieces] = start;
+		c->piece[c->npieces] = c->bytes + start;
 		c->piece_len[c->npieces] = i - start;
-		c->piece_tick[c->npieces] = m == 3;
+		c->piece_tick[c->npieces] = m == 3 && c->bytes[i + 1] == 'T';
 		c->npieces++;
+		if (m == 3 && c->bytes[i + 1] == 'B') { /* 100000 bytes at the next turn */
+			c->piece[c->npieces] = big_bytes;
+			c->piece_len[c->npieces] = FZ_BIG;
+			c->piece_tick[c->npieces] = false;
+			c->npieces++;
+		}
 		i += m;
 		start = i;
 	}
-	c->piece_off[c->npieces] = start;
+	c->piece[c->npieces] = c->bytes + start;
 	c->piece_len[c->npieces] = c->len - start;
 	c->piece_tick[c->npieces] = false;
 	c->npieces++;
