@@ -23,6 +23,9 @@
 #              BUILD_DIR/bench-daemon/ for callgrind_annotate.
 #   callgrind-baseline  the same count for mbxbench's evhttp responder (mbxbench --serve, the
 #              baseline of --baseline) instead of the daemon
+# PIN_DAEMON and PIN_CLIENT (load only), CPU lists for taskset(1), pin the daemon and mbxbench
+# (with its in-process baseline responder: do not compare ratios from pinned runs) to separate
+# cores, so that on a small machine the open loop's tail is not the two preempting each other.
 # The transport defaults to tls. MBXBENCH names another mbxbench to use (e.g. a newer one against
 # an older daemon; load mode needs one that knows --server-pid). Exits non-zero if a run fails.
 
@@ -124,7 +127,8 @@ stop_daemon() {
 }
 
 bench() {
-	"$MBXBENCH" --url "$URL" --user alice@contoso.com --password-file "$WORK/pw" \
+	# shellcheck disable=SC2086 # an optional taskset prefix
+	${PIN_CLIENT:+taskset -c $PIN_CLIENT} "$MBXBENCH" --url "$URL" --user alice@contoso.com --password-file "$WORK/pw" \
 		--legacy-dn "$DN" --ca-file "$WORK/state/selfsigned-cert.pem" "$@"
 }
 
@@ -133,7 +137,7 @@ echo "machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 case "$MODE" in
 load)
 	[ $# -gt 0 ] || set -- -c 16 -d 10 --warmup 2 --baseline
-	start_daemon "" "$WORK/daemon.log"
+	start_daemon "${PIN_DAEMON:+taskset -c $PIN_DAEMON}" "$WORK/daemon.log"
 	bench -c 4 -d 1 --warmup 0 >/dev/null # warm: the certificate, caches, sessions
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	bench --server-pid "$DPID" "$@"
