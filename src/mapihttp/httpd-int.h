@@ -15,6 +15,7 @@
 
 #include "mapihttp/http-parse.h"
 #include "mbx/httpd.h"
+#include "mbx/textfmt.h"
 
 struct event;
 struct evbuffer;
@@ -24,7 +25,7 @@ struct evconnlistener;
 #define HTTPD_PEER_NAME_MAX 64   /* "[" INET6_ADDRSTRLEN "]:" port NUL fits */
 #define HTTPD_HDR_INLINE 1536    /* response header lines kept in the request itself */
 #define HTTPD_LINGER_SECONDS 2   /* reading and dropping after the last answer */
-#define HTTPD_DATE_LEN 29        /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTPD_DATE_LEN MBX_FMT_HTTP_DATE_LEN /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define HTTPD_READ_AHEAD 16384   /* input kept beyond max_head_bytes before reading stops */
 
 /* A connection's state (one request at a time). */

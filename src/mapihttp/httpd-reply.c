@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "mbx/log.h"
+#include "mbx/textfmt.h"
 
 /* A streamed answer's size hint beyond this is not reserved ahead. */
 #define HTTPD_HINT_MAX ((size_t)4 << 20)
@@ -340,20 +341,6 @@ struct head_plan {
 	uint64_t clen;
 };
 
-static char *put_dec(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static char *put_hex(char *p, uint64_t v)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -438,7 +425,7 @@ static char *plan_write(char *p, const struct head_plan *hp, struct mbx_httpd *h
 	}
 	if (hp->length) {
 		p = LIT(p, "Content-Length: ");
-		p = put_dec(p, hp->clen);
+		p = mbx_fmt_u64(p, hp->clen);
 		p = LIT(p, "\r\n");
 	}
 	if (hp->chunked)

@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 
 #include "mbx/log.h"
+#include "mbx/textfmt.h"
 
 static const struct mbx_httpd_limits httpd_defaults = {
 	.timeout_seconds = 60,
@@ -133,44 +134,15 @@ size_t mbx_httpd_connections(const struct mbx_httpd *h)
 /* The "Date" value (RFC 9110 5.6.7 IMF-fixdate), formatted by hand once per second. */
 const char *httpd_date(struct mbx_httpd *h)
 {
-	static const char days[] = "SunMonTueWedThuFriSat";
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct timeval tv;
-	struct tm tm;
-	time_t t;
-	char *p = h->date;
-	unsigned y;
 
 	if (event_base_gettimeofday_cached(h->base, &tv) != 0)
 		gettimeofday(&tv, NULL);
 	if ((int64_t)tv.tv_sec == h->date_sec)
 		return h->date;
-	t = tv.tv_sec;
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
-		memset(&tm, 0, sizeof(tm)); /* no sane clock: 1900 rather than garbage */
-	memcpy(p, days + 3 * (tm.tm_wday % 7), 3);
-	p[3] = ',';
-	p[4] = ' ';
-	p[5] = (char)('0' + tm.tm_mday / 10);
-	p[6] = (char)('0' + tm.tm_mday % 10);
-	p[7] = ' ';
-	memcpy(p + 8, months + 3 * (tm.tm_mon % 12), 3);
-	p[11] = ' ';
-	y = (unsigned)(tm.tm_year + 1900);
-	p[12] = (char)('0' + y / 1000 % 10);
-	p[13] = (char)('0' + y / 100 % 10);
-	p[14] = (char)('0' + y / 10 % 10);
-	p[15] = (char)('0' + y % 10);
-	p[16] = ' ';
-	p[17] = (char)('0' + tm.tm_hour / 10);
-	p[18] = (char)('0' + tm.tm_hour % 10);
-	p[19] = ':';
-	p[20] = (char)('0' + tm.tm_min / 10);
-	p[21] = (char)('0' + tm.tm_min % 10);
-	p[22] = ':';
-	p[23] = (char)('0' + tm.tm_sec / 10 % 10); /* a leap second is 60 */
-	p[24] = (char)('0' + tm.tm_sec % 10);
-	memcpy(p + 25, " GMT", 5);
+	if (mbx_fmt_http_date(tv.tv_sec, h->date) != 0)
+		memcpy(h->date, "Mon, 01 Jan 1900 00:00:00 GMT", HTTPD_DATE_LEN); /* no sane clock */
+	h->date[HTTPD_DATE_LEN] = '\0';
 	h->date_sec = (int64_t)tv.tv_sec;
 	return h->date;
 }

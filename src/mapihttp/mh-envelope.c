@@ -7,6 +7,7 @@
  * session cookies (example 4.2). No I/O: the HTTP handler feeds strings and buffers in.
  */
 #include "mbx/mapihttp.h"
+#include "mbx/textfmt.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -57,52 +58,6 @@ static int mh_why(const char **why_r, const char *why)
 
 /* ---- writing the envelope ------------------------------------------------------------ */
 
-static const char mh_wday[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-static const char mh_month[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-/* Two decimal digits of v (0..99). */
-static char *mh_put2(char *p, int v)
-{
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
-	return p + 2;
-}
-
-/* The 29 characters of the IMF-fixdate of t into out (no NUL); -1 if it has none. */
-static int mh_http_date_fmt(time_t t, char out[29])
-{
-	struct tm tm;
-	int year;
-	char *p = out;
-
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900 ||
-	    tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-	    tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
-	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
-		return -1;
-	year = tm.tm_year + 1900;
-	memcpy(p, mh_wday[tm.tm_wday], 3);
-	p += 3;
-	*p++ = ',';
-	*p++ = ' ';
-	p = mh_put2(p, tm.tm_mday);
-	*p++ = ' ';
-	memcpy(p, mh_month[tm.tm_mon], 3);
-	p += 3;
-	*p++ = ' ';
-	p = mh_put2(p, year / 100);
-	p = mh_put2(p, year % 100);
-	*p++ = ' ';
-	p = mh_put2(p, tm.tm_hour);
-	*p++ = ':';
-	p = mh_put2(p, tm.tm_min);
-	*p++ = ':';
-	p = mh_put2(p, tm.tm_sec);
-	memcpy(p, " GMT", 4);
-	return 0;
-}
-
 /*
  * Every answer carries the date two or three times (X-StartTime, Date, the DONE block's
  * X-StartTime), nearly always of the same second: the last one formatted is kept, per thread
@@ -119,7 +74,7 @@ int mbx_mh_env_http_date(time_t t, char *buf, size_t size)
 	if (size < 30)
 		return -1;
 	if (!mh_date_last.ok || mh_date_last.t != t) {
-		if (mh_http_date_fmt(t, mh_date_last.text) != 0)
+		if (mbx_fmt_http_date(t, mh_date_last.text) != 0)
 			return -1;
 		mh_date_last.t = t;
 		mh_date_last.ok = true;
@@ -127,21 +82,6 @@ int mbx_mh_env_http_date(time_t t, char *buf, size_t size)
 	memcpy(buf, mh_date_last.text, 29);
 	buf[29] = '\0';
 	return 0;
-}
-
-/* v in decimal at p (no NUL); returns the end. */
-static char *mh_put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
 }
 
 int mbx_mh_env_done(struct wr *w, uint32_t response_code, uint64_t elapsed_ms, time_t start)
@@ -155,10 +95,10 @@ int mbx_mh_env_done(struct wr *w, uint32_t response_code, uint64_t elapsed_ms, t
 	/* The longest form: 22 + 10 + 17 + 20 + 15 + 29 + 4 = 117 bytes. */
 	memcpy(p, rc_h, sizeof(rc_h) - 1);
 	p += sizeof(rc_h) - 1;
-	p = mh_put_u64(p, response_code);
+	p = mbx_fmt_u64(p, response_code);
 	memcpy(p, el_h, sizeof(el_h) - 1);
 	p += sizeof(el_h) - 1;
-	p = mh_put_u64(p, elapsed_ms);
+	p = mbx_fmt_u64(p, elapsed_ms);
 	memcpy(p, st_h, sizeof(st_h) - 1);
 	p += sizeof(st_h) - 1;
 	if (mbx_mh_env_http_date(start, p, 30) != 0)

@@ -24,6 +24,7 @@
 #include "mbx/httpd.h"
 #include "mbx/log.h"
 #include "mbx/metrics.h"
+#include "mbx/textfmt.h"
 #include "mbx/principal.h"
 #include "mbx/session.h"
 
@@ -40,20 +41,10 @@ static uint64_t mh_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* v in decimal, NUL-terminated, at buf (room for 21 bytes); returns buf. snprintf costs ten
- * times more, and every answer carries several numbers. */
+/* v in decimal, NUL-terminated, at buf (room for 21 bytes); returns buf. */
 static char *mh_u64(char buf[21], uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		buf[i++] = tmp[--n];
-	buf[i] = '\0';
+	*mbx_fmt_u64(buf, v) = '\0';
 	return buf;
 }
 

@@ -17,6 +17,7 @@
  *    keeps every binary SID printable and parseable back.
  */
 #include "mbx/sid.h"
+#include "mbx/textfmt.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -106,21 +107,6 @@ size_t mbx_sid_size(const struct mbx_sid *sid)
 
 /* --- string form ----------------------------------------------------------------------- */
 
-/* v in decimal at p (no NUL); returns the end. */
-static char *sid_put_dec(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
 /* Formatted by hand: snprintf per number cost ~800 instructions, and the authorization of every
  * logon prints a SID. The longest form: "S-255-0x" + 12 + 15 x "-4294967295" = 185 bytes. */
 char *mbx_sid_to_str(const struct mbx_sid *sid, char *buf, size_t size)
@@ -134,10 +120,10 @@ char *mbx_sid_to_str(const struct mbx_sid *sid, char *buf, size_t size)
 		return buf;
 	*p++ = 'S';
 	*p++ = '-';
-	p = sid_put_dec(p, sid->revision);
+	p = mbx_fmt_u64(p, sid->revision);
 	*p++ = '-';
 	if (sid->authority < 0x100000000ULL) {
-		p = sid_put_dec(p, sid->authority);
+		p = mbx_fmt_u64(p, sid->authority);
 	} else {
 		uint64_t a = sid->authority & SID_AUTH_MAX;
 
@@ -148,7 +134,7 @@ char *mbx_sid_to_str(const struct mbx_sid *sid, char *buf, size_t size)
 	}
 	for (unsigned i = 0; i < count; i++) {
 		*p++ = '-';
-		p = sid_put_dec(p, sid->sub[i]);
+		p = mbx_fmt_u64(p, sid->sub[i]);
 	}
 	o = (size_t)(p - tmp);
 	/* A truncated SID would read as another SID: print nothing rather than part of it. */
