@@ -162,6 +162,31 @@ int httpd_read_head(struct httpd_conn *c, struct evbuffer *in)
 	return HTTPD_READ_NEXT;
 }
 
+/* Grows the request's body buffer to hold need bytes: doubling, at least floor, at most ceil
+ * (need <= ceil). Returns 0, or -1 with the connection refused (503). */
+static int body_grow(struct httpd_conn *c, struct mbx_http_req *req, size_t need, size_t floor,
+                     size_t ceil)
+{
+	size_t cap = req->body_cap * 2;
+	uint8_t *nb;
+
+	if (cap < need)
+		cap = need;
+	if (cap < floor)
+		cap = floor;
+	if (cap > ceil)
+		cap = ceil;
+	nb = realloc(req->body_heap, cap);
+	if (nb == NULL) {
+		httpd_conn_refuse(c, 503, "out of memory for the request body");
+		return -1;
+	}
+	req->body_heap = nb;
+	req->body_cap = cap;
+	req->body = nb;
+	return 0;
+}
+
 static int read_chunked(struct httpd_conn *c, struct evbuffer *in)
 {
 	struct mbx_http_req *req = c->req;
@@ -173,22 +198,9 @@ static int read_chunked(struct httpd_conn *c, struct evbuffer *in)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		seg = v.iov_len < HTTPD_CHUNK_FEED ? v.iov_len : HTTPD_CHUNK_FEED;
-		if (req->body_cap - req->body_len < seg + 1) {
-			size_t cap = req->body_cap * 2;
-			uint8_t *nb;
-
-			if (cap < req->body_len + seg + 1)
-				cap = req->body_len + seg + 1;
-			if (cap < 1024)
-				cap = 1024;
-			nb = realloc(req->body_heap, cap);
-			if (nb == NULL) {
-				httpd_conn_refuse(c, 503, "out of memory for the request body");
-				return HTTPD_READ_FAILED;
-			}
-			req->body_heap = nb;
-			req->body_cap = cap;
-		}
+		if (req->body_cap - req->body_len < seg + 1 &&
+		    body_grow(c, req, req->body_len + seg + 1, 1024, SIZE_MAX) != 0)
+			return HTTPD_READ_FAILED;
 		got = 0;
 		used = 0;
 		r = mbx_http_chunked_feed(&req->chunked, v.iov_base, seg,
@@ -223,26 +235,10 @@ int httpd_read_body(struct httpd_conn *c, struct evbuffer *in)
 	n = req->body_want - req->body_len;
 	if (n > avail)
 		n = avail;
-	if (n > 0 && req->body_want > HTTPD_BODY_INLINE && req->body_cap < req->body_len + n + 1) {
-		/* a large body: room for what came, doubling, never past the length announced */
-		size_t cap = req->body_cap * 2;
-		uint8_t *nb;
-
-		if (cap < req->body_len + n + 1)
-			cap = req->body_len + n + 1;
-		if (cap < HTTPD_BODY_INLINE)
-			cap = HTTPD_BODY_INLINE;
-		if (cap > req->body_want + 1)
-			cap = req->body_want + 1;
-		nb = realloc(req->body_heap, cap);
-		if (nb == NULL) {
-			httpd_conn_refuse(c, 503, "out of memory for the request body");
-			return HTTPD_READ_FAILED;
-		}
-		req->body_heap = nb;
-		req->body_cap = cap;
-		req->body = nb;
-	}
+	/* a large body: room for what came, doubling, never past the length announced */
+	if (n > 0 && req->body_want > HTTPD_BODY_INLINE && req->body_cap < req->body_len + n + 1 &&
+	    body_grow(c, req, req->body_len + n + 1, HTTPD_BODY_INLINE, req->body_want + 1) != 0)
+		return HTTPD_READ_FAILED;
 	if (n > 0 && evbuffer_remove(in, req->body + req->body_len, n) != (int)n) {
 		httpd_conn_refuse(c, 500, "cannot read the request body");
 		return HTTPD_READ_FAILED;

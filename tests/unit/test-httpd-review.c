@@ -36,6 +36,7 @@
 #endif
 
 #include "mbx-test.h"
+#include "tls-fixture.h"
 #include "mbx/httpd.h"
 #include "mbx/log.h"
 
@@ -262,29 +263,9 @@ static struct bufferevent *tls_bev(struct event_base *base, evutil_socket_t fd, 
 
 static void tls_setup(struct fx *f)
 {
-	EVP_PKEY *pkey = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
 	int fl;
 
-	assert_non_null(pkey);
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pkey);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-	                           -1, 0);
-	X509_set_issuer_name(x, n);
-	assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
-	f->sctx = SSL_CTX_new(TLS_server_method());
-	assert_non_null(f->sctx);
-	assert_int_equal(SSL_CTX_use_certificate(f->sctx, x), 1);
-	assert_int_equal(SSL_CTX_use_PrivateKey(f->sctx, pkey), 1);
-	X509_free(x);
-	EVP_PKEY_free(pkey);
+	f->sctx = tls_fixture_server_ctx();
 	mbx_httpd_set_bevcb(f->h, tls_bev, f->sctx);
 	f->cctx = SSL_CTX_new(TLS_client_method());
 	assert_non_null(f->cctx);

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "mbx-test.h"
+#include "tls-fixture.h"
 #include "mbx/httpd.h"
 #include "mbx/log.h"
 
@@ -1560,30 +1561,10 @@ static void tls_msg_cb(int write_p, int version, int content_type, const void *b
  * counted is the answer's (TLS 1.3 also wraps handshake messages as application data). */
 static void tls_setup(struct fx *f, struct tls_fx *t)
 {
-	EVP_PKEY *pkey = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
 	int fl;
 
-	assert_non_null(pkey);
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-	X509_set_pubkey(x, pkey);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
-	                           -1, 0);
-	X509_set_issuer_name(x, n);
-	assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
-	t->sctx = SSL_CTX_new(TLS_server_method());
-	assert_non_null(t->sctx);
-	assert_int_equal(SSL_CTX_use_certificate(t->sctx, x), 1);
-	assert_int_equal(SSL_CTX_use_PrivateKey(t->sctx, pkey), 1);
+	t->sctx = tls_fixture_server_ctx();
 	SSL_CTX_set_max_proto_version(t->sctx, TLS1_2_VERSION);
-	X509_free(x);
-	EVP_PKEY_free(pkey);
 	mbx_httpd_set_bevcb(f->h, tls_bev, t->sctx);
 	t->cctx = SSL_CTX_new(TLS_client_method());
 	assert_non_null(t->cctx);
